@@ -1,0 +1,1 @@
+"""The sample shopping-cart service shipped by the gantry pipeline."""

@@ -1,0 +1,49 @@
+"""Durable, create-only records (approvals, staging passes) behind one small interface.
+
+The local target keeps them as files under the run directory; the aws target keeps them as encrypted SSM
+parameters. Records are never overwritten, so an approval cannot be lost or silently replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+from gantry import jsonfile
+
+KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+
+
+class RecordStore(Protocol):
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record, or None when there is none."""
+
+    def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        """Store `value` unless a record already exists; True when this call created it."""
+
+
+def check_key(kind: str, key: str) -> None:
+    if not KEY.match(kind) or not KEY.match(key):
+        raise ValueError(f"invalid record name {kind}/{key}")
+
+
+class FileRecordStore:
+    """Records as JSON files: <root>/<kind>/<key>.json."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, kind: str, key: str) -> Path:
+        check_key(kind, key)
+        return self.root / kind / f"{key.replace(':', '-')}.json"
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        path = self._path(kind, key)
+        if not path.is_file():
+            return None
+        value: dict[str, Any] = jsonfile.read(path)
+        return value
+
+    def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        return jsonfile.create_once(self._path(kind, key), value)

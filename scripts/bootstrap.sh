@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what gantry needs on a fresh Debian 12 machine; safe to run again (it skips what is in place).
+#   - Debian packages: container engine (podman + runc), registry, skopeo, nginx, Prometheus stack, debootstrap
+#   - .venv with the pinned Python packages (pyproject.toml pins, requirements.lock constrains the rest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  podman runc uidmap fuse-overlayfs skopeo debootstrap docker-registry
+  nginx-light prometheus prometheus-alertmanager prometheus-node-exporter prometheus-nginx-exporter
+  git ca-certificates
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these as system services on install; gantry runs its own instances on its own ports.
+  for svc in nginx prometheus prometheus-alertmanager prometheus-node-exporter prometheus-nginx-exporter docker-registry; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.gantry-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "bootstrap: installing pinned Python packages into .venv"
+  .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
+  touch "$stamp"
+fi
+echo "bootstrap: ready (.venv, Debian packages)"
