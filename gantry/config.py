@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gantry.errors import ConfigError
 from gantry.paths import project_root
+from gantry.targets.aws.settings import AwsSettings
 
 DEFAULT_CONFIG = "environments/example/local.yaml"
 
@@ -134,7 +135,7 @@ class GantryConfig(Strict):
     approvals: ApprovalConfig
     notifications: NotificationConfig = NotificationConfig()
     local: LocalConfig | None = None
-    aws: dict[str, Any] | None = None
+    aws: AwsSettings | None = None
 
     @model_validator(mode="after")
     def consistent(self) -> GantryConfig:

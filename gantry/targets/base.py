@@ -45,12 +45,18 @@ class Target(Protocol):
     def records(self) -> RecordStore:
         """Durable store for approvals and staging passes, readable from every region."""
 
+    def find_published(self, tag: str) -> Published | None:
+        """The image already published as `tag` (tags are immutable), or None."""
+
     def publish(self, local_image: str, tag: str) -> Published:
         """Push the locally built image to the primary registry as `tag`, get it into the secondary
         registry, and verify both hold the same digest. Raise GantryError otherwise."""
 
     def current_release(self, env: str, region: str) -> Release | None:
         """The release serving `env` in `region`, or None before the first deploy."""
+
+    def previous_release(self, env: str, region: str) -> Release | None:
+        """The release `env` in `region` served before the current one (what `gantry rollback` restores)."""
 
     def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
         """Make `region` serve `release` for `env`. Returns False when it already did (and force is off).

@@ -1,0 +1,55 @@
+# gantry: two commands set up everything on a fresh Debian 12 machine (see README.md).
+#   make demo   the whole pipeline on the local target (two regions on this machine)
+#   make test   every linter and test suite (what CI runs through .ci/run)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export CONTAINERS_CONF ?= $(CURDIR)/config/podman/containers.conf
+GANTRY := $(BIN)/gantry
+APPROVER ?= demo-approver
+DEMO_FLAGS ?= --allow-dirty
+PYTEST_FLAGS ?=
+
+.PHONY: help bootstrap up demo down status lint test test-unit test-integration bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+bootstrap:  ## install Debian packages and the pinned Python virtualenv (idempotent)
+	@scripts/bootstrap.sh
+
+up: bootstrap  ## start both local regions and the monitoring stack
+	@$(GANTRY) up
+
+demo: up  ## run the whole pipeline locally, approved by the documented demo approver
+	@$(GANTRY) pipeline run --approver $(APPROVER) $(DEMO_FLAGS)
+
+status: bootstrap  ## what runs locally and which release each environment serves
+	@$(GANTRY) status
+
+down:  ## remove every container, process and file the local target created
+	@if [ -x $(GANTRY) ]; then $(GANTRY) down; else rm -rf .gantry; fi
+
+lint: bootstrap  ## ruff, mypy, yamllint and each area's linters
+	@ruff check gantry app tests scripts
+	@ruff format --check gantry app tests scripts || { echo "run: .venv/bin/ruff format gantry app tests scripts"; exit 1; }
+	@mypy
+	@yamllint -s .
+	@for lint in scripts/lint-*.sh; do [ -x "$$lint" ] || continue; echo "== $$lint"; "$$lint"; done
+
+setup: bootstrap  ## prepare what the area test suites need (images, Go-built tools, Maven deps)
+	@for setup in scripts/setup-*.sh; do [ -x "$$setup" ] || continue; echo "== $$setup"; "$$setup"; done
+
+test: setup lint  ## every test suite, unit and integration (CI runs this)
+	@pytest $(PYTEST_FLAGS)
+
+test-unit: bootstrap  ## only the fast tests
+	@pytest -m "not integration" $(PYTEST_FLAGS)
+
+bench: up  ## zero-downtime benchmark: load on production during a forced rollout
+	@$(BIN)/python scripts/bench-rollout.py
+
+clean: down  ## also drop caches (debootstrap rootfs) and the virtualenv
+	@rm -rf .cache $(VENV)

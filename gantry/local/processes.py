@@ -1,0 +1,171 @@
+"""Long-running helper processes (registries, nginx, Prometheus...) started in their own session, with
+logs and pids recorded under the run directory so `gantry down` finds and stops every one of them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+from filelock import FileLock
+
+from gantry import jsonfile
+from gantry.errors import GantryError
+from gantry.paths import run_dir
+
+
+def _registry_path() -> Path:
+    return run_dir() / "processes.json"
+
+
+@contextlib.contextmanager
+def _registry() -> Iterator[dict[str, dict[str, Any]]]:
+    path = _registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=60):
+        entries: dict[str, dict[str, Any]] = jsonfile.read(path) if path.is_file() else {}
+        yield entries
+        jsonfile.write_atomic(path, entries)
+
+
+def log_path(name: str) -> Path:
+    return run_dir() / "logs" / f"{name}.log"
+
+
+def _alive(entry: dict[str, Any]) -> bool:
+    try:
+        proc = psutil.Process(entry["pid"])
+        return proc.create_time() == entry["create_time"] and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, KeyError):
+        return False
+
+
+def lookup(name: str) -> dict[str, Any] | None:
+    """The recorded process if it still runs (a recycled pid does not count)."""
+    with _registry() as entries:
+        entry = entries.get(name)
+        if entry and not _alive(entry):
+            del entries[name]
+            return None
+        return entry
+
+
+def all_running() -> dict[str, dict[str, Any]]:
+    with _registry() as entries:
+        return {name: entry for name, entry in entries.items() if _alive(entry)}
+
+
+def port_owner(port: int) -> str | None:
+    """None when 127.0.0.1:port can be bound, else a description of who holds it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return None
+        except OSError:
+            pass
+    with contextlib.suppress(psutil.AccessDenied, PermissionError):
+        for conn in psutil.net_connections("tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+                with contextlib.suppress(psutil.Error):
+                    return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+    return "another process"
+
+
+def require_free(port: int, what: str, setting: str) -> None:
+    owner = port_owner(port)
+    if owner:
+        raise GantryError(
+            f"port {port} for {what} is already taken by {owner}: stop it (`gantry down` if it is ours) "
+            f"or change {setting} in the environment file"
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(
+    name: str,
+    argv: list[str],
+    *,
+    ready: Callable[[], bool],
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Start `argv` detached (own session, survives this command) and wait until `ready()` is true."""
+    log = log_path(name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 - argv is built by gantry, never from a shell string
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env, cwd=cwd,
+        )
+    entry = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "argv": argv,
+             "log": str(log), **(extra or {})}
+    with _registry() as entries:
+        entries[name] = entry
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            with _registry() as entries:
+                entries.pop(name, None)
+            raise GantryError(f"{name} exited at start (code {proc.returncode}): {_last_line(log)} (log: {log})")
+        try:
+            if ready():
+                return entry
+        except Exception:  # noqa: BLE001 - readiness probes may fail in any way until the service is up
+            pass
+        time.sleep(0.2)
+    stop(name)
+    raise GantryError(f"{name} did not become ready within {timeout:.0f} s: see {log}")
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def signal_process(name: str, sig: signal.Signals) -> None:
+    entry = lookup(name)
+    if entry is None:
+        raise GantryError(f"{name} is not running: run `gantry up`")
+    os.kill(entry["pid"], sig)
+
+
+def stop(name: str, timeout: float = 10) -> bool:
+    """Stop the process group of `name`; True when something was stopped."""
+    with _registry() as entries:
+        entry = entries.pop(name, None)
+    if not entry or not _alive(entry):
+        return False
+    _terminate_group(entry["pid"], timeout)
+    return True
+
+
+def _terminate_group(pid: int, timeout: float) -> None:
+    try:
+        root = psutil.Process(pid)
+        group = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for proc in group:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(group, timeout=timeout)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)

@@ -1,0 +1,153 @@
+"""Schema of the `aws:` section of an environment file (owned by the aws target).
+
+Every name here is an output of the customer's Terraform stack (see tfimport.py: `terraform output -json`
+emits one object output, `gantry_aws`, with exactly this shape). Cross-checks that need the rest of the file
+(region names, which environments run where) live in `check_against`, called by AwsTarget.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gantry.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gantry.config import GantryConfig
+
+ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,254}$")]
+EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
+LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _url(value: str | None) -> str | None:
+    # Plain HTTP is accepted only on loopback (tests against moto and local stand-ins); anything else is TLS.
+    if value is not None and not (value.startswith("https://") or LOOPBACK_HTTP.match(value)):
+        raise ValueError(f"'{value}' must be an https:// URL (plain http only on 127.0.0.1)")
+    return value
+
+
+class AwsServiceSettings(_Strict):
+    """One environment's ECS service and the load balancer in front of it, in one region."""
+
+    service: ResourceName
+    target_group_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:")
+    load_balancer: ResourceName | None = None
+    # Overrides the ALB's DNS name (a Route 53 alias, or a stand-in on 127.0.0.1 in tests).
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        return _url(value)
+
+    @model_validator(mode="after")
+    def reachable(self) -> AwsServiceSettings:
+        if self.url is None and self.load_balancer is None:
+            raise ValueError("set 'load_balancer' (ALB name) or 'url' so smoke tests can reach the service")
+        return self
+
+
+class AwsRegionSettings(_Strict):
+    cluster: ResourceName
+    environments: dict[EnvName, AwsServiceSettings]
+    source_repository: ResourceName  # CodeCommit repository holding this region's copy of the source
+    # A git URL used instead of the CodeCommit HTTPS clone URL: moto has no git server, so tests point this
+    # at a bare repository on disk. Leave unset against real AWS.
+    source_url: str | None = None
+
+
+class DrSettings(_Strict):
+    """The Route 53 failover pair the DR drill exercises."""
+
+    environment: EnvName = "production"
+    hosted_zone_id: str = Field(pattern=r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
+    record_name: str
+    health_check_id: str = Field(min_length=1)
+    # The CloudWatch alarm the primary health check reads (a CLOUDWATCH_METRIC health check).
+    alarm_name: str | None = None
+    # invert-health-check: flip the primary health check's Inverted flag (Route 53 then sees it unhealthy
+    # whatever the real state; restored afterwards). alarm-state: set_alarm_state(ALARM) on alarm_name, which
+    # real CloudWatch re-evaluates at the next period, so it only suits short-period alarms.
+    fault: Literal["invert-health-check", "alarm-state"] = "invert-health-check"
+    # route53: Route 53's own health checker verdict (get_health_check_status) decides which record answers.
+    # evaluate: gantry evaluates the failover rule itself from the health check's Inverted flag and the
+    # alarm state; for a local AWS API (moto) that does not run health checkers. Simulated, says the report.
+    resolver: Literal["route53", "evaluate"] = "route53"
+    # The failover record's URL; /version is fetched through it when set (real DNS), else regional endpoints.
+    url: str | None = None
+    poll_seconds: float = Field(default=5, gt=0)
+    timeout_seconds: float = Field(default=600, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        return _url(value)
+
+    @model_validator(mode="after")
+    def alarm_for_alarm_fault(self) -> DrSettings:
+        if self.fault == "alarm-state" and self.alarm_name is None:
+            raise ValueError("fault 'alarm-state' needs 'alarm_name'")
+        return self
+
+
+class AwsSettings(_Strict):
+    # Set for tests against a local AWS API (moto server); unset in real use.
+    endpoint_url: str | None = None
+    profile: str | None = None
+    account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    ecr_repository: ResourceName = "cart"
+    regions: dict[str, AwsRegionSettings] = {}
+    task_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    # Approval and staging records: SecureString parameters under this path, in both regions.
+    records_path: str = Field(default="/gantry", pattern=r"^(/[A-Za-z0-9_.-]+)+$")
+    records_kms_key: str = "alias/aws/ssm"
+    # Where `skopeo copy` reads the locally built image from (podman's storage on build agents here).
+    image_source: Literal["containers-storage", "docker-daemon"] = "containers-storage"
+    replication_timeout_seconds: float = Field(default=600, gt=0)
+    deploy_timeout_seconds: float = Field(default=900, gt=0)
+    poll_seconds: float = Field(default=10, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20)  # botocore standard retry mode, first try included
+    dr: DrSettings | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        return _url(value)
+
+    def region(self, name: str) -> AwsRegionSettings:
+        try:
+            return self.regions[name]
+        except KeyError:
+            raise ConfigError(
+                f"aws.regions has no '{name}' section: add it (or re-import terraform outputs)"
+            ) from None
+
+    def service(self, env: str, region: str) -> AwsServiceSettings:
+        try:
+            return self.region(region).environments[env]
+        except KeyError:
+            raise ConfigError(
+                f"aws.regions.{region}.environments has no '{env}': add its ECS service"
+            ) from None
+
+
+def check_against(cfg: GantryConfig, aws: AwsSettings) -> None:
+    """Consistency with the rest of the file; raises ConfigError naming the field to fix."""
+    if set(aws.regions) != set(cfg.regions.names):
+        raise ConfigError(f"aws.regions must list exactly {cfg.regions.names}, found {sorted(aws.regions)}")
+    for env_name in cfg.environments:
+        for region in cfg.regions_of(env_name):
+            aws.service(env_name, region)
+    if aws.dr is not None and aws.dr.environment not in cfg.environments:
+        raise ConfigError(f"aws.dr.environment: unknown environment '{aws.dr.environment}'")
+    topic = cfg.notifications.sns_topic_arn
+    if topic is not None and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", topic):
+        raise ConfigError(f"notifications.sns_topic_arn: '{topic}' is not an SNS topic ARN")

@@ -1,0 +1,86 @@
+"""The deployment unit: the ECS task definition template in the repository (app/task-definition.json.tpl),
+rendered the same way for both targets. Placeholders are `${name}`, which both Python's string.Template and
+Terraform's templatefile() understand."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+from gantry.config import GantryConfig
+from gantry.errors import ConfigError
+from gantry.paths import project_root
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    command: list[str]
+    interval: float
+    timeout: float
+    retries: int
+    start_period: float
+
+    def shell_command(self) -> list[str]:
+        """The ECS form ["CMD-SHELL", "cmd"] or ["CMD", "exe", ...] as an argv to exec in the container."""
+        kind, *rest = self.command
+        return ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    container_port: int
+    environment: dict[str, str]
+    cpu: int
+    memory: int
+    read_only: bool
+    health: HealthCheck | None
+
+
+def render(cfg: GantryConfig, *, image: str, sha: str, digest: str, env: str, region: str) -> dict[str, Any]:
+    path = project_root() / cfg.service.task_definition
+    if not path.is_file():
+        raise ConfigError(f"task definition template {path} not found: fix service.task_definition")
+    values = {
+        "family": f"{cfg.customer}-{cfg.service.name}-{env}",
+        "container_name": cfg.service.name,
+        "image": image,
+        "cpu": cfg.service.cpu,
+        "memory": cfg.service.memory,
+        "container_port": cfg.service.container_port,
+        "git_sha": sha,
+        "image_digest": digest,
+        "deploy_env": env,
+        "region": region,
+        "log_group": f"/gantry/{cfg.customer}/{cfg.service.name}/{env}",
+    }
+    try:
+        rendered: dict[str, Any] = json.loads(Template(path.read_text()).substitute(values))
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"task definition template {path} does not render ({exc}): fix its placeholders") from None
+    return rendered
+
+
+def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:
+    """The essential container of a rendered task definition, in the shape the local target runs."""
+    essential = [c for c in task_definition["containerDefinitions"] if c.get("essential", True)]
+    if len(essential) != 1:
+        raise ConfigError("the task definition must have exactly one essential container")
+    container = essential[0]
+    health = container.get("healthCheck")
+    return ContainerSpec(
+        name=container["name"],
+        image=container["image"],
+        container_port=container["portMappings"][0]["containerPort"],
+        environment={item["name"]: item["value"] for item in container.get("environment", [])},
+        cpu=int(container.get("cpu", 0)),
+        memory=int(container.get("memory", 0)),
+        read_only=bool(container.get("readonlyRootFilesystem", False)),
+        health=HealthCheck(
+            command=health["command"], interval=health.get("interval", 30), timeout=health.get("timeout", 5),
+            retries=health.get("retries", 3), start_period=health.get("startPeriod", 0),
+        ) if health else None,
+    )
