@@ -278,3 +278,5 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
+if __name__ == "__main__":
+    main()

@@ -57,7 +57,7 @@ class Pipeline:
         return refs
 
     def base_image(self, local_only: bool = False) -> str:
-        with stage("base image", record=False) as step:
+        with stage("base image") as step:
             client = engine.connect(self._registry_hosts())
             name = baseimage.ensure_local(self.cfg, client, step)
             if local_only:

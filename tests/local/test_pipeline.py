@@ -1,0 +1,211 @@
+"""The local target end to end, through the real CLI, real podman replicas, registries, nginx, Prometheus.
+
+The tests in this module run in order and share one stack (module fixture): each builds on the releases
+the previous ones shipped, the way a team's day goes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+
+import pytest
+import requests
+from conftest import PORTS, Stack
+
+pytestmark = pytest.mark.integration
+PROD_EAST, PROD_WEST = PORTS["production"]
+STAGING = PORTS["staging"]
+
+
+def registry_digest(port: int, tag: str) -> str | None:
+    response = requests.head(
+        f"http://127.0.0.1:{port}/v2/example/cart/manifests/{tag}", timeout=5,
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                           "application/vnd.docker.distribution.manifest.v2+json"})
+    return response.headers.get("Docker-Content-Digest") if response.ok else None
+
+
+def ship_to_staging(stack: Stack) -> dict:  # type: ignore[type-arg]
+    for stage in (("source",), ("build",), ("push",), ("deploy", "--env", "staging"), ("smoke", "--env", "staging")):
+        stack.gantry(*stage)
+    return stack.run_record()
+
+
+def test_engine_unreachable_is_one_clear_line(stack: Stack) -> None:
+    result = stack.gantry("up", ok=False, extra_env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 1
+    assert "no container engine answers at DOCKER_HOST=unix:///nonexistent/docker.sock" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_port_already_taken_names_the_setting(stack: Stack) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", PORTS["prometheus"]))
+        squatter.listen()
+        result = stack.gantry("up", ok=False)
+    assert result.returncode == 1
+    assert f"port {PORTS['prometheus']} for Prometheus is already taken" in result.stderr
+    assert "local.prometheus_port" in result.stderr
+    stack.gantry("up")  # idempotent: starts only what is missing
+
+
+def test_pipeline_ships_to_both_regions(stack: Stack) -> None:
+    result = stack.gantry("pipeline", "run", "--approver", "alice")
+    record = stack.run_record()
+    assert record["result"] == "success"
+    digest, sha = record["digest"], record["sha"]
+    assert sha == subprocess.run(["git", "-C", str(stack.repo), "rev-parse", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip()
+    # Replication: the same manifest digest in both regions' registries.
+    assert registry_digest(PORTS["registries"][0], sha) == digest == registry_digest(PORTS["registries"][1], sha)
+    for port in (STAGING, PROD_EAST, PROD_WEST):
+        version = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()
+        assert version["digest"] == digest and version["sha"] == sha
+    assert record["approval"]["approver"] == "alice" and record["approval"]["digest"] == digest
+    assert [s["name"] for s in record["stages"]] == [
+        "source", "mirror source", "base image", "build", "push and replicate", "deploy staging", "smoke staging",
+        "approve", "deploy production", "smoke production", "verify production"]
+    assert f"http://127.0.0.1:{PROD_WEST}" in result.stdout
+    inbox = stack.home / "monitoring/inbox/notifications.jsonl"
+    event = json.loads(inbox.read_text().splitlines()[-1])["body"]
+    assert event["status"] == "success" and event["digest"] == digest and event["approver"] == "alice"
+
+
+def test_second_run_changes_nothing(stack: Stack) -> None:
+    before = stack.serving(PROD_EAST)
+    stack.gantry("pipeline", "run", "--approver", "bob")
+    record = stack.run_record()
+    details = {s["name"]: s["detail"] for s in record["stages"]}
+    assert "nothing to build" in details["build"]
+    assert details["deploy production"] == "us-east-1 unchanged, us-west-2 unchanged"
+    assert record["approval"]["approver"] == "alice"  # the recorded approval is reused, never replaced
+    assert stack.serving(PROD_EAST) == before
+
+
+def test_unknown_environment_or_region_exit_2(stack: Stack) -> None:
+    result = stack.gantry("deploy", "--env", "prod", ok=False)
+    assert result.returncode == 2 and "unknown environment 'prod'" in result.stderr
+    result = stack.gantry("deploy", "--env", "staging", "--region", "us-west-2", ok=False)
+    assert result.returncode == 2 and "does not run in region 'us-west-2'" in result.stderr
+
+
+def test_production_needs_an_approval_of_that_digest(stack: Stack) -> None:
+    live = stack.serving(PROD_EAST)
+    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "\n# v2\n", "v2")
+    for stage in (("source",), ("build",), ("push",), ("deploy", "--env", "staging")):
+        stack.gantry(*stage)
+    digest = stack.run_record()["digest"]
+    refused = stack.gantry("deploy", "--env", "production", ok=False)
+    assert refused.returncode == 1 and "no approval on record" in refused.stderr
+    not_staged = stack.gantry("approve", "--approver", "alice", ok=False)
+    assert not_staged.returncode == 1 and "has not passed staging" in not_staged.stderr
+    stack.gantry("smoke", "--env", "staging")
+    intruder = stack.gantry("approve", "--approver", "mallory", ok=False)
+    assert intruder.returncode == 1 and "'mallory' is not an approver" in intruder.stderr
+    wrong = stack.gantry("approve", "--approver", "alice", "--digest", "sha256:" + "0" * 64, ok=False)
+    assert wrong.returncode == 1 and "has not passed staging" in wrong.stderr
+    assert stack.serving(PROD_EAST) == live == stack.serving(PROD_WEST)
+    stack.gantry("approve", "--approver", "alice")
+    stack.gantry("deploy", "--env", "production")
+    assert stack.serving(PROD_EAST) == digest == stack.serving(PROD_WEST)
+
+
+def test_approval_window_times_out(stack: Stack) -> None:
+    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v3\n", "v3")
+    ship_to_staging(stack)
+    quick = stack.with_changes("quick.yaml", timeout_seconds=0.5)
+    import time
+
+    time.sleep(1)
+    late = stack.gantry("approve", "--approver", "alice", ok=False, config=quick)
+    assert late.returncode == 1 and "approval window" in late.stderr and "closed" in late.stderr
+    waited = stack.gantry("pipeline", "run", ok=False, config=quick)  # no --approver: waits, then times out
+    assert waited.returncode == 1 and "no approval for" in waited.stderr
+    assert stack.run_record()["result"] == "failed"
+
+
+def test_broken_image_is_rolled_back(stack: Stack) -> None:
+    staging_before = stack.serving(STAGING)
+    api = (stack.repo / "app/cart/api.py").read_text()
+    broken = api.replace('return jsonify(status="ok")', 'return jsonify(status="broken"), 500')
+    assert broken != api
+    stack.commit("app/cart/api.py", broken, "break healthz")
+    for stage in (("source",), ("build", "--skip-tests"), ("push",)):
+        stack.gantry(*stage)
+    failed = stack.gantry("deploy", "--env", "staging", ok=False)
+    assert failed.returncode == 1
+    assert "failed its health check" in failed.stderr and "rolled back" in failed.stderr
+    assert stack.serving(STAGING) == staging_before
+    bad = stack.run_record()["digest"]
+    leftovers = subprocess.run(["podman", "ps", "-aq", "--filter", f"label=gantry.digest={bad}"],
+                               capture_output=True, text=True, env=stack.env).stdout.split()
+    assert leftovers == []
+    assert stack.run_record()["stages"][-1] == {**stack.run_record()["stages"][-1], "status": "failed"}
+    stack.commit("app/cart/api.py", api, "fix healthz")
+
+
+def test_region_two_failure_rolls_region_one_back(stack: Stack) -> None:
+    before = stack.serving(PROD_EAST)
+    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v4\n", "v4")
+    ship_to_staging(stack)
+    stack.gantry("approve", "--approver", "bob")
+    stack.kill("registry-us-west-2")  # region 2 cannot pull the new image
+    failed = stack.gantry("deploy", "--env", "production", ok=False)
+    assert failed.returncode == 1
+    assert "us-west-2" in failed.stderr and "us-east-1 rolled back to" in failed.stderr
+    assert stack.serving(PROD_EAST) == before == stack.serving(PROD_WEST)
+    stack.gantry("up")  # the registry comes back with its data
+    stack.gantry("deploy", "--env", "production")
+    assert stack.serving(PROD_EAST) == stack.run_record()["digest"] == stack.serving(PROD_WEST)
+
+
+def test_registry_down_during_push_loses_nothing(stack: Stack) -> None:
+    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v5\n", "v5")
+    stack.gantry("source")
+    stack.gantry("build")
+    stack.kill("registry-us-east-1")
+    failed = stack.gantry("push", ok=False)
+    assert failed.returncode == 1 and "registry" in failed.stderr and "gantry up" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
+    record = stack.run_record()
+    assert [s["name"] for s in record["stages"]][-3:] == ["source", "build", "push and replicate"][-3:]
+    assert record["stages"][-1]["status"] == "failed"
+    stack.gantry("up")
+    stack.gantry("push")
+    assert stack.run_record()["digest"].startswith("sha256:")
+
+
+def test_mirror_refuses_a_diverging_copy(stack: Stack) -> None:
+    hook = stack.home / "regions/us-west-2/source.git/hooks/pre-receive"
+    stack.commit("README.md", "mirror check\n", "mirror check")
+    stack.gantry("source")
+    hook.write_text("#!/bin/sh\necho 'refusing pushes' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = stack.gantry("mirror", ok=False)
+    assert result.returncode == 1 and "git push failed" in result.stderr
+    hook.unlink()
+    mirrored = stack.gantry("mirror").stdout
+    head = subprocess.run(["git", "-C", str(stack.repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    assert f"{head} refs/gantry/head" in mirrored
+
+
+def test_rollback_returns_every_region(stack: Stack) -> None:
+    current = stack.serving(PROD_EAST)
+    stack.gantry("rollback", "--env", "production")
+    previous = stack.serving(PROD_EAST)
+    assert previous != current and stack.serving(PROD_WEST) == previous
+
+
+def test_down_removes_everything(stack: Stack) -> None:
+    processes = json.loads((stack.home / "processes.json").read_text())
+    stack.gantry("down")
+    assert not stack.home.exists()
+    for name, entry in processes.items():
+        alive = subprocess.run(["kill", "-0", str(entry["pid"])], capture_output=True).returncode == 0
+        assert not alive, f"{name} still runs"
+    containers = subprocess.run(["podman", "ps", "-aq", "--filter", f"label=gantry.home={stack.home}"],
+                                capture_output=True, text=True, env=stack.env).stdout.split()
+    assert containers == []
