@@ -39,7 +39,7 @@ def write_config(layout: Layout, region: str, env: str, upstreams: list[int]) ->
                   port=layout.lb_port(region, env), upstreams=upstreams)
     candidate = directory / "nginx.conf.new"
     candidate.write_text(text)
-    check = subprocess.run([*_argv(directory, candidate), "-t", "-q"], capture_output=True, text=True)  # noqa: S603
+    check = subprocess.run([*_argv(directory, candidate), "-t", "-q"], capture_output=True, text=True)
     if check.returncode != 0:
         raise GantryError(f"generated nginx config for {env} in {region} is invalid: {check.stderr.strip()}")
     candidate.replace(directory / "nginx.conf")

@@ -109,7 +109,7 @@ def start(
     log = log_path(name)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by gantry, never from a shell string
+        proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env=env, cwd=cwd,
         )
@@ -126,7 +126,7 @@ def start(
         try:
             if ready():
                 return entry
-        except Exception:  # noqa: BLE001 - readiness probes may fail in any way until the service is up
+        except Exception:
             pass
         time.sleep(0.2)
     stop(name)

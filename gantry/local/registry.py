@@ -43,7 +43,7 @@ def copy(source: str, destination: str, env: dict[str, str]) -> None:
     skopeo = shutil.which("skopeo")
     if skopeo is None:
         raise GantryError("skopeo is not installed: run `make bootstrap`")
-    result = subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(
         [skopeo, "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
          "--retry-times", "2", f"docker://{source}", f"docker://{destination}"],
         capture_output=True, text=True, env=env, timeout=600,

@@ -42,7 +42,7 @@ def _http_ok(url: str) -> bool:
 
 
 def _check(argv: list[str], what: str) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True)  # noqa: S603 - fixed tool invocations
+    result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
         raise GantryError(f"{what} is invalid: {(result.stderr or result.stdout).strip().splitlines()[-1]}")
 
@@ -68,7 +68,7 @@ def _source_repo(layout: Layout, region: str) -> None:
     repo = layout.source_repo(region)
     if not (repo / "HEAD").is_file():
         repo.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "--quiet", "--bare", str(repo)], check=True)  # noqa: S607
+        subprocess.run(["git", "init", "--quiet", "--bare", str(repo)], check=True)
 
 
 def _load_balancer(layout: Layout, region: str, env: str, upstreams: list[int]) -> None:
@@ -177,8 +177,8 @@ def _remove_containers(home: str) -> list[str]:
     if podman is None:
         return []
     env = engine.engine_environment([])
-    ids = subprocess.run([podman, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"],  # noqa: S603
+    ids = subprocess.run([podman, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"],
                          capture_output=True, text=True, env=env).stdout.split()
     if ids:
-        subprocess.run([podman, "rm", "-f", "-t", "2", *ids], capture_output=True, env=env)  # noqa: S603
+        subprocess.run([podman, "rm", "-f", "-t", "2", *ids], capture_output=True, env=env)
     return [f"container {cid[:12]}" for cid in ids]

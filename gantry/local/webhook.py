@@ -20,10 +20,10 @@ def make_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        def do_GET(self) -> None:
             self._reply(200 if self.path == "/healthz" else 404, {"ok": self.path == "/healthz"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             name = FILES.get(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             if name is None or not 0 < length <= MAX_BODY:
@@ -47,7 +47,7 @@ def make_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from base
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler

@@ -22,7 +22,7 @@ class Source:
 
 
 def git(root: Path, *args: str) -> str:
-    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)  # noqa: S607
+    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
     if result.returncode != 0:
         raise GantryError(f"git {' '.join(args[:2])} failed: {result.stderr.strip()[:200]} "
                           f"(is {root} a git repository with a commit?)")

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 import requests
-from conftest import PORTS, Stack
+from local_stack import PORTS, Stack
 
 pytestmark = pytest.mark.integration
 PROD_EAST, PROD_WEST = PORTS["production"]

@@ -126,17 +126,13 @@ class AwsSettings(_Strict):
         try:
             return self.regions[name]
         except KeyError:
-            raise ConfigError(
-                f"aws.regions has no '{name}' section: add it (or re-import terraform outputs)"
-            ) from None
+            raise ConfigError(f"aws.regions has no '{name}' section: add it (or re-import terraform outputs)") from None
 
     def service(self, env: str, region: str) -> AwsServiceSettings:
         try:
             return self.region(region).environments[env]
         except KeyError:
-            raise ConfigError(
-                f"aws.regions.{region}.environments has no '{env}': add its ECS service"
-            ) from None
+            raise ConfigError(f"aws.regions.{region}.environments has no '{env}': add its ECS service") from None
 
 
 def check_against(cfg: GantryConfig, aws: AwsSettings) -> None:

@@ -1,0 +1,77 @@
+"""CLI objects the lead registers in gantry/cli.py: the `dr` group (`gantry dr drill`) and `gantry doctor`;
+`import_outputs` (`gantry aws-import`) is offered for registration too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gantry.config import GantryConfig, config_path, load_config
+from gantry.errors import ConfigError, GantryError
+from gantry.targets.aws.doctor import run_checks
+from gantry.targets.aws.drill import Drill, write_report
+from gantry.targets.aws.target import AwsTarget
+from gantry.targets.aws.tfimport import import_outputs
+
+
+def _config_option(ctx: click.Context) -> str | None:
+    # The root group's --config (if the lead's main group defines it), else GANTRY_CONFIG / the default.
+    value = ctx.find_root().params.get("config")
+    return str(value) if value else None
+
+
+def _aws_config(ctx: click.Context) -> GantryConfig:
+    cfg = load_config(_config_option(ctx))
+    if cfg.target != "aws" or cfg.aws is None:
+        raise ConfigError("this command needs an aws environment file: pass --config environments/<c>/aws.yaml")
+    return cfg
+
+
+@click.group("dr")
+def dr() -> None:
+    """Disaster-recovery drills against the aws target."""
+
+
+@dr.command("drill")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="evidence JSON path")
+@click.pass_context
+def drill(ctx: click.Context, report: Path | None) -> None:
+    """Fail the primary health check, time the failover to the secondary, restore; write JSON evidence."""
+    cfg = _aws_config(ctx)
+    if cfg.aws is None or cfg.aws.dr is None:
+        raise ConfigError("aws.dr is missing: add hosted_zone_id, record_name and health_check_id")
+    evidence = Drill(AwsTarget(cfg), cfg.aws.dr).run()
+    path = write_report(evidence, report)
+    click.echo(f"evidence: {path}")
+    if not evidence["ok"]:
+        raise GantryError(f"DR drill failed: {evidence.get('error')}: see {path}")
+    click.echo(f"failover RTO {evidence['rto_seconds']:.1f}s, restore {evidence['restore_seconds']:.1f}s")
+
+
+@click.command("doctor")
+@click.option("--digest", help="image digest that must be present in both regions (default: production's)")
+@click.option("--json", "as_json", is_flag=True, help="print the checks as JSON")
+@click.pass_context
+def doctor(ctx: click.Context, digest: str | None, as_json: bool) -> None:
+    """Check credentials, regions, stack outputs and the image in both regions; print what is missing."""
+    checks = run_checks(AwsTarget(_aws_config(ctx)), digest)
+    if as_json:
+        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        for check in checks:
+            click.echo(f"{'ok  ' if check.ok else 'MISS'} {check.name}: {check.detail}")
+    missing = [c.name for c in checks if not c.ok]
+    if missing:
+        raise GantryError(f"{len(missing)} check(s) failed: {', '.join(missing)[:200]}: fix them and re-run")
+
+
+@click.command("aws-import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of --config")
+@click.pass_context
+def import_terraform(ctx: click.Context, source: Path, out: Path | None) -> None:
+    """Fill the aws section from `terraform output -json` (a Terraform directory or a saved JSON file)."""
+    written = import_outputs(config_path(_config_option(ctx)), source, out)
+    click.echo(f"wrote {written}")

@@ -1,0 +1,217 @@
+"""`gantry dr drill`: fail the primary's Route 53 health check, time the failover, restore, keep evidence.
+
+Measured: from the moment the fault is injected (the API call returned) until the failover record answers
+with the secondary AND the secondary serves the primary's release (same digest) — the RTO — and the same
+for the way back. Which record answers comes from a resolver:
+- `route53` (real AWS): Route 53's own health checkers (get_health_check_status; healthy when more than 18%
+  of checkers report success, Route 53's rule), so detection latency is Route 53's.
+- `evaluate` (a local AWS API such as moto, which runs no health checkers and does not implement
+  TestDNSAnswer): gantry applies the failover rule itself to the health check's Inverted flag and the
+  alarm's state, read back from the API. The report lists this under "simulated".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from gantry.errors import GantryError
+from gantry.jsonfile import write_atomic
+from gantry.paths import run_dir
+from gantry.targets.aws.clients import aws_errors
+from gantry.targets.aws.settings import DrSettings
+from gantry.targets.base import Release
+
+if TYPE_CHECKING:
+    from gantry.targets.aws.target import AwsTarget
+
+PRIMARY, SECONDARY = "PRIMARY", "SECONDARY"
+
+
+def fetch_version(url: str) -> dict[str, Any]:
+    try:
+        response = requests.get(f"{url.rstrip('/')}/version", timeout=5)
+        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        return {}
+    return body
+
+
+class Drill:
+    def __init__(
+        self,
+        target: AwsTarget,
+        dr: DrSettings,
+        *,
+        version: Callable[[str], dict[str, Any]] = fetch_version,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.target = target
+        self.dr = dr
+        self.version = version
+        self.clock = clock
+        self.primary = target.cfg.regions.primary
+        self.secondary = target.cfg.regions.secondary
+        self.route53 = target.clients("route53", self.primary)
+        self.cloudwatch = target.clients("cloudwatch", self.primary)
+
+    # --- what Route 53 answers ----------------------------------------------------------------------
+    def answer(self) -> str:
+        return PRIMARY if self.primary_healthy() else SECONDARY
+
+    def primary_healthy(self) -> bool:
+        with aws_errors(f"reading health check {self.dr.health_check_id}"):
+            if self.dr.resolver == "route53":
+                observations = self.route53.get_health_check_status(HealthCheckId=self.dr.health_check_id)[
+                    "HealthCheckObservations"
+                ]
+                good = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
+                return bool(observations) and good / len(observations) > 0.18
+            check = self.route53.get_health_check(HealthCheckId=self.dr.health_check_id)["HealthCheck"]
+            healthy = True
+            if self.dr.alarm_name:
+                alarms = self.cloudwatch.describe_alarms(AlarmNames=[self.dr.alarm_name])["MetricAlarms"]
+                healthy = not alarms or alarms[0]["StateValue"] != "ALARM"
+            return healthy != bool(check["HealthCheckConfig"].get("Inverted", False))
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        name = self.dr.record_name.rstrip(".") + "."
+        with aws_errors(f"reading failover record {name}", "apply the Terraform stack"):
+            found = self.route53.list_resource_record_sets(HostedZoneId=self.dr.hosted_zone_id, StartRecordName=name)[
+                "ResourceRecordSets"
+            ]
+        pair = {r["Failover"]: r for r in found if r["Name"] == name and r.get("Failover")}
+        if set(pair) != {PRIMARY, SECONDARY}:
+            raise GantryError(f"{name} is not a PRIMARY/SECONDARY failover pair: fix the Route 53 records")
+        if pair[PRIMARY].get("HealthCheckId") != self.dr.health_check_id:
+            raise GantryError(f"the PRIMARY record of {name} does not use health check {self.dr.health_check_id}")
+        return pair
+
+    # --- fault injection ------------------------------------------------------------------------------
+    def inject(self, failing: bool) -> None:
+        with aws_errors("injecting the drill fault" if failing else "restoring after the drill"):
+            if self.dr.fault == "invert-health-check":
+                self.route53.update_health_check(HealthCheckId=self.dr.health_check_id, Inverted=failing)
+            else:
+                self.cloudwatch.set_alarm_state(
+                    AlarmName=self.dr.alarm_name,
+                    StateValue="ALARM" if failing else "OK",
+                    StateReason="gantry dr drill" + ("" if failing else ": restored"),
+                )
+
+    def wait_for(self, want: str, release: Release, observations: list[dict[str, Any]]) -> float | None:
+        """Seconds from now until `want` answers and serves `release`; None on timeout."""
+        region = self.primary if want == PRIMARY else self.secondary
+        url = self.dr.url or self.target.endpoint(self.dr.environment, region)
+        started = self.clock()
+        while self.clock() - started < self.dr.timeout_seconds:
+            answer = self.answer()
+            served = self.version(url) if answer == want else {}
+            observations.append(
+                {
+                    "t": round(self.clock() - started, 3),
+                    "want": want,
+                    "answer": answer,
+                    "digest": served.get("digest"),
+                    "region": served.get("region"),
+                }
+            )
+            if answer == want and served.get("digest") == release.digest:
+                return self.clock() - started
+            time.sleep(self.dr.poll_seconds)
+        return None
+
+    # --- the drill -----------------------------------------------------------------------------------
+    def preflight(self, release: Release) -> dict[str, Any]:
+        env = self.dr.environment
+        digests = {
+            region: self.target.ecr.find(region, digest=release.digest) is not None
+            for region in (self.primary, self.secondary)
+        }
+        service = self.target.deployer(env, self.secondary).describe()
+        required = self.target.cfg.environment(env).replicas
+        capacity = {
+            "region": self.secondary,
+            "service": service["serviceName"],
+            "desired": service.get("desiredCount", 0),
+            "running": service.get("runningCount", 0),
+            "required": required,
+        }
+        capacity["ok"] = capacity["running"] >= required and capacity["desired"] >= required
+        secondary_release = self.target.current_release(env, self.secondary)
+        return {
+            "digests_present": digests,
+            "capacity": capacity,
+            "secondary_release_matches": secondary_release == release,
+        }
+
+    def run(self) -> dict[str, Any]:
+        env = self.dr.environment
+        release = self.target.current_release(env, self.primary)
+        if release is None:
+            raise GantryError(f"nothing deployed to {env} in {self.primary}: deploy before drilling")
+        pair = self.records()
+        evidence: dict[str, Any] = {
+            "kind": "gantry-dr-drill",
+            "customer": self.target.cfg.customer,
+            "environment": env,
+            "record": self.dr.record_name,
+            "primary": self.primary,
+            "secondary": self.secondary,
+            "fault": self.dr.fault,
+            "resolver": self.dr.resolver,
+            "release": {"sha": release.sha, "digest": release.digest},
+            "records": {k: {"set_identifier": v.get("SetIdentifier")} for k, v in pair.items()},
+            "started_at": datetime.now(UTC).isoformat(),
+            "simulated": self.simulated(),
+            "observations": [],
+        }
+        evidence.update(self.preflight(release))
+        problems = self.blockers(evidence)
+        if problems:
+            evidence.update(ok=False, error="; ".join(problems))
+            return evidence
+        self.inject(failing=True)
+        try:
+            evidence["rto_seconds"] = self.wait_for(SECONDARY, release, evidence["observations"])
+        finally:
+            self.inject(failing=False)
+        evidence["restore_seconds"] = self.wait_for(PRIMARY, release, evidence["observations"])
+        evidence["finished_at"] = datetime.now(UTC).isoformat()
+        evidence["ok"] = evidence["rto_seconds"] is not None and evidence["restore_seconds"] is not None
+        if not evidence["ok"]:
+            evidence["error"] = f"failover or restore not observed within {self.dr.timeout_seconds:g}s"
+        return evidence
+
+    def blockers(self, evidence: dict[str, Any]) -> list[str]:
+        problems = [f"image missing in {r}" for r, ok in evidence["digests_present"].items() if not ok]
+        if not evidence["capacity"]["ok"]:
+            problems.append(f"not enough capacity in {self.secondary}: {evidence['capacity']}")
+        if not evidence["secondary_release_matches"]:
+            problems.append(f"{self.secondary} does not run the primary's release: deploy it first")
+        if self.answer() != PRIMARY:
+            problems.append("the failover record already answers SECONDARY: the primary is unhealthy")
+        return problems
+
+    def simulated(self) -> list[str]:
+        notes = []
+        if self.dr.resolver == "evaluate":
+            notes.append(
+                "failover answer computed by gantry from the health check's Inverted flag and alarm "
+                "state (no Route 53 health checkers): Route 53's detection latency is not measured"
+            )
+        if self.dr.url is None:
+            notes.append("/version fetched from each region's endpoint, not through the failover DNS name")
+        return notes
+
+
+def write_report(evidence: dict[str, Any], path: Path | None = None) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path or run_dir() / "dr" / f"drill-{evidence['customer']}-{stamp}.json"
+    write_atomic(target, evidence)
+    return target

@@ -1,0 +1,75 @@
+"""CodeCommit source copies: push every ref to the primary region, mirror it to the secondary, verify refs.
+
+Against real AWS the git URL is the repository's HTTPS clone URL with the AWS CLI credential helper (so
+no long-lived git credentials exist). moto answers the CodeCommit API (create/get repository) but runs no
+git server, so tests set `source_url` to bare repositories on disk: the git side is real git, the
+CodeCommit side is the API lookup only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from gantry.errors import GantryError
+from gantry.targets.aws.clients import Clients, aws_errors
+from gantry.targets.aws.settings import AwsRegionSettings
+
+REFSPECS = ["refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"]
+CODECOMMIT_AUTH = [
+    "-c",
+    "credential.helper=",
+    "-c",
+    "credential.helper=!aws codecommit credential-helper $@",
+    "-c",
+    "credential.UseHttpPath=true",
+]
+
+
+def git(*args: str, cwd: Path | None = None, timeout: float = 600) -> str:
+    result = subprocess.run(
+        ["git", *CODECOMMIT_AUTH, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        raise GantryError(f"git {args[0]} failed: {last}: check the CodeCommit repository and credentials")
+    return result.stdout
+
+
+class SourceCopies:
+    def __init__(self, clients: Clients, regions: dict[str, AwsRegionSettings]) -> None:
+        self.clients = clients
+        self.regions = regions
+
+    def url(self, region: str) -> str:
+        settings = self.regions[region]
+        with aws_errors(f"CodeCommit repository {settings.source_repository} in {region}", "apply the stack"):
+            meta = self.clients("codecommit", region).get_repository(repositoryName=settings.source_repository)
+        return settings.source_url or str(meta["repositoryMetadata"]["cloneUrlHttp"])
+
+    @staticmethod
+    def refs(url: str) -> dict[str, str]:
+        lines = git("ls-remote", "--heads", "--tags", url).splitlines()
+        return {ref: sha for sha, ref in (line.split("\t", 1) for line in lines if "\t" in line)}
+
+    def push(self, repo: Path, region: str) -> None:
+        # No --force: the source copy only ever moves forward; a rewritten branch must be fixed by a person.
+        git("push", "--porcelain", self.url(region), *REFSPECS, cwd=repo)
+
+    def mirror(self, source: str, destination: str) -> dict[str, str]:
+        src, dst = self.url(source), self.url(destination)
+        with tempfile.TemporaryDirectory(prefix="gantry-aws-mirror-") as tmp:
+            git("clone", "--quiet", "--mirror", src, tmp)
+            # --prune: the secondary is an exact copy, so refs deleted in the primary go there too.
+            git("push", "--porcelain", "--prune", dst, *REFSPECS, cwd=Path(tmp))
+        expected, actual = self.refs(src), self.refs(dst)
+        if expected != actual:
+            diff = sorted(set(expected.items()) ^ set(actual.items()))
+            raise GantryError(f"source copies differ after mirroring {source} -> {destination}: {diff[:3]}")
+        return expected

@@ -1,0 +1,171 @@
+"""AwsTarget: the Target contract (gantry/targets/base.py) on ECR, ECS, ELB, SSM, SNS and CodeCommit.
+
+Shared stage logic (ordering, approvals, the cross-region rollback policy, smoke HTTP checks) lives in
+gantry.stages; this class moves images and services in one region at a time. Two steps that need real AWS
+are injectable so the rest can be tested against a local AWS API: the layer upload (`pusher`, default
+skopeo) and the rollout wait (`waiter`, default polling describe_services until COMPLETED/FAILED).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gantry.config import GantryConfig
+from gantry.errors import ConfigError, DeployError, GantryError
+from gantry.paths import project_root
+from gantry.records import RecordStore
+from gantry.targets.aws.clients import Clients, aws_errors
+from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
+from gantry.targets.aws.ecs import (
+    EcsDeployer,
+    PollingWaiter,
+    RolloutWaiter,
+    ServiceRef,
+    render_task_definition,
+)
+from gantry.targets.aws.elb import check_targets, endpoint
+from gantry.targets.aws.notify import SnsSink
+from gantry.targets.aws.records import SsmRecordStore
+from gantry.targets.aws.settings import AwsSettings, check_against
+from gantry.targets.aws.source import SourceCopies
+from gantry.targets.base import NotificationSink, Published, Release
+
+
+class AwsTarget:
+    def __init__(
+        self,
+        cfg: GantryConfig,
+        *,
+        pusher: ImagePusher | None = None,
+        waiter: RolloutWaiter | None = None,
+    ) -> None:
+        if cfg.aws is None:
+            raise ConfigError("this configuration has no 'aws' section: add one or use the local target")
+        check_against(cfg, cfg.aws)
+        self.cfg = cfg
+        self.settings: AwsSettings = cfg.aws
+        self.clients = Clients(self.settings)
+        self.ecr = Ecr(self.clients, self.settings.ecr_repository)
+        self.pusher = pusher or SkopeoPusher(self.clients, cfg.regions.primary, self.settings.image_source)
+        self.waiter = waiter or PollingWaiter(self.settings.poll_seconds)
+        self.source = SourceCopies(self.clients, self.settings.regions)
+
+    # --- records and notifications -------------------------------------------------------------------
+    def records(self) -> RecordStore:
+        return SsmRecordStore(
+            self.clients,
+            self.cfg.regions.names,
+            f"{self.settings.records_path}/{self.cfg.customer}",
+            self.settings.records_kms_key,
+        )
+
+    def sinks(self) -> list[NotificationSink]:
+        """SNS when notifications.sns_topic_arn is set (file, webhooks and Slack are common sinks)."""
+        sinks: list[NotificationSink] = []
+        if self.cfg.notifications.sns_topic_arn:
+            sinks.append(SnsSink(self.clients, self.cfg.notifications.sns_topic_arn))
+        return sinks
+
+    # --- images --------------------------------------------------------------------------------------
+    def publish(self, local_image: str, tag: str) -> Published:
+        """Push to the primary region's ECR (injectable pusher), check the registry stored the digest the
+        pusher reported, then wait (replication_timeout_seconds) until every other region holds it."""
+        primary = self.cfg.regions.primary
+        digest = self.pusher.push(local_image, self.ecr.repository_uri(primary), tag)
+        if not digest.startswith(DIGEST_PREFIX):
+            raise GantryError(f"the push reported '{digest}', not a sha256 digest: check the pusher")
+        self.ecr.verify(primary, tag, digest)
+        for region in self.cfg.regions.names[1:]:
+            self.ecr.wait_for(
+                region, tag, digest, self.settings.replication_timeout_seconds, self.settings.poll_seconds
+            )
+        refs = {region: f"{self.ecr.repository_uri(region)}@{digest}" for region in self.cfg.regions.names}
+        return Published(digest=digest, references=refs)
+
+    # --- services ------------------------------------------------------------------------------------
+    def deployer(self, env: str, region: str) -> EcsDeployer:
+        service = self.settings.service(env, region)
+        ref = ServiceRef(region, self.settings.region(region).cluster, service.service)
+        return EcsDeployer(self.clients("ecs", region), ref, self.waiter, self.settings.deploy_timeout_seconds)
+
+    def current_release(self, env: str, region: str) -> Release | None:
+        self.cfg.check_region(env, region)
+        arn = self.deployer(env, region).describe().get("taskDefinition")
+        if not arn:
+            return None
+        with aws_errors(f"describe_task_definition {arn} in {region}"):
+            task = self.clients("ecs", region).describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        for container in task.get("containerDefinitions", []):
+            env_vars = {e["name"]: e["value"] for e in container.get("environment", [])}
+            if env_vars.get("GIT_SHA") and env_vars.get("IMAGE_DIGEST", "").startswith(DIGEST_PREFIX):
+                return Release(sha=env_vars["GIT_SHA"], digest=env_vars["IMAGE_DIGEST"])
+        return None  # the stack's placeholder task definition, before gantry's first deploy
+
+    def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
+        svc = self.cfg.service
+        template = project_root() / svc.task_definition
+        if not template.is_file():
+            raise ConfigError(f"service.task_definition: {template} not found: fix the path")
+        family = f"{self.cfg.customer}-{svc.name}-{env}"
+        rendered = render_task_definition(
+            template,
+            {
+                "family": family,
+                "container_name": svc.name,
+                "image": f"{self.ecr.repository_uri(region)}@{release.digest}",
+                "cpu": svc.cpu,
+                "memory": svc.memory,
+                "container_port": svc.container_port,
+                "git_sha": release.sha,
+                "image_digest": release.digest,
+                "deploy_env": env,
+                "region": region,
+                "log_group": f"/gantry/{self.cfg.customer}/{svc.name}/{env}",
+            },
+        )
+        if self.settings.task_execution_role_arn:
+            rendered["executionRoleArn"] = self.settings.task_execution_role_arn
+        if self.settings.task_role_arn:
+            rendered["taskRoleArn"] = self.settings.task_role_arn
+        rendered["tags"] = [
+            {"key": "gantry:sha", "value": release.sha},
+            {"key": "gantry:digest", "value": release.digest},
+        ]
+        return rendered
+
+    def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
+        """Roll `env` in `region` to `release`. Refuses (nothing changed) when the region's ECR lacks the
+        digest; on a failed rollout restores the previous task definition and raises DeployError."""
+        self.cfg.check_region(env, region)
+        if not force and self.current_release(env, region) == release:
+            return False
+        if self.ecr.find(region, digest=release.digest) is None:
+            raise DeployError(
+                f"{region} has no image {release.digest[:19]}: nothing changed there; run gantry push "
+                "(replication must finish before deploying)"
+            )
+        deployer = self.deployer(env, region)
+        try:
+            arn = deployer.register(self.task_definition(env, region, release))
+        except GantryError as exc:
+            raise DeployError(f"{exc} (nothing changed in {region})") from None
+        deployer.roll(arn)
+        return True
+
+    def endpoint(self, env: str, region: str) -> str:
+        self.cfg.check_region(env, region)
+        return endpoint(self.clients, region, self.settings.service(env, region))
+
+    def check_targets(self, env: str, region: str) -> int:
+        """Smoke, AWS side: every ALB target healthy and at least `replicas` of them."""
+        self.cfg.check_region(env, region)
+        minimum = self.cfg.environment(env).replicas
+        return check_targets(self.clients, region, self.settings.service(env, region), minimum)
+
+    # --- source --------------------------------------------------------------------------------------
+    def push_source(self, repo: Path) -> None:
+        self.source.push(repo, self.cfg.regions.primary)
+
+    def mirror_source(self) -> dict[str, str]:
+        return self.source.mirror(self.cfg.regions.primary, self.cfg.regions.secondary)
