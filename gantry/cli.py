@@ -33,8 +33,12 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("--config", envvar="GANTRY_CONFIG", default=None,
-              help="Environment file (default environments/example/local.yaml, or $GANTRY_CONFIG).")
+@click.option(
+    "--config",
+    envvar="GANTRY_CONFIG",
+    default=None,
+    help="Environment file (default environments/example/local.yaml, or $GANTRY_CONFIG).",
+)
 @click.version_option(package_name="gantry")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
@@ -43,6 +47,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 # -- local target lifecycle --------------------------------------------------------------------------------
+
 
 @cli.command()
 @pass_ctx
@@ -74,8 +79,13 @@ def status(ctx: Context) -> None:
     for env in pipeline.cfg.environments:
         for region in pipeline.cfg.regions_of(env):
             release = pipeline.target.current_release(env, region)
-            table.add_row(env, region, release.sha[:12] if release else "-",
-                          release.digest[:19] if release else "-", pipeline.target.endpoint(env, region))
+            table.add_row(
+                env,
+                region,
+                release.sha[:12] if release else "-",
+                release.digest[:19] if release else "-",
+                pipeline.target.endpoint(env, region),
+            )
     out.print(table)
 
 
@@ -87,6 +97,7 @@ def _components(rows: list) -> None:  # type: ignore[type-arg]
 
 
 # -- pipeline stages ---------------------------------------------------------------------------------------
+
 
 @cli.command("base-image")
 @click.option("--local-only", is_flag=True, help="Only make the image in the engine's store; do not push.")
@@ -215,9 +226,12 @@ def pipeline() -> None:
 
 
 @pipeline.command("run")
-@click.option("--approver", default=None,
-              help="Approve as this approver when staging passes (the demo uses demo-approver); without it "
-                   "the run waits for `gantry approve` until approvals.timeout_seconds.")
+@click.option(
+    "--approver",
+    default=None,
+    help="Approve as this approver when staging passes (the demo uses demo-approver); without it "
+    "the run waits for `gantry approve` until approvals.timeout_seconds.",
+)
 @click.option("--allow-dirty", is_flag=True, help="Ship uncommitted changes under a '-dirty' tag.")
 @click.option("--force", is_flag=True, help="Roll out even where the digest already runs.")
 @pass_ctx
@@ -241,8 +255,9 @@ def _summary(p: Pipeline) -> None:
     table = Table("stage", "seconds", "result", "detail", title=f"run {record['run_id']}: {record['result']}")
     for item in record["stages"]:
         colour = "green" if item["status"] == "ok" else "red"
-        table.add_row(item["name"], f"{item['seconds']:.1f}", f"[{colour}]{item['status']}[/]",
-                      str(item.get("detail", ""))[:90])
+        table.add_row(
+            item["name"], f"{item['seconds']:.1f}", f"[{colour}]{item['status']}[/]", str(item.get("detail", ""))[:90]
+        )
     table.add_row("total", f"{sum(s['seconds'] for s in record['stages']):.1f}", record["result"], "")
     out.print(table)
 
@@ -278,5 +293,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
+
+
 if __name__ == "__main__":
     main()

@@ -22,11 +22,35 @@ DEFAULT_CONFIG = "environments/example/local.yaml"
 # Commercial AWS regions; the local target mirrors these names so one file describes both targets.
 AWS_REGIONS = frozenset(
     {
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
-        "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1",
-        "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1", "eu-south-2",
-        "il-central-1", "me-central-1", "me-south-1", "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "sa-east-1",
     }
 )
 
@@ -172,9 +196,7 @@ class GantryConfig(Strict):
         try:
             return self.environments[name]
         except KeyError:
-            raise ConfigError(
-                f"unknown environment '{name}': choose one of {', '.join(self.environments)}"
-            ) from None
+            raise ConfigError(f"unknown environment '{name}': choose one of {', '.join(self.environments)}") from None
 
     def regions_of(self, env: str) -> list[str]:
         return [self.regions.resolve(role) for role in self.environment(env).regions]

@@ -33,7 +33,7 @@ def podman_socket() -> Path:
 
 def registries_conf(insecure_registries: list[str]) -> str:
     """registries.conf marking the local plain-HTTP registries insecure (they listen on 127.0.0.1 only)."""
-    lines = ['unqualified-search-registries = []', ""]
+    lines = ["unqualified-search-registries = []", ""]
     for location in sorted(set(insecure_registries)):
         lines += ["[[registry]]", f'location = "{location}"', "insecure = true", ""]
     return "\n".join(lines)

@@ -28,8 +28,7 @@ def runs_dir() -> Path:
 
 
 def new_run_id() -> str:
-    return os.environ.get("GANTRY_RUN_ID") or (
-        datetime.now(UTC).strftime("run-%Y%m%dT%H%M%SZ-") + secrets.token_hex(2))
+    return os.environ.get("GANTRY_RUN_ID") or (datetime.now(UTC).strftime("run-%Y%m%dT%H%M%SZ-") + secrets.token_hex(2))
 
 
 def current_run_id() -> str:
@@ -51,10 +50,18 @@ def start(customer: str, service: str, config: str) -> str:
     run_id = new_run_id()
     path = path_of(run_id)
     if not path.exists():
-        jsonfile.write_atomic(path, {
-            "run_id": run_id, "customer": customer, "service": service, "config": config,
-            "started_at": datetime.now(UTC).isoformat(), "result": "running", "stages": [],
-        })
+        jsonfile.write_atomic(
+            path,
+            {
+                "run_id": run_id,
+                "customer": customer,
+                "service": service,
+                "config": config,
+                "started_at": datetime.now(UTC).isoformat(),
+                "result": "running",
+                "stages": [],
+            },
+        )
     (runs_dir() / "LATEST").write_text(run_id + "\n")
     return run_id
 
@@ -84,8 +91,9 @@ def set_fields(**fields: Any) -> None:
 
 def add_stage(name: str, status: str, seconds: float, detail: str = "") -> None:
     with update() as record:
-        record["stages"].append({"name": name, "status": status, "seconds": round(seconds, 2),
-                                 "detail": detail, "finished_at": time.time()})
+        record["stages"].append(
+            {"name": name, "status": status, "seconds": round(seconds, 2), "detail": detail, "finished_at": time.time()}
+        )
         if status == "failed":
             record["result"] = "failed"
             record["failed_stage"] = name

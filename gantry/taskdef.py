@@ -80,7 +80,12 @@ def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:
         memory=int(container.get("memory", 0)),
         read_only=bool(container.get("readonlyRootFilesystem", False)),
         health=HealthCheck(
-            command=health["command"], interval=health.get("interval", 30), timeout=health.get("timeout", 5),
-            retries=health.get("retries", 3), start_period=health.get("startPeriod", 0),
-        ) if health else None,
+            command=health["command"],
+            interval=health.get("interval", 30),
+            timeout=health.get("timeout", 5),
+            retries=health.get("retries", 3),
+            start_period=health.get("startPeriod", 0),
+        )
+        if health
+        else None,
     )

@@ -82,7 +82,10 @@ def main() -> int:
 
     ordered = sorted(latencies)
     result = {
-        "url": url, "workers": args.workers, "requests": len(latencies), "non_2xx_or_errors": len(failures),
+        "url": url,
+        "workers": args.workers,
+        "requests": len(latencies),
+        "non_2xx_or_errors": len(failures),
         "failure_kinds": sorted(set(failures)),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),

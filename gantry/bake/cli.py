@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from gantry.bake import packer
-from gantry.bake.dockerapi import bake_dir, containers_conf, docker_host
+from gantry.bake.engine import bake_dir, container_cli, containers_conf
 from gantry.bake.manifest import AMI_BUILDER, DOCKER_BUILDER, latest_build
 from gantry.config import GantryConfig, load_config
 from gantry.errors import GantryError
@@ -134,15 +134,10 @@ def bake(
             config.environment(env_name)  # one-line ConfigError for an unknown environment
         variables = {**bake_variables(config, target, env_name), **parse_overrides(overrides)}
         started = time.monotonic()
+        env: dict[str, str] = {}
         if target == "container":
-            with docker_host() as host:
-                packer.build(
-                    target,
-                    variables,
-                    {"DOCKER_HOST": host, "CONTAINERS_CONF": containers_conf()},
-                    bake_dir() / f"build-{target}.log",
-                )
-        else:
-            packer.build(target, variables, {}, bake_dir() / f"build-{target}.log")
+            docker_path, env = container_cli()
+            variables = {"docker_path": docker_path, **variables}
+        packer.build(target, variables, env, bake_dir() / f"build-{target}.log")
         click.echo(f"bake {target}: {time.monotonic() - started:.0f}s", err=True)
     report(target, manifest)

@@ -35,8 +35,9 @@ def write_config(layout: Layout, region: str, env: str, upstreams: list[int]) ->
     directory = layout.lb(region, env)
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-    text = render("nginx.conf.j2", dir=directory, region=region, env=env,
-                  port=layout.lb_port(region, env), upstreams=upstreams)
+    text = render(
+        "nginx.conf.j2", dir=directory, region=region, env=env, port=layout.lb_port(region, env), upstreams=upstreams
+    )
     candidate = directory / "nginx.conf.new"
     candidate.write_text(text)
     check = subprocess.run([*_argv(directory, candidate), "-t", "-q"], capture_output=True, text=True)
@@ -54,8 +55,10 @@ def start(layout: Layout, region: str, env: str, upstreams: list[int]) -> None:
     write_config(layout, region, env, upstreams)
     directory = layout.lb(region, env)
     processes.start(
-        name, _argv(directory, directory / "nginx.conf"),
-        ready=lambda: requests.get(f"http://127.0.0.1:{port}/nginx_status", timeout=1).ok, timeout=15,
+        name,
+        _argv(directory, directory / "nginx.conf"),
+        ready=lambda: requests.get(f"http://127.0.0.1:{port}/nginx_status", timeout=1).ok,
+        timeout=15,
     )
 
 

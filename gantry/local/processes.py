@@ -110,11 +110,21 @@ def start(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, cwd=cwd,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=cwd,
         )
-    entry = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "argv": argv,
-             "log": str(log), **(extra or {})}
+    entry = {
+        "pid": proc.pid,
+        "create_time": psutil.Process(proc.pid).create_time(),
+        "argv": argv,
+        "log": str(log),
+        **(extra or {}),
+    }
     with _registry() as entries:
         entries[name] = entry
     deadline = time.monotonic() + timeout
@@ -123,14 +133,18 @@ def start(
             with _registry() as entries:
                 entries.pop(name, None)
             raise GantryError(f"{name} exited at start (code {proc.returncode}): {_last_line(log)} (log: {log})")
-        try:
-            if ready():
-                return entry
-        except Exception:
-            pass
+        if _probe(ready):
+            return entry
         time.sleep(0.2)
     stop(name)
     raise GantryError(f"{name} did not become ready within {timeout:.0f} s: see {log}")
+
+
+def _probe(ready: Callable[[], bool]) -> bool:
+    # Until the service is up, a readiness probe may fail in any way (refused, reset, bad reply).
+    with contextlib.suppress(Exception):
+        return ready()
+    return False
 
 
 def _last_line(log: Path) -> str:

@@ -10,20 +10,26 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from gantry.errors import GantryError
 
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-])
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 
 
 class RegistryUnavailable(GantryError):
     pass
 
 
-@retry(retry=retry_if_exception_type(RegistryUnavailable), stop=stop_after_attempt(3),
-       wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+@retry(
+    retry=retry_if_exception_type(RegistryUnavailable),
+    stop=stop_after_attempt(3),
+    wait=wait_exponential(multiplier=0.5, max=4),
+    reraise=True,
+)
 def manifest_digest(host: str, repository: str, reference: str) -> str | None:
     """The manifest digest the registry at `host` serves for `reference` (tag or digest), or None."""
     url = f"http://{host}/v2/{repository}/manifests/{reference}"
@@ -44,9 +50,22 @@ def copy(source: str, destination: str, env: dict[str, str]) -> None:
     if skopeo is None:
         raise GantryError("skopeo is not installed: run `make bootstrap`")
     result = subprocess.run(
-        [skopeo, "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
-         "--retry-times", "2", f"docker://{source}", f"docker://{destination}"],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            skopeo,
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--retry-times",
+            "2",
+            f"docker://{source}",
+            f"docker://{destination}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]

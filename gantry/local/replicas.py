@@ -16,6 +16,9 @@ from gantry.local.stack import CONTAINER_LABEL
 from gantry.targets.base import Release
 from gantry.taskdef import ContainerSpec
 
+# A read-only root filesystem still needs a scratch /tmp: a private tmpfs inside the container.
+PRIVATE_TMP = {"/tmp": "rw,size=16m"}  # noqa: S108
+
 
 def labels_for(home: str, customer: str, region: str, env: str) -> dict[str, str]:
     return {CONTAINER_LABEL: home, "gantry.customer": customer, "gantry.region": region, "gantry.env": env}
@@ -27,22 +30,30 @@ def running(client: DockerClient, labels: dict[str, str]) -> list[Container]:
     return found
 
 
-def start(client: DockerClient, spec: ContainerSpec, labels: dict[str, str], release: Release,
-          count: int) -> list[Container]:
+def start(
+    client: DockerClient, spec: ContainerSpec, labels: dict[str, str], release: Release, count: int
+) -> list[Container]:
     started: list[Container] = []
     suffix = secrets.token_hex(3)
     try:
         for index in range(count):
-            name = f"gantry-{labels['gantry.customer']}-{labels['gantry.region']}-{labels['gantry.env']}-{suffix}-{index}"
-            started.append(client.containers.run(
-                spec.image, detach=True, name=name,
-                labels={**labels, "gantry.digest": release.digest, "gantry.sha": release.sha},
-                environment=spec.environment,
-                ports={f"{spec.container_port}/tcp": ("127.0.0.1", None)},
-                read_only=spec.read_only, tmpfs={"/tmp": "rw,size=16m"} if spec.read_only else None,
-                mem_limit=f"{spec.memory}m" if spec.memory else None,
-                cpu_shares=spec.cpu or None,
-            ))
+            name = (
+                f"gantry-{labels['gantry.customer']}-{labels['gantry.region']}-{labels['gantry.env']}-{suffix}-{index}"
+            )
+            started.append(
+                client.containers.run(
+                    spec.image,
+                    detach=True,
+                    name=name,
+                    labels={**labels, "gantry.digest": release.digest, "gantry.sha": release.sha},
+                    environment=spec.environment,
+                    ports={f"{spec.container_port}/tcp": ("127.0.0.1", None)},
+                    read_only=spec.read_only,
+                    tmpfs=PRIVATE_TMP if spec.read_only else None,
+                    mem_limit=f"{spec.memory}m" if spec.memory else None,
+                    cpu_shares=spec.cpu or None,
+                )
+            )
     except DockerException as exc:
         remove(started)
         raise DeployError(f"the engine refused to start a replica: {_short(exc)}") from None
@@ -120,7 +131,8 @@ def stop_gracefully(containers: list[Container], timeout: int = 10) -> None:
 
 def _last_log_line(container: Container) -> str:
     with contextlib.suppress(DockerException):
-        lines = container.logs(tail=5).decode(errors="replace").strip().splitlines()
+        raw: bytes = container.logs(tail=5)
+        lines = raw.decode(errors="replace").strip().splitlines()
         if lines:
             return lines[-1][:300]
     return "no output"

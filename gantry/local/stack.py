@@ -57,10 +57,15 @@ def _registry(layout: Layout, region: str) -> None:
     (directory / "data").mkdir(parents=True, exist_ok=True)
     metrics_port = processes.free_port()
     config = directory / "config.yml"
-    config.write_text(render("registry.yml.j2", region=region, port=port, data_dir=directory / "data",
-                             metrics_port=metrics_port))
-    processes.start(name, [_binary("docker-registry"), "serve", str(config)],
-                    ready=lambda: _http_ok(f"http://127.0.0.1:{port}/v2/"), timeout=20)
+    config.write_text(
+        render("registry.yml.j2", region=region, port=port, data_dir=directory / "data", metrics_port=metrics_port)
+    )
+    processes.start(
+        name,
+        [_binary("docker-registry"), "serve", str(config)],
+        ready=lambda: _http_ok(f"http://127.0.0.1:{port}/v2/"),
+        timeout=20,
+    )
     monitoring.write_targets(layout, f"registry-{region}", [f"127.0.0.1:{metrics_port}"], {"region": region})
 
 
@@ -80,9 +85,13 @@ def _load_balancer(layout: Layout, region: str, env: str, upstreams: list[int]) 
     lb_port = layout.lb_port(region, env)
     processes.start(
         name,
-        [_binary("prometheus-nginx-exporter"), f"-nginx.scrape-uri=http://127.0.0.1:{lb_port}/nginx_status",
-         f"-web.listen-address=127.0.0.1:{port}"],
-        ready=lambda: _http_ok(f"http://127.0.0.1:{port}/metrics"), timeout=20,
+        [
+            _binary("prometheus-nginx-exporter"),
+            f"-nginx.scrape-uri=http://127.0.0.1:{lb_port}/nginx_status",
+            f"-web.listen-address=127.0.0.1:{port}",
+        ],
+        ready=lambda: _http_ok(f"http://127.0.0.1:{port}/metrics"),
+        timeout=20,
     )
     monitoring.write_targets(layout, f"lb-{region}-{env}", [f"127.0.0.1:{port}"], {"region": region, "env": env})
 
@@ -92,35 +101,65 @@ def _monitoring(layout: Layout) -> None:
     layout.inbox.mkdir(parents=True, exist_ok=True)
     if not processes.lookup("webhook"):
         processes.require_free(local.webhook_port, "the webhook receiver", "local.webhook_port")
-        processes.start("webhook", [sys.executable, "-m", "gantry.local.webhook", "--port",
-                                    str(local.webhook_port), "--dir", str(layout.inbox)],
-                        ready=lambda: _http_ok(f"http://127.0.0.1:{local.webhook_port}/healthz"))
+        processes.start(
+            "webhook",
+            [
+                sys.executable,
+                "-m",
+                "gantry.local.webhook",
+                "--port",
+                str(local.webhook_port),
+                "--dir",
+                str(layout.inbox),
+            ],
+            ready=lambda: _http_ok(f"http://127.0.0.1:{local.webhook_port}/healthz"),
+        )
     am = layout.alertmanager
     if not processes.lookup("alertmanager"):
         processes.require_free(local.alertmanager_port, "Alertmanager", "local.alertmanager_port")
         (am / "data").mkdir(parents=True, exist_ok=True)
         (am / "alertmanager.yml").write_text(render("alertmanager.yml.j2", webhook_port=local.webhook_port))
         _check([_binary("amtool"), "check-config", str(am / "alertmanager.yml")], "alertmanager.yml")
-        processes.start("alertmanager", [
-            _binary("prometheus-alertmanager"), f"--config.file={am / 'alertmanager.yml'}",
-            f"--storage.path={am / 'data'}", f"--web.listen-address=127.0.0.1:{local.alertmanager_port}",
-            "--cluster.listen-address=",  # a single local instance: no gossip port
-        ], ready=lambda: _http_ok(f"http://127.0.0.1:{local.alertmanager_port}/-/ready"))
+        processes.start(
+            "alertmanager",
+            [
+                _binary("prometheus-alertmanager"),
+                f"--config.file={am / 'alertmanager.yml'}",
+                f"--storage.path={am / 'data'}",
+                f"--web.listen-address=127.0.0.1:{local.alertmanager_port}",
+                "--cluster.listen-address=",  # a single local instance: no gossip port
+            ],
+            ready=lambda: _http_ok(f"http://127.0.0.1:{local.alertmanager_port}/-/ready"),
+        )
     prom = layout.prometheus
     if not processes.lookup("prometheus"):
         processes.require_free(local.prometheus_port, "Prometheus", "local.prometheus_port")
         (prom / "targets").mkdir(parents=True, exist_ok=True)
         (prom / "data").mkdir(parents=True, exist_ok=True)
         (prom / "rules.yml").write_text(render("rules.yml.j2", service=layout.cfg.service.name))
-        (prom / "prometheus.yml").write_text(render(
-            "prometheus.yml.j2", dir=prom, customer=layout.cfg.customer, interval=local.scrape_interval_seconds,
-            alertmanager_port=local.alertmanager_port, prometheus_port=local.prometheus_port))
+        (prom / "prometheus.yml").write_text(
+            render(
+                "prometheus.yml.j2",
+                dir=prom,
+                customer=layout.cfg.customer,
+                interval=local.scrape_interval_seconds,
+                alertmanager_port=local.alertmanager_port,
+                prometheus_port=local.prometheus_port,
+            )
+        )
         _check([_binary("promtool"), "check", "config", str(prom / "prometheus.yml")], "prometheus.yml")
-        processes.start("prometheus", [
-            _binary("prometheus"), f"--config.file={prom / 'prometheus.yml'}",
-            f"--storage.tsdb.path={prom / 'data'}", f"--web.listen-address=127.0.0.1:{local.prometheus_port}",
-            "--storage.tsdb.retention.time=2d",
-        ], ready=lambda: _http_ok(f"http://127.0.0.1:{local.prometheus_port}/-/ready"), timeout=30)
+        processes.start(
+            "prometheus",
+            [
+                _binary("prometheus"),
+                f"--config.file={prom / 'prometheus.yml'}",
+                f"--storage.tsdb.path={prom / 'data'}",
+                f"--web.listen-address=127.0.0.1:{local.prometheus_port}",
+                "--storage.tsdb.retention.time=2d",
+            ],
+            ready=lambda: _http_ok(f"http://127.0.0.1:{local.prometheus_port}/-/ready"),
+            timeout=30,
+        )
 
 
 def up(cfg: GantryConfig, upstreams: dict[tuple[str, str], list[int]] | None = None) -> list[Component]:
@@ -150,8 +189,11 @@ def status(cfg: GantryConfig) -> list[Component]:
     for region in cfg.regions.names:
         row(f"{region} registry", f"registry-{region}", f"http://{layout.registry_host(region)}")
         for env in layout.lb_envs(region):
-            row(f"{region} {env} load balancer", nginx.process_name(region, env),
-                f"http://127.0.0.1:{layout.lb_port(region, env)}")
+            row(
+                f"{region} {env} load balancer",
+                nginx.process_name(region, env),
+                f"http://127.0.0.1:{layout.lb_port(region, env)}",
+            )
     row("prometheus", "prometheus", f"http://127.0.0.1:{local.prometheus_port}")
     row("alertmanager", "alertmanager", f"http://127.0.0.1:{local.alertmanager_port}")
     row("webhook receiver", "webhook", f"http://127.0.0.1:{local.webhook_port}")
@@ -177,8 +219,9 @@ def _remove_containers(home: str) -> list[str]:
     if podman is None:
         return []
     env = engine.engine_environment([])
-    ids = subprocess.run([podman, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"],
-                         capture_output=True, text=True, env=env).stdout.split()
+    ids = subprocess.run(
+        [podman, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"], capture_output=True, text=True, env=env
+    ).stdout.split()
     if ids:
         subprocess.run([podman, "rm", "-f", "-t", "2", *ids], capture_output=True, env=env)
     return [f"container {cid[:12]}" for cid in ids]

@@ -42,8 +42,10 @@ class LocalTarget:
 
     def find_published(self, tag: str) -> Published | None:
         repo = self.layout.repository()
-        digests = {region: registry.manifest_digest(self.layout.registry_host(region), repo, tag)
-                   for region in self.cfg.regions.names}
+        digests = {
+            region: registry.manifest_digest(self.layout.registry_host(region), repo, tag)
+            for region in self.cfg.regions.names
+        }
         primary = digests[self.cfg.regions.primary]
         if primary is None:
             return None
@@ -66,11 +68,16 @@ class LocalTarget:
                 )
         target_digest = registry.manifest_digest(self.layout.registry_host(secondary), repo, tag)
         if target_digest not in (None, digest):
-            raise GantryError(f"tag {tag} in {secondary} holds {target_digest}, not {digest}: "
-                              "delete that repository's data dir or use a new SHA")
+            raise GantryError(
+                f"tag {tag} in {secondary} holds {target_digest}, not {digest}: "
+                "delete that repository's data dir or use a new SHA"
+            )
         if target_digest is None:
-            registry.copy(f"{self._image(primary)}@{digest}", f"{self._image(secondary)}:{tag}",
-                          engine.engine_environment(self.layout.registry_hosts()))
+            registry.copy(
+                f"{self._image(primary)}@{digest}",
+                f"{self._image(secondary)}:{tag}",
+                engine.engine_environment(self.layout.registry_hosts()),
+            )
         copied = registry.manifest_digest(self.layout.registry_host(secondary), repo, tag)
         if copied != digest:
             raise GantryError(f"{secondary} holds {copied} for {tag} after replication, expected {digest}")
@@ -92,11 +99,14 @@ class LocalTarget:
             self.client.images.get(local_image).tag(remote, tag)
             for line in self.client.images.push(remote, tag=tag, stream=True, decode=True):
                 if "error" in line:
-                    raise EngineError(f"push to the {region} registry failed: {line['error']}: "
-                                      "check `gantry status` and retry")
+                    raise EngineError(
+                        f"push to the {region} registry failed: {line['error']}: check `gantry status` and retry"
+                    )
         except DockerException as exc:
-            raise EngineError(f"push to the {region} registry failed: {str(exc).splitlines()[0][:200]}: "
-                              "check `gantry status` and retry") from None
+            raise EngineError(
+                f"push to the {region} registry failed: {str(exc).splitlines()[0][:200]}: "
+                "check `gantry status` and retry"
+            ) from None
         digest = registry.manifest_digest(self.layout.registry_host(region), self.layout.repository(), tag)
         if digest is None:
             raise EngineError(f"the {region} registry does not list {tag} after the push: retry `gantry push`")
@@ -136,9 +146,16 @@ class LocalTarget:
         if record and record["digest"] == release.digest and not force and len(live) == wanted:
             return False
         old = replicas.running(self.client, self._labels(env, region))
-        spec = taskdef.container_spec(taskdef.render(
-            self.cfg, image=f"{self._image(region)}@{release.digest}", sha=release.sha, digest=release.digest,
-            env=env, region=region))
+        spec = taskdef.container_spec(
+            taskdef.render(
+                self.cfg,
+                image=f"{self._image(region)}@{release.digest}",
+                sha=release.sha,
+                digest=release.digest,
+                env=env,
+                region=region,
+            )
+        )
         self._pull(spec.image, region)
         new = replicas.start(self.client, spec, self._labels(env, region), release, wanted)
         serving = f"{record['digest'][:19]}" if record else "nothing (first deploy)"
@@ -155,14 +172,25 @@ class LocalTarget:
             replicas.remove(new)
             raise DeployError(f"{env} in {region}: {exc}; rolled back, the region still serves {serving}") from None
         monitoring.write_targets(
-            self.layout, f"replicas-{region}-{env}", [f"127.0.0.1:{p}" for p in ports],
-            {"region": region, "env": env, "sha": release.sha[:12]})
-        jsonfile.write_atomic(self.layout.release_file(region, env), {
-            "sha": release.sha, "digest": release.digest, "image": spec.image, "ports": ports,
-            "containers": [c.id for c in new], "deployed_at": datetime.now(UTC).isoformat(),
-            "previous": {"sha": record["sha"], "digest": record["digest"]}
-            if record and record["digest"] != release.digest else (record or {}).get("previous"),
-        })
+            self.layout,
+            f"replicas-{region}-{env}",
+            [f"127.0.0.1:{p}" for p in ports],
+            {"region": region, "env": env, "sha": release.sha[:12]},
+        )
+        jsonfile.write_atomic(
+            self.layout.release_file(region, env),
+            {
+                "sha": release.sha,
+                "digest": release.digest,
+                "image": spec.image,
+                "ports": ports,
+                "containers": [c.id for c in new],
+                "deployed_at": datetime.now(UTC).isoformat(),
+                "previous": {"sha": record["sha"], "digest": record["digest"]}
+                if record and record["digest"] != release.digest
+                else (record or {}).get("previous"),
+            },
+        )
         time.sleep(self.cfg.local_settings.drain_seconds)  # in-flight requests finish on the old replicas
         replicas.stop_gracefully([c for c in old if c.id not in {n.id for n in new}])
         return True
@@ -179,8 +207,10 @@ class LocalTarget:
         try:
             self.client.images.pull(image)
         except DockerException as exc:
-            raise DeployError(f"cannot pull {image} from the {region} registry ({str(exc).splitlines()[0][:160]}): "
-                              "run `gantry push` first, and `gantry status` to check the registry") from None
+            raise DeployError(
+                f"cannot pull {image} from the {region} registry ({str(exc).splitlines()[0][:160]}): "
+                "run `gantry push` first, and `gantry status` to check the registry"
+            ) from None
 
     def _wait_lb(self, env: str, region: str, release: Release, timeout: float = 20) -> None:
         """The load balancer answers with the new digest on consecutive requests (old workers drained)."""
@@ -204,8 +234,17 @@ class LocalTarget:
     def push_source(self, repo: Path) -> None:
         primary = self.layout.source_repo(self.cfg.regions.primary)
         _require_repo(primary)
-        _git(repo, "push", "--quiet", "--force", "--prune", str(primary),
-             "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+HEAD:refs/gantry/head")
+        _git(
+            repo,
+            "push",
+            "--quiet",
+            "--force",
+            "--prune",
+            str(primary),
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+            "+HEAD:refs/gantry/head",
+        )
 
     def mirror_source(self) -> dict[str, str]:
         primary = self.layout.source_repo(self.cfg.regions.primary)
@@ -216,8 +255,10 @@ class LocalTarget:
         source, copy = _refs(primary), _refs(secondary)
         if source != copy:
             differing = sorted(set(source.items()) ^ set(copy.items()))
-            raise GantryError(f"source mirror in {self.cfg.regions.secondary} diverges from "
-                              f"{self.cfg.regions.primary} at {differing[0][0]}: rerun `gantry mirror`")
+            raise GantryError(
+                f"source mirror in {self.cfg.regions.secondary} diverges from "
+                f"{self.cfg.regions.primary} at {differing[0][0]}: rerun `gantry mirror`"
+            )
         return source
 
     def source_repo(self, region: str) -> Path:

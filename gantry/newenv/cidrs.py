@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from gantry.errors import ConfigError
 
-PRIVATE_RANGES = tuple(
-    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-)
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 MIN_PREFIX = 16
 MAX_PREFIX = 24
 
@@ -37,9 +35,7 @@ def parse(flag: str, text: str) -> ipaddress.IPv4Network:
     if not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
         raise ConfigError(f"{flag} '{text}': the prefix must be between /{MIN_PREFIX} and /{MAX_PREFIX}")
     if not any(network.subnet_of(block) for block in PRIVATE_RANGES):
-        raise ConfigError(
-            f"{flag} '{text}' is not a private (RFC 1918) range: use 10.x, 172.16-31.x or 192.168.x"
-        )
+        raise ConfigError(f"{flag} '{text}' is not a private (RFC 1918) range: use 10.x, 172.16-31.x or 192.168.x")
     return network
 
 

@@ -53,8 +53,7 @@ def new_env(
     spec = result.spec
     click.echo(
         f"created {result.root.relative_to(repo)}: {spec.customer.primary_region} {spec.primary_cidr}, "
-        f"{spec.customer.secondary_region} {spec.secondary_cidr}"
-        + (" (production)" if spec.production else "")
+        f"{spec.customer.secondary_region} {spec.secondary_cidr}" + (" (production)" if spec.production else "")
     )
     for path in result.created:
         click.echo(f"  {path.relative_to(repo)}")

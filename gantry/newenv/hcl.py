@@ -13,9 +13,7 @@ import hcl2
 
 from gantry.errors import ConfigError
 
-_BOOKKEEPING = frozenset(
-    {"__is_block__", "__comments__", "__inline_comments__", "__start_line__", "__end_line__"}
-)
+_BOOKKEEPING = frozenset({"__is_block__", "__comments__", "__inline_comments__", "__start_line__", "__end_line__"})
 
 
 def unquote(value: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from gantry.newenv.hcl import load_tf
 
 CUSTOMER_FILE = "customer.json"
 ENVIRONMENT_FILE = "environment.auto.tfvars.json"
+# Parsing HCL is slow; files without anything that looks like a CIDR literal cannot hold a range.
+CIDR_LITERAL = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def allocations(live: Path) -> list[Allocation]:
         if env_file.is_file():
             sources.append(read_json(env_file))
         for pattern in ("*.tf", "*.tfvars"):
-            sources.extend(load_tf(path) for path in sorted(root.glob(pattern)))
+            paths = sorted(root.glob(pattern))
+            sources.extend(load_tf(path) for path in paths if CIDR_LITERAL.search(path.read_text(encoding="utf-8")))
         for source in sources:
             for network in _networks(_cidr_literals(source)):
                 found.setdefault((owner, str(network)), Allocation(network, owner))

@@ -57,9 +57,7 @@ def check_domain(name: str) -> str:
 def check_regions(primary: str, secondary: str) -> tuple[str, str]:
     for flag, region in (("--primary", primary), ("--secondary", secondary)):
         if region not in AWS_REGIONS:
-            raise ConfigError(
-                f"{flag} '{region}' is not an AWS region name: use one like us-east-1 or eu-west-1"
-            )
+            raise ConfigError(f"{flag} '{region}' is not an AWS region name: use one like us-east-1 or eu-west-1")
     if primary == secondary:
         raise ConfigError(f"--primary and --secondary are both '{primary}': pick two different regions")
     return primary, secondary

@@ -71,7 +71,5 @@ def environment_files(spec: EnvironmentSpec) -> dict[str, str]:
             "alarm_emails": [],
         }
     )
-    files["backend.hcl"] = _backend(
-        spec.customer, f"live/{spec.customer.name}/{spec.environment}/terraform.tfstate"
-    )
+    files["backend.hcl"] = _backend(spec.customer, f"live/{spec.customer.name}/{spec.environment}/terraform.tfstate")
     return files

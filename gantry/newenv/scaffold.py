@@ -41,9 +41,7 @@ class Result:
 
 def _same(flag: str, given: str | None, existing: str, customer: str) -> None:
     if given is not None and given != existing:
-        raise ConfigError(
-            f"customer '{customer}' already uses {flag} {existing}: drop {flag} or pass {existing}"
-        )
+        raise ConfigError(f"customer '{customer}' already uses {flag} {existing}: drop {flag} or pass {existing}")
 
 
 def _customer(request: Request, existing: Customer | None) -> Customer:

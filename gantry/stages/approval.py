@@ -27,33 +27,57 @@ def key(digest: str) -> str:
 
 def record_staging_pass(records: RecordStore, digest: str, sha: str, run_id: str | None) -> dict[str, Any]:
     """The first staging pass of a digest opens its approval window (create-only, kept for audit)."""
-    value = {"digest": digest, "sha": sha, "run_id": run_id, "passed_at": time.time(),
-             "passed_at_iso": datetime.now(UTC).isoformat()}
+    value = {
+        "digest": digest,
+        "sha": sha,
+        "run_id": run_id,
+        "passed_at": time.time(),
+        "passed_at_iso": datetime.now(UTC).isoformat(),
+    }
     records.create(STAGING_PASSES, key(digest), value)
     stored = records.get(STAGING_PASSES, key(digest))
     return stored or value
 
 
-def approve(cfg: GantryConfig, records: RecordStore, *, approver: str, digest: str,
-            build_url: str | None = None, run_id: str | None = None) -> tuple[dict[str, Any], bool]:
+def approve(
+    cfg: GantryConfig,
+    records: RecordStore,
+    *,
+    approver: str,
+    digest: str,
+    build_url: str | None = None,
+    run_id: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Record an approval; returns (record, created). An existing approval of the digest is kept as is."""
     if approver not in cfg.approvals.approvers:
-        raise ApprovalError(f"'{approver}' is not an approver for {cfg.customer}: ask one of "
-                            f"{', '.join(cfg.approvals.approvers)}")
+        raise ApprovalError(
+            f"'{approver}' is not an approver for {cfg.customer}: ask one of {', '.join(cfg.approvals.approvers)}"
+        )
     existing = records.get(APPROVALS, key(digest))
     if existing:
         return existing, False
     passed = records.get(STAGING_PASSES, key(digest))
     if passed is None:
-        raise ApprovalError(f"{digest[:19]} has not passed staging: run `gantry deploy --env staging` and "
-                            "`gantry smoke --env staging` first")
+        raise ApprovalError(
+            f"{digest[:19]} has not passed staging: run `gantry deploy --env staging` and "
+            "`gantry smoke --env staging` first"
+        )
     waited = time.time() - float(passed["passed_at"])
     if waited > cfg.approvals.timeout_seconds:
-        raise ApprovalError(f"the approval window for {digest[:19]} closed {waited - cfg.approvals.timeout_seconds:.0f}"
-                            f" s ago (approvals.timeout_seconds={cfg.approvals.timeout_seconds:g}): ship a new "
-                            "commit through staging")
-    value = {"approver": approver, "digest": digest, "sha": passed["sha"], "build_url": build_url,
-             "run_id": run_id, "approved_at": time.time(), "approved_at_iso": datetime.now(UTC).isoformat()}
+        raise ApprovalError(
+            f"the approval window for {digest[:19]} closed {waited - cfg.approvals.timeout_seconds:.0f}"
+            f" s ago (approvals.timeout_seconds={cfg.approvals.timeout_seconds:g}): ship a new "
+            "commit through staging"
+        )
+    value = {
+        "approver": approver,
+        "digest": digest,
+        "sha": passed["sha"],
+        "build_url": build_url,
+        "run_id": run_id,
+        "approved_at": time.time(),
+        "approved_at_iso": datetime.now(UTC).isoformat(),
+    }
     created = records.create(APPROVALS, key(digest), value)
     return (value if created else records.get(APPROVALS, key(digest)) or value), created
 
@@ -62,17 +86,23 @@ def require(cfg: GantryConfig, records: RecordStore, digest: str) -> dict[str, A
     """The approval production needs for `digest`; ApprovalError when missing, stale or not by an approver."""
     approval = records.get(APPROVALS, key(digest))
     if approval is None:
-        raise ApprovalError(f"no approval on record for {digest[:19]}: an approver runs "
-                            f"`gantry approve --approver NAME --digest {digest}` after staging passed")
+        raise ApprovalError(
+            f"no approval on record for {digest[:19]}: an approver runs "
+            f"`gantry approve --approver NAME --digest {digest}` after staging passed"
+        )
     if approval.get("digest") != digest:
         raise ApprovalError(f"the approval record for {digest[:19]} names another digest: investigate the records")
     if approval["approver"] not in cfg.approvals.approvers:
-        raise ApprovalError(f"approval by '{approval['approver']}' no longer counts (not in approvals.approvers): "
-                            "ask a current approver")
+        raise ApprovalError(
+            f"approval by '{approval['approver']}' no longer counts (not in approvals.approvers): "
+            "ask a current approver"
+        )
     age_hours = (time.time() - float(approval["approved_at"])) / 3600
     if age_hours > cfg.approvals.max_age_hours:
-        raise ApprovalError(f"the approval of {digest[:19]} is {age_hours:.1f} h old (max "
-                            f"{cfg.approvals.max_age_hours:g} h): ship it through staging again")
+        raise ApprovalError(
+            f"the approval of {digest[:19]} is {age_hours:.1f} h old (max "
+            f"{cfg.approvals.max_age_hours:g} h): ship it through staging again"
+        )
     return approval
 
 
@@ -83,5 +113,7 @@ def wait(cfg: GantryConfig, records: RecordStore, digest: str, poll_seconds: flo
         if records.get(APPROVALS, key(digest)):
             return require(cfg, records, digest)
         time.sleep(poll_seconds)
-    raise ApprovalError(f"no approval for {digest[:19]} within {cfg.approvals.timeout_seconds:g} s: run "
-                        f"`gantry approve --approver NAME --digest {digest}`, then `gantry deploy --env production`")
+    raise ApprovalError(
+        f"no approval for {digest[:19]} within {cfg.approvals.timeout_seconds:g} s: run "
+        f"`gantry approve --approver NAME --digest {digest}`, then `gantry deploy --env production`"
+    )

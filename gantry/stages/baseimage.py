@@ -49,11 +49,14 @@ def _rootfs_tar(suite: str, mirror: str, step: Step) -> Path:
     with tempfile.TemporaryDirectory(dir=tarball.parent) as scratch:
         rootfs = Path(scratch) / "rootfs"
         step.note(f"debootstrap {suite} from {mirror} (about 30 s)")
-        result = subprocess.run([*sudo, debootstrap, "--variant=minbase", suite, str(rootfs), mirror],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [*sudo, debootstrap, "--variant=minbase", suite, str(rootfs), mirror], capture_output=True, text=True
+        )
         if result.returncode != 0:
-            raise GantryError(f"debootstrap failed: {result.stdout.strip().splitlines()[-1:]}: check the Debian "
-                              "mirror (local.base_image.mirror) and that this user may run debootstrap")
+            raise GantryError(
+                f"debootstrap failed: {result.stdout.strip().splitlines()[-1:]}: check the Debian "
+                "mirror (local.base_image.mirror) and that this user may run debootstrap"
+            )
         partial = tarball.with_suffix(".partial")
         subprocess.run([*sudo, "tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
         partial.replace(tarball)

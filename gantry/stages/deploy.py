@@ -24,8 +24,16 @@ class RegionOutcome:
     changed: bool
 
 
-def deploy_environment(target: Target, cfg: GantryConfig, env: str, release: Release, *, force: bool = False,
-                       regions: list[str] | None = None, step: Step | None = None) -> list[RegionOutcome]:
+def deploy_environment(
+    target: Target,
+    cfg: GantryConfig,
+    env: str,
+    release: Release,
+    *,
+    force: bool = False,
+    regions: list[str] | None = None,
+    step: Step | None = None,
+) -> list[RegionOutcome]:
     cfg.environment(env)
     order = [cfg.check_region(env, region) for region in regions] if regions else cfg.regions_of(env)
     if cfg.environment(env).requires_approval:
@@ -55,6 +63,7 @@ def _roll_back(target: Target, env: str, done: list[RegionOutcome], step: Step |
             target.deploy_region(env, outcome.region, outcome.previous, force=True)
             notes.append(f"{outcome.region} rolled back to {outcome.previous.digest[:19]}")
         except DeployError as exc:
-            notes.append(f"{outcome.region} ROLLBACK FAILED ({exc}): run `gantry rollback --env {env} "
-                         f"--region {outcome.region}`")
+            notes.append(
+                f"{outcome.region} ROLLBACK FAILED ({exc}): run `gantry rollback --env {env} --region {outcome.region}`"
+            )
     return f"; {'; '.join(notes)}" if notes else ""

@@ -21,14 +21,22 @@ from gantry.targets.base import NotificationSink
 SCHEMA_VERSION = 1
 
 
-def event(cfg: GantryConfig, run: dict[str, Any], status: str, *, stage: str | None = None,
-          message: str | None = None) -> dict[str, Any]:
+def event(
+    cfg: GantryConfig, run: dict[str, Any], status: str, *, stage: str | None = None, message: str | None = None
+) -> dict[str, Any]:
     stages = run.get("stages", [])
     return {
-        "schema": SCHEMA_VERSION, "type": "pipeline", "status": status, "customer": cfg.customer,
-        "service": cfg.service.name, "run_id": run.get("run_id"), "sha": run.get("sha"),
-        "digest": run.get("digest"), "approver": (run.get("approval") or {}).get("approver"),
-        "failed_stage": stage or run.get("failed_stage"), "message": message,
+        "schema": SCHEMA_VERSION,
+        "type": "pipeline",
+        "status": status,
+        "customer": cfg.customer,
+        "service": cfg.service.name,
+        "run_id": run.get("run_id"),
+        "sha": run.get("sha"),
+        "digest": run.get("digest"),
+        "approver": (run.get("approval") or {}).get("approver"),
+        "failed_stage": stage or run.get("failed_stage"),
+        "message": message,
         "durations": {s["name"]: s["seconds"] for s in stages},
         "total_seconds": round(sum(s["seconds"] for s in stages), 2),
         "time": datetime.now(UTC).isoformat(),
@@ -51,8 +59,12 @@ class _Retryable(Exception):
     pass
 
 
-@retry(retry=retry_if_exception_type(_Retryable), stop=stop_after_attempt(3),
-       wait=wait_exponential(multiplier=0.3, max=2), reraise=True)
+@retry(
+    retry=retry_if_exception_type(_Retryable),
+    stop=stop_after_attempt(3),
+    wait=wait_exponential(multiplier=0.3, max=2),
+    reraise=True,
+)
 def _post(url: str, payload: dict[str, Any]) -> None:
     try:
         response = requests.post(url, json=payload, timeout=5)
@@ -86,9 +98,11 @@ class SlackSink:
 
     def send(self, event: dict[str, Any]) -> None:
         icon = ":white_check_mark:" if event["status"] == "success" else ":x:"
-        text = (f"{icon} {event['customer']}/{event['service']} {event['status']}"
-                f" — sha {str(event.get('sha'))[:12]} digest {str(event.get('digest'))[:19]}"
-                f"{' — failed at ' + event['failed_stage'] if event.get('failed_stage') else ''}")
+        text = (
+            f"{icon} {event['customer']}/{event['service']} {event['status']}"
+            f" — sha {str(event.get('sha'))[:12]} digest {str(event.get('digest'))[:19]}"
+            f"{' — failed at ' + event['failed_stage'] if event.get('failed_stage') else ''}"
+        )
         try:
             _post(self._url, {"text": text})
         except _Retryable as exc:

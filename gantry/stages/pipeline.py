@@ -38,7 +38,12 @@ class Pipeline:
         """--region accepts a role (primary/secondary) or a region name; None means every region of env."""
         if name is None:
             return None
-        resolved = self.cfg.regions.resolve(name) if name in ("primary", "secondary") else name
+        if name == "primary":
+            resolved = self.cfg.regions.primary
+        elif name == "secondary":
+            resolved = self.cfg.regions.secondary
+        else:
+            resolved = name
         return [self.cfg.check_region(env, resolved)]
 
     # -- stages -------------------------------------------------------------------------------------------
@@ -64,8 +69,10 @@ class Pipeline:
                 step.detail = name
                 return name
             if self.cfg.target != "local":
-                raise GantryError("gantry base-image publishes to the local primary registry; on aws the golden "
-                                  "base comes from `gantry bake --target container`")
+                raise GantryError(
+                    "gantry base-image publishes to the local primary registry; on aws the golden "
+                    "base comes from `gantry bake --target container`"
+                )
             host = f"127.0.0.1:{self.cfg.local_settings.regions[self.cfg.regions.primary].registry_port}"
             reference = baseimage.publish(self.cfg, client, name, host)
             step.detail = reference.split("@")[1][:19]
@@ -110,14 +117,21 @@ class Pipeline:
         regions = self.region(env, region)
         label = f"deploy {env}" + (f" ({regions[0]})" if regions else "")
         with stage(label) as step:
-            outcomes = deploy.deploy_environment(self.target, self.cfg, env, release, force=force,
-                                                 regions=regions, step=step)
+            outcomes = deploy.deploy_environment(
+                self.target, self.cfg, env, release, force=force, regions=regions, step=step
+            )
             step.detail = ", ".join(f"{o.region} {'updated' if o.changed else 'unchanged'}" for o in outcomes)
             with runrecord.update() as record:
                 record.setdefault("deployments", {}).update(
-                    {f"{env}/{o.region}": {"digest": release.digest, "changed": o.changed,
-                                           "previous": o.previous.digest if o.previous else None}
-                     for o in outcomes})
+                    {
+                        f"{env}/{o.region}": {
+                            "digest": release.digest,
+                            "changed": o.changed,
+                            "previous": o.previous.digest if o.previous else None,
+                        }
+                        for o in outcomes
+                    }
+                )
 
     def smoke(self, env: str, region: str | None = None) -> list[smoke.Check]:
         release = self.release()
@@ -126,8 +140,9 @@ class Pipeline:
             checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release)
             step.detail = f"{len(checks)} checks passed"
             if not self.cfg.environment(env).requires_approval:
-                passed = approval.record_staging_pass(self.target.records(), release.digest, release.sha,
-                                                      runrecord.current_run_id())
+                passed = approval.record_staging_pass(
+                    self.target.records(), release.digest, release.sha, runrecord.current_run_id()
+                )
                 runrecord.set_fields(staging_passed_at=passed["passed_at"])
             runrecord.set_fields(smoke={env: [c.__dict__ for c in checks]})
         return checks
@@ -136,10 +151,14 @@ class Pipeline:
         run_id = _optional_run_id()
         digest = digest or self.release().digest
         with stage("approve", record=run_id is not None) as step:
-            value, created = approval.approve(self.cfg, self.target.records(), approver=approver, digest=digest,
-                                              build_url=build_url, run_id=run_id)
-            step.detail = (f"approved by {value['approver']}" if created else
-                           f"already approved by {value['approver']} at {value.get('approved_at_iso')}")
+            value, created = approval.approve(
+                self.cfg, self.target.records(), approver=approver, digest=digest, build_url=build_url, run_id=run_id
+            )
+            step.detail = (
+                f"approved by {value['approver']}"
+                if created
+                else f"already approved by {value['approver']} at {value.get('approved_at_iso')}"
+            )
         if run_id is not None and digest == runrecord.load().get("digest"):
             runrecord.set_fields(approval=value)
         return value
@@ -147,8 +166,10 @@ class Pipeline:
     def await_approval(self) -> dict[str, Any]:
         release = self.release()
         with stage("wait for approval") as step:
-            step.note(f"waiting up to {self.cfg.approvals.timeout_seconds:g} s: `gantry approve --approver NAME "
-                      f"--digest {release.digest}`")
+            step.note(
+                f"waiting up to {self.cfg.approvals.timeout_seconds:g} s: `gantry approve --approver NAME "
+                f"--digest {release.digest}`"
+            )
             value = approval.wait(self.cfg, self.target.records(), release.digest)
             step.detail = f"approved by {value['approver']}"
         runrecord.set_fields(approval=value)
@@ -161,21 +182,24 @@ class Pipeline:
             detail = f"{len(regions)} regions serve {release.digest[:19]}"
             if self.cfg.target == "local":
                 step.note("waiting for Prometheus to scrape every replica")
-                seen = verify.prometheus_targets_up(f"http://127.0.0.1:{self.cfg.local_settings.prometheus_port}",
-                                                    self.cfg, env)
+                seen = verify.prometheus_targets_up(
+                    f"http://127.0.0.1:{self.cfg.local_settings.prometheus_port}", self.cfg, env
+                )
                 detail += f"; Prometheus: {seen} replicas up"
             step.detail = detail
 
     def rollback(self, env: str, region: str | None = None) -> list[str]:
         """Each region back to the release it served before (no approval needed: it served this env already)."""
         regions = self.region(env, region) or list(reversed(self.cfg.regions_of(env)))
-        done = []
+        done: list[str] = []
         with stage(f"rollback {env}", record=_optional_run_id() is not None) as step:
             for name in regions:
                 previous = self.target.previous_release(env, name)
                 if previous is None:
-                    raise GantryError(f"{env} in {name} has no previous release to roll back to"
-                                      + (f" (rolled back so far: {', '.join(done)})" if done else ""))
+                    raise GantryError(
+                        f"{env} in {name} has no previous release to roll back to"
+                        + (f" (rolled back so far: {', '.join(done)})" if done else "")
+                    )
                 step.note(f"{name}: back to {previous.short}")
                 self.target.deploy_region(env, name, previous, force=True)
                 done.append(f"{name} -> {previous.digest[:19]}")
@@ -232,5 +256,6 @@ def _optional_run_id() -> str | None:
 
 
 def _finish(result: str, started: float, error: str | None) -> None:
-    runrecord.set_fields(result=result, error=error, finished_at=time.time(),
-                         total_seconds=round(time.monotonic() - started, 2))
+    runrecord.set_fields(
+        result=result, error=error, finished_at=time.time(), total_seconds=round(time.monotonic() - started, 2)
+    )

@@ -41,21 +41,28 @@ def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[b
     def add_item() -> tuple[bool, str]:
         response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 2})
         body = response.json() if response.ok else {}
-        return response.status_code == 201 and body.get("sku") == "SMOKE-1" and body.get("quantity") == 2, \
-            f"HTTP {response.status_code}"
+        return response.status_code == 201 and body.get("sku") == "SMOKE-1" and body.get(
+            "quantity"
+        ) == 2, f"HTTP {response.status_code}"
 
     def reject_bad_input() -> tuple[bool, str]:
         response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 0})
-        is_json_error = response.headers.get("Content-Type", "").startswith("application/json") \
-            and "error" in response.json()
+        is_json_error = (
+            response.headers.get("Content-Type", "").startswith("application/json") and "error" in response.json()
+        )
         return response.status_code == 400 and is_json_error, f"HTTP {response.status_code}"
 
     def metrics() -> tuple[bool, str]:
         response = _call("GET", f"{base}/metrics")
         return response.ok and "cart_http_requests_total" in response.text, f"HTTP {response.status_code}"
 
-    return [("healthz", healthz), ("version", version), ("add item", add_item),
-            ("bad input is 400", reject_bad_input), ("metrics", metrics)]
+    return [
+        ("healthz", healthz),
+        ("version", version),
+        ("add item", add_item),
+        ("bad input is 400", reject_bad_input),
+        ("metrics", metrics),
+    ]
 
 
 def run(endpoints: dict[str, str], release: Release) -> list[Check]:
@@ -71,6 +78,8 @@ def run(endpoints: dict[str, str], release: Release) -> list[Check]:
     failed = [c for c in results if not c.ok]
     if failed:
         first = failed[0]
-        raise GantryError(f"smoke check '{first.name}' failed in {first.region} ({first.detail}) via "
-                          f"{endpoints[first.region]}: see `gantry status` and the replica logs")
+        raise GantryError(
+            f"smoke check '{first.name}' failed in {first.region} ({first.detail}) via "
+            f"{endpoints[first.region]}: see `gantry status` and the replica logs"
+        )
     return results

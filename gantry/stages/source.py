@@ -15,17 +15,19 @@ from gantry.targets.base import Target
 
 @dataclass(frozen=True)
 class Source:
-    sha: str       # the commit being shipped
-    tag: str       # image tag: the SHA, or "<sha>-dirty.<hash>" for an explicitly allowed dirty tree
-    tree: str      # what the build archives: the SHA, or a commit object holding the uncommitted changes
+    sha: str  # the commit being shipped
+    tag: str  # image tag: the SHA, or "<sha>-dirty.<hash>" for an explicitly allowed dirty tree
+    tree: str  # what the build archives: the SHA, or a commit object holding the uncommitted changes
     dirty: bool
 
 
 def git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
     if result.returncode != 0:
-        raise GantryError(f"git {' '.join(args[:2])} failed: {result.stderr.strip()[:200]} "
-                          f"(is {root} a git repository with a commit?)")
+        raise GantryError(
+            f"git {' '.join(args[:2])} failed: {result.stderr.strip()[:200]} "
+            f"(is {root} a git repository with a commit?)"
+        )
     return result.stdout.strip()
 
 
@@ -36,8 +38,10 @@ def resolve(root: Path, allow_dirty: bool) -> Source:
         return Source(sha, sha, sha, dirty=False)
     if not allow_dirty:
         count = len(changes.splitlines())
-        raise GantryError(f"the working tree has {count} uncommitted change(s): commit them, or pass "
-                          "--allow-dirty to ship them under a '-dirty' tag")
+        raise GantryError(
+            f"the working tree has {count} uncommitted change(s): commit them, or pass "
+            "--allow-dirty to ship them under a '-dirty' tag"
+        )
     # `git stash create` makes a commit of the tracked changes without touching refs or the working tree.
     tree = git(root, "stash", "create")
     digest = hashlib.sha256(git(root, "diff", "HEAD").encode()).hexdigest()[:8]

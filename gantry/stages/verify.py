@@ -19,11 +19,14 @@ def serving(target: Target, cfg: GantryConfig, env: str, release: Release) -> di
         try:
             digest = requests.get(url, timeout=5).json().get("digest")
         except (requests.RequestException, ValueError) as exc:
-            raise GantryError(f"{env} in {region} does not answer at {url} ({exc.__class__.__name__}): "
-                              "see `gantry status`") from None
+            raise GantryError(
+                f"{env} in {region} does not answer at {url} ({exc.__class__.__name__}): see `gantry status`"
+            ) from None
         if digest != release.digest:
-            raise GantryError(f"{env} in {region} serves {str(digest)[:19]}, expected {release.digest[:19]}: "
-                              f"run `gantry deploy --env {env}`")
+            raise GantryError(
+                f"{env} in {region} serves {str(digest)[:19]}, expected {release.digest[:19]}: "
+                f"run `gantry deploy --env {env}`"
+            )
         found[region] = digest
     return found
 
@@ -44,5 +47,6 @@ def prometheus_targets_up(prometheus: str, cfg: GantryConfig, env: str, timeout:
         if seen == want:
             return seen
         time.sleep(1)
-    raise GantryError(f"Prometheus sees {seen} of {want} {env} replicas up after {timeout:.0f} s: "
-                      f"check {prometheus}/targets")
+    raise GantryError(
+        f"Prometheus sees {seen} of {want} {env} replicas up after {timeout:.0f} s: check {prometheus}/targets"
+    )

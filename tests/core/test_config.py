@@ -48,7 +48,7 @@ def test_malformed_yaml(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="pass --config environments/<customer>/<env>.yaml"):
+    with pytest.raises(ConfigError, match=r"pass --config environments/<customer>/<env>\.yaml"):
         load_config(str(tmp_path / "absent.yaml"))
 
 
@@ -63,8 +63,12 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, write_config, example) -> Non
     data = example
     data["regions"]["primary"] = "mars-1"
     path = write_config(data)
-    result = subprocess.run([sys.executable, "-m", "gantry.cli", "--config", str(path), "status"],
-                            capture_output=True, text=True, env={"GANTRY_HOME": str(tmp_path / "h"), "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-m", "gantry.cli", "--config", str(path), "status"],
+        capture_output=True,
+        text=True,
+        env={"GANTRY_HOME": str(tmp_path / "h"), "PATH": ""},
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "'mars-1' is not an AWS region" in lines[0]

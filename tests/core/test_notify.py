@@ -15,8 +15,13 @@ import requests
 from gantry.local.processes import free_port
 from gantry.stages import notify
 
-RUN = {"run_id": "run-1", "sha": "a" * 40, "digest": "sha256:" + "b" * 64, "approval": {"approver": "alice"},
-       "stages": [{"name": "build", "seconds": 3.5}, {"name": "deploy production", "seconds": 9.25}]}
+RUN = {
+    "run_id": "run-1",
+    "sha": "a" * 40,
+    "digest": "sha256:" + "b" * 64,
+    "approval": {"approver": "alice"},
+    "stages": [{"name": "build", "seconds": 3.5}, {"name": "deploy production", "seconds": 9.25}],
+}
 
 
 @pytest.fixture
@@ -55,8 +60,9 @@ def test_file_and_webhook_sinks_deliver(cfg, tmp_path: Path, receiver) -> None: 
 def test_failing_sink_is_reported_not_hidden(cfg, receiver) -> None:  # type: ignore[no-untyped-def]
     url, _ = receiver
     closed = f"http://127.0.0.1:{free_port()}/pipeline"
-    failures = notify.send(notify.event(cfg, RUN, "success"),
-                           [notify.WebhookSink(closed), notify.WebhookSink(f"{url}/nowhere")])
+    failures = notify.send(
+        notify.event(cfg, RUN, "success"), [notify.WebhookSink(closed), notify.WebhookSink(f"{url}/nowhere")]
+    )
     assert len(failures) == 2
     assert "ConnectionError" in failures[0] and "HTTP 404" in failures[1]
 

@@ -36,7 +36,7 @@ def test_clean_tree_ships_head(repo: Path) -> None:
 
 def test_dirty_tree_is_refused_unless_allowed(repo: Path) -> None:
     (repo / "app.txt").write_text("v2\n")
-    with pytest.raises(GantryError, match="1 uncommitted change.*--allow-dirty"):
+    with pytest.raises(GantryError, match=r"1 uncommitted change.*--allow-dirty"):
         resolve(repo, allow_dirty=False)
     found = resolve(repo, allow_dirty=True)
     assert found.dirty and found.tag.startswith(found.sha + "-dirty.")
@@ -51,5 +51,5 @@ def test_untracked_files_do_not_make_a_tree_dirty(repo: Path) -> None:
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
-    with pytest.raises(GantryError, match="is .* a git repository with a commit"):
+    with pytest.raises(GantryError, match=r"is .* a git repository with a commit"):
         resolve(tmp_path, allow_dirty=False)

@@ -26,18 +26,29 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
     data = yaml.safe_load((ROOT / "environments/example/local.yaml").read_text())
     data["local"]["regions"] = {
-        "us-east-1": {"registry_port": PORTS["registries"][0],
-                      "lb_ports": {"staging": PORTS["staging"], "production": PORTS["production"][0]}},
+        "us-east-1": {
+            "registry_port": PORTS["registries"][0],
+            "lb_ports": {"staging": PORTS["staging"], "production": PORTS["production"][0]},
+        },
         "us-west-2": {"registry_port": PORTS["registries"][1], "lb_ports": {"production": PORTS["production"][1]}},
     }
-    data["local"].update(prometheus_port=PORTS["prometheus"], alertmanager_port=PORTS["alertmanager"],
-                         webhook_port=PORTS["webhook"], drain_seconds=1, health_timeout_seconds=45)
+    data["local"].update(
+        prometheus_port=PORTS["prometheus"],
+        alertmanager_port=PORTS["alertmanager"],
+        webhook_port=PORTS["webhook"],
+        drain_seconds=1,
+        health_timeout_seconds=45,
+    )
     data["notifications"]["webhook_urls"] = [f"http://127.0.0.1:{PORTS['webhook']}/pipeline"]
     config = base / "env.yaml"
     config.write_text(yaml.safe_dump(data))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GANTRY_", "DOCKER_HOST"))}
-    env.update(GANTRY_ROOT=str(repo), GANTRY_HOME=str(base / "home"), GANTRY_CACHE=str(ROOT / ".cache"),
-               CONTAINERS_CONF=str(ROOT / "config/podman/containers.conf"))
+    env.update(
+        GANTRY_ROOT=str(repo),
+        GANTRY_HOME=str(base / "home"),
+        GANTRY_CACHE=str(ROOT / ".cache"),
+        CONTAINERS_CONF=str(ROOT / "config/podman/containers.conf"),
+    )
     made = Stack(repo, base / "home", config, env)
     yield made
     made.gantry("down", ok=False)

@@ -70,8 +70,9 @@ def doctor(ctx: click.Context, digest: str | None, as_json: bool) -> None:
 @click.command("aws-import")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of --config")
+@click.option("--env", help="environment a per-environment stack's `deploy_targets` output belongs to")
 @click.pass_context
-def import_terraform(ctx: click.Context, source: Path, out: Path | None) -> None:
+def import_terraform(ctx: click.Context, source: Path, out: Path | None, env: str | None) -> None:
     """Fill the aws section from `terraform output -json` (a Terraform directory or a saved JSON file)."""
-    written = import_outputs(config_path(_config_option(ctx)), source, out)
+    written = import_outputs(config_path(_config_option(ctx)), source, out, env)
     click.echo(f"wrote {written}")

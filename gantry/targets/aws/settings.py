@@ -41,6 +41,11 @@ class AwsServiceSettings(_Strict):
     load_balancer: ResourceName | None = None
     # Overrides the ALB's DNS name (a Route 53 alias, or a stand-in on 127.0.0.1 in tests).
     url: str | None = None
+    # Names the stack created for this service; the IAM roles' permissions are scoped to them.
+    task_family: ResourceName | None = None
+    log_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_./#-]{1,512}$")
+    execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
 
     @field_validator("url")
     @classmethod

@@ -83,6 +83,17 @@ class AwsTarget:
         refs = {region: f"{self.ecr.repository_uri(region)}@{digest}" for region in self.cfg.regions.names}
         return Published(digest=digest, references=refs)
 
+    def find_published(self, tag: str) -> Published | None:
+        """The image already pushed as `tag` (ECR tags are immutable), once every region holds it."""
+        image = self.ecr.find(self.cfg.regions.primary, tag=tag)
+        if image is None:
+            return None
+        digest: str = image["imageDigest"]
+        if any(self.ecr.find(region, digest=digest) is None for region in self.cfg.regions.names[1:]):
+            return None  # not replicated yet: publish() waits for it
+        refs = {region: f"{self.ecr.repository_uri(region)}@{digest}" for region in self.cfg.regions.names}
+        return Published(digest=digest, references=refs)
+
     # --- services ------------------------------------------------------------------------------------
     def deployer(self, env: str, region: str) -> EcsDeployer:
         service = self.settings.service(env, region)
@@ -102,12 +113,35 @@ class AwsTarget:
                 return Release(sha=env_vars["GIT_SHA"], digest=env_vars["IMAGE_DIGEST"])
         return None  # the stack's placeholder task definition, before gantry's first deploy
 
+    def previous_release(self, env: str, region: str) -> Release | None:
+        """The newest earlier revision of the service's task family that shipped another digest."""
+        current = self.deployer(env, region).describe().get("taskDefinition")
+        if not current:
+            return None
+        ecs = self.clients("ecs", region)
+        family, revision = current.rsplit("/", 1)[1].rsplit(":", 1)
+        now = self.current_release(env, region)
+        with aws_errors(f"list_task_definitions {family} in {region}"):
+            arns = ecs.list_task_definitions(familyPrefix=family, sort="DESC")["taskDefinitionArns"]
+        for arn in arns:
+            if int(arn.rsplit(":", 1)[1]) >= int(revision):
+                continue
+            with aws_errors(f"describe_task_definition {arn} in {region}"):
+                task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            for container in task.get("containerDefinitions", []):
+                values = {e["name"]: e["value"] for e in container.get("environment", [])}
+                digest = values.get("IMAGE_DIGEST", "")
+                if digest.startswith(DIGEST_PREFIX) and (now is None or digest != now.digest):
+                    return Release(sha=values["GIT_SHA"], digest=digest)
+        return None
+
     def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
         svc = self.cfg.service
         template = project_root() / svc.task_definition
         if not template.is_file():
             raise ConfigError(f"service.task_definition: {template} not found: fix the path")
-        family = f"{self.cfg.customer}-{svc.name}-{env}"
+        stack = self.settings.service(env, region)
+        family = stack.task_family or f"{self.cfg.customer}-{svc.name}-{env}"
         rendered = render_task_definition(
             template,
             {
@@ -121,13 +155,15 @@ class AwsTarget:
                 "image_digest": release.digest,
                 "deploy_env": env,
                 "region": region,
-                "log_group": f"/gantry/{self.cfg.customer}/{svc.name}/{env}",
+                "log_group": stack.log_group or f"/gantry/{self.cfg.customer}/{svc.name}/{env}",
             },
         )
-        if self.settings.task_execution_role_arn:
-            rendered["executionRoleArn"] = self.settings.task_execution_role_arn
-        if self.settings.task_role_arn:
-            rendered["taskRoleArn"] = self.settings.task_role_arn
+        execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
+        task_role = stack.task_role_arn or self.settings.task_role_arn
+        if execution_role:
+            rendered["executionRoleArn"] = execution_role
+        if task_role:
+            rendered["taskRoleArn"] = task_role
         rendered["tags"] = [
             {"key": "gantry:sha", "value": release.sha},
             {"key": "gantry:digest", "value": release.digest},

@@ -1,7 +1,8 @@
 """Import `terraform output -json` into an environment file's `aws:` section.
 
 Contract with the Terraform stack: one output named `gantry_aws` whose value has the shape of AwsSettings
-(see settings.py). Values from Terraform win over the file; keys Terraform does not emit (timeouts, dr
+(see settings.py), or the per-environment stacks' `deploy_targets` output imported for one environment
+(`--env`). Values from Terraform win over the file; keys Terraform does not emit (timeouts, dr
 tuning) are kept. The result is validated as a whole environment file before anything is written.
 """
 
@@ -21,6 +22,7 @@ from gantry.jsonfile import write_atomic
 from gantry.targets.aws.settings import check_against
 
 OUTPUT_NAME = "gantry_aws"
+DEPLOY_TARGETS = "deploy_targets"
 
 
 def read_outputs(source: Path) -> dict[str, Any]:
@@ -47,9 +49,36 @@ def read_outputs(source: Path) -> dict[str, Any]:
     return outputs
 
 
-def merge(environment: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+def from_deploy_targets(outputs: dict[str, Any], env: str) -> dict[str, Any]:
+    """The per-environment stacks (terraform/live/<customer>/<env>) emit `deploy_targets`: region -> cluster,
+    service, task family, roles, log group and regional URL. They become aws.regions.<region> for `env`."""
+    targets = outputs[DEPLOY_TARGETS].get("value")
+    if not isinstance(targets, dict):
+        raise ConfigError(f"terraform output '{DEPLOY_TARGETS}' must be an object keyed by region")
+    regions: dict[str, Any] = {}
+    for region, target in targets.items():
+        service = {
+            "service": target["service"],
+            "url": target.get("url"),
+            "task_family": target.get("task_family"),
+            "log_group": target.get("log_group"),
+            "execution_role_arn": target.get("execution_role_arn"),
+            "task_role_arn": target.get("task_role_arn"),
+        }
+        regions[region] = {
+            "cluster": target["cluster"],
+            "environments": {env: {k: v for k, v in service.items() if v is not None}},
+        }
+    return {"regions": regions}
+
+
+def merge(environment: dict[str, Any], outputs: dict[str, Any], env: str | None = None) -> dict[str, Any]:
+    if OUTPUT_NAME not in outputs and DEPLOY_TARGETS in outputs and env:
+        outputs = {OUTPUT_NAME: {"value": from_deploy_targets(outputs, env)}}
     if OUTPUT_NAME not in outputs:
-        raise ConfigError(f"terraform outputs lack '{OUTPUT_NAME}': add that output to the stack")
+        raise ConfigError(
+            f"terraform outputs lack '{OUTPUT_NAME}' (or '{DEPLOY_TARGETS}' with --env): add one to the stack"
+        )
     imported = outputs[OUTPUT_NAME].get("value")
     if not isinstance(imported, dict):
         raise ConfigError(f"terraform output '{OUTPUT_NAME}' must be an object")
@@ -67,11 +96,11 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return base
 
 
-def import_outputs(config_file: Path, source: Path, out: Path | None = None) -> Path:
+def import_outputs(config_file: Path, source: Path, out: Path | None = None, env: str | None = None) -> Path:
     raw = yaml.safe_load(config_file.read_text())
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
-    merged = merge(raw, read_outputs(source))
+    merged = merge(raw, read_outputs(source), env)
     try:
         cfg = GantryConfig.model_validate(merged)
     except ValidationError as exc:

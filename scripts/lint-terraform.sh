@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Static checks of terraform/ and the environment template: formatting, checkov, tflint.
+# `terraform validate` and `terraform test` need the AWS provider and run from tests/terraform.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE="${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/terraform"
+export PATH="$CACHE/bin:$PATH"
+export TF_CLI_CONFIG_FILE="$CACHE/terraformrc" CHECKPOINT_DISABLE=1
+[ -f "$TF_CLI_CONFIG_FILE" ] || { echo "lint-terraform: run scripts/setup-terraform.sh first" >&2; exit 2; }
+cd "$ROOT"
+status=0
+
+echo "== terraform fmt"
+terraform fmt -check -recursive -diff terraform gantry/newenv/templates || status=1
+
+echo "== checkov"
+# Offline: no vendor API mapping, no update check, no external module download.
+BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true "$ROOT/.venv-checkov/bin/checkov" \
+    --skip-download --framework terraform --directory terraform --quiet --compact \
+    --skip-path 'terraform/.*/\.terraform/.*' || status=1
+
+echo "== tflint"
+if command -v tflint >/dev/null; then
+    tflint --config "$ROOT/terraform/.tflint.hcl" --recursive --chdir terraform || status=1
+else
+    echo "tflint not installed (scripts/setup-terraform.sh builds it): skipped"
+fi
+
+exit $status

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Install what the Terraform checks need (scripts/lint-terraform.sh, tests/terraform). Idempotent: a second
+# run only checks versions. Everything lands in the tools cache or in .venv-checkov, never system-wide.
+#
+#   scripts/setup-terraform.sh                          terraform, checkov, tflint
+#   GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh     also builds the AWS provider (slow, see below)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE="${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/terraform"
+BIN="$CACHE/bin"
+LOGS="$CACHE/logs"
+
+TERRAFORM_VERSION=1.11.4
+CHECKOV_VERSION=3.3.30
+TFLINT_VERSION=v0.61.0
+# HashiCorp's registry is unreachable, and the Go module proxy serves this provider only as a pseudo-version:
+# a main-branch commit whose version/VERSION reads 6.47.1. Terraform sees it as 6.47.1 through the mirror.
+AWS_PROVIDER_MODULE=github.com/hashicorp/terraform-provider-aws
+AWS_PROVIDER_PSEUDO=v1.60.1-0.20260602190131-5f2286d6d836
+AWS_PROVIDER_VERSION=6.47.1
+MIRROR="$CACHE/mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
+
+mkdir -p "$BIN" "$LOGS"
+log() { printf 'setup-terraform: %s\n' "$*"; }
+
+go_install() {  # module@version binary-name
+    command -v go >/dev/null || { log "go is not installed: cannot build $1"; return 1; }
+    local started=$SECONDS
+    log "building $1 (go install; log in $LOGS/$2.log)"
+    GOBIN="$BIN" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install -trimpath -ldflags="-s -w" "$1" >"$LOGS/$2.log" 2>&1 \
+        || { log "building $1 failed: see $LOGS/$2.log"; return 1; }
+    log "built $2 in $((SECONDS - started)) s"
+}
+
+# 1. terraform itself (the machine image normally has it; otherwise build it from the module proxy).
+if ! { command -v terraform >/dev/null && terraform version -json | grep -q "\"$TERRAFORM_VERSION\""; } \
+    && ! [ -x "$BIN/terraform" ]; then
+    go_install "github.com/hashicorp/terraform@v$TERRAFORM_VERSION" terraform
+fi
+
+# 2. checkov in its own virtualenv: its exact pins (boto3 among them) conflict with the project's lock.
+CHECKOV_VENV="$ROOT/.venv-checkov"
+if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+    PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+    [ -x "$PYTHON" ] || PYTHON=python3
+    log "installing checkov $CHECKOV_VERSION into .venv-checkov"
+    "$PYTHON" -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" \
+        >"$LOGS/checkov-install.log" 2>&1 || { log "checkov install failed: see $LOGS/checkov-install.log"; exit 1; }
+fi
+
+# 3. tflint (its terraform rules are built in; the AWS ruleset plugin is downloaded from GitHub: not here).
+if ! "$BIN/tflint" --version 2>/dev/null | grep -q "${TFLINT_VERSION#v}"; then
+    go_install "github.com/terraform-linters/tflint@$TFLINT_VERSION" tflint || log "tflint unavailable: lint runs without it"
+fi
+
+# 4. The AWS provider for `terraform validate`/`terraform test`: opt-in, the build is long (terraform/README.md).
+if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}" ]; then
+    if ! [ -x "$BIN/terraform-provider-aws" ]; then
+        go_install "$AWS_PROVIDER_MODULE@$AWS_PROVIDER_PSEUDO" terraform-provider-aws
+    fi
+    mkdir -p "$MIRROR"
+    cp "$BIN/terraform-provider-aws" "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
+    log "AWS provider $AWS_PROVIDER_VERSION mirrored in $CACHE/mirror"
+fi
+
+cat >"$CACHE/terraformrc" <<RC
+# Written by scripts/setup-terraform.sh: providers come only from the local mirror, never from the network.
+provider_installation {
+  filesystem_mirror {
+    path    = "$CACHE/mirror"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+RC
+log "ready (validate: $([ -x "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}" ] && echo enabled || echo "off: GANTRY_TF_VALIDATE=1 to build the provider"))"

@@ -1,0 +1,403 @@
+"""Test helpers for the aws target: a moto server process, a stand-in for the Terraform stack, a throttling
+proxy, /version stand-ins for the ALBs, and the two steps moto cannot perform (registry push, replication).
+
+Everything here talks to the moto server over real HTTP on 127.0.0.1; nothing patches boto3 in-process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = range(24000, 25000)  # the aws helper's range (see /tmp/conventions.md)
+PRIMARY, SECONDARY = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"  # moto's default account
+REPO = "example/cart"
+
+
+def free_port(start: int = 24000) -> int:
+    for port in range(start, PORTS.stop):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 24000-24999")
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ)
+    # Services start with 2 running tasks, so capacity checks see what a healthy stack reports. It does not
+    # make deployments of new task definitions complete: moto never runs them.
+    env["MOTO_ECS_SERVICE_RUNNING"] = "2"
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start on {url}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        # Werkzeug shuts down promptly on SIGINT; SIGTERM waits for its worker threads.
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def reset(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+@functools.cache
+def client(url: str, service: str, region: str) -> Any:
+    # Cached: building a boto3 client costs ~0.1 s, and provisioning makes dozens of calls per test.
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard"}),
+    )
+
+
+# --- the stack (what the Terraform helper's modules create) -----------------------------------------------
+def _network(url: str, region: str) -> tuple[str, list[str]]:
+    ec2 = client(url, "ec2", region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    return vpc, subnets
+
+
+def _alb(url: str, region: str, name: str, vpc: str, subnets: list[str]) -> dict[str, str]:
+    elb = client(url, "elbv2", region)
+    lb = elb.create_load_balancer(Name=name, Subnets=subnets, Scheme="internet-facing", Type="application")
+    lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elb.create_target_group(
+        Name=name[:32], Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckPath="/healthz"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
+    )
+    elb.register_targets(
+        TargetGroupArn=tg, Targets=[{"Id": "10.20.0.10", "Port": 80}, {"Id": "10.20.1.10", "Port": 80}]
+    )
+    return {"load_balancer": name, "target_group_arn": tg, "dns": lb["LoadBalancers"][0]["DNSName"]}
+
+
+def _service(url: str, region: str, cluster: str, name: str) -> None:
+    ecs = client(url, "ecs", region)
+    # The stack's bootstrap task definition: no GIT_SHA, so current_release() is None until gantry deploys.
+    placeholder = ecs.register_task_definition(
+        family=f"{name}-bootstrap",
+        containerDefinitions=[
+            {"name": "cart", "image": "public.ecr.aws/nginx/nginx:stable", "cpu": 128, "memory": 128, "essential": True}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=placeholder, desiredCount=2, launchType="EC2")
+
+
+def provision(url: str, version_urls: dict[tuple[str, str], str], tmp: Path) -> dict[str, Any]:
+    """Create the resources of both regions and return the environment file (as a dict) that names them."""
+    regions: dict[str, Any] = {}
+    envs = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
+    for region in (PRIMARY, SECONDARY):
+        short = region.replace("-", "")
+        client(url, "ecr", region).create_repository(
+            repositoryName=REPO,
+            imageTagMutability="IMMUTABLE",
+            encryptionConfiguration={"encryptionType": "KMS"},
+        )
+        cluster = f"example-{short}"
+        client(url, "ecs", region).create_cluster(clusterName=cluster)
+        client(url, "codecommit", region).create_repository(repositoryName="example-cart")
+        bare = tmp / f"codecommit-{region}.git"
+        subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+        vpc, subnets = _network(url, region)
+        services = {}
+        for env in envs[region]:
+            alb = _alb(url, region, f"cart-{env}-{short}", vpc, subnets)
+            _service(url, region, cluster, f"cart-{env}")
+            services[env] = {
+                "service": f"cart-{env}",
+                "load_balancer": alb["load_balancer"],
+                "target_group_arn": alb["target_group_arn"],
+                "url": version_urls[(region, env)],
+            }
+        regions[region] = {
+            "cluster": cluster,
+            "source_repository": "example-cart",
+            "source_url": str(bare),
+            "environments": services,
+        }
+    client(url, "ecr", PRIMARY).put_replication_configuration(
+        replicationConfiguration={"rules": [{"destinations": [{"region": SECONDARY, "registryId": ACCOUNT}]}]}
+    )
+    topic = client(url, "sns", PRIMARY).create_topic(Name="gantry-example-pipeline")["TopicArn"]
+    dr = _failover(url, regions)
+    raw = yaml.safe_load((ROOT / "environments/example/aws.yaml").read_text())
+    raw["notifications"] = {"file": None, "sns_topic_arn": topic}
+    raw["aws"] = {
+        "endpoint_url": url,
+        "account_id": ACCOUNT,
+        "ecr_repository": REPO,
+        "regions": regions,
+        "records_kms_key": "alias/aws/ssm",
+        "replication_timeout_seconds": 2,
+        "deploy_timeout_seconds": 1,
+        "poll_seconds": 0.1,
+        "max_attempts": 3,
+        "dr": dr,
+    }
+    return raw
+
+
+def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:
+    cloudwatch = client(url, "cloudwatch", PRIMARY)
+    cloudwatch.put_metric_alarm(
+        AlarmName="cart-production-use1-unhealthy",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HealthyHostCount",
+        Statistic="Minimum",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="cart-production-use1-unhealthy", StateValue="OK", StateReason="setup")
+    route53 = client(url, "route53", PRIMARY)
+    zone = route53.create_hosted_zone(Name="example.test", CallerReference="gantry-tests")["HostedZone"]["Id"]
+    check = route53.create_health_check(
+        CallerReference="gantry-primary",
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "InsufficientDataHealthStatus": "LastKnownStatus",
+            "AlarmIdentifier": {"Region": PRIMARY, "Name": "cart-production-use1-unhealthy"},
+        },
+    )["HealthCheck"]["Id"]
+    changes = []
+    for role, region in (("PRIMARY", PRIMARY), ("SECONDARY", SECONDARY)):
+        record: dict[str, Any] = {
+            "Name": "cart.example.test.",
+            "Type": "CNAME",
+            "SetIdentifier": region,
+            "Failover": role,
+            "TTL": 30,
+            "ResourceRecords": [{"Value": f"cart-production-{region.replace('-', '')}.elb.example"}],
+        }
+        if role == "PRIMARY":
+            record["HealthCheckId"] = check
+        changes.append({"Action": "CREATE", "ResourceRecordSet": record})
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+    return {
+        "environment": "production",
+        "hosted_zone_id": zone.rsplit("/", 1)[-1],
+        "record_name": "cart.example.test",
+        "health_check_id": check,
+        "alarm_name": "cart-production-use1-unhealthy",
+        "fault": "invert-health-check",
+        "resolver": "evaluate",
+        "poll_seconds": 0.1,
+        "timeout_seconds": 5,
+    }
+
+
+# --- what moto cannot do: registry uploads and replication ------------------------------------------------
+def manifest(seed: str) -> str:
+    layer = hashlib.sha256(seed.encode()).hexdigest()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + hashlib.sha256(f"config-{seed}".encode()).hexdigest(),
+                "size": 100,
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": f"sha256:{layer}", "size": 1000}
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def digest_of(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class ApiPusher:
+    """Stands in for skopeo: stores a manifest with put_image (the digest is the manifest's sha256, as a real
+    registry computes it). `report` lets a test make the pusher lie about the digest."""
+
+    def __init__(self, url: str, seed: str = "release-1", report: str | None = None) -> None:
+        self.url = url
+        self.manifest = manifest(seed)
+        self.report = report
+        self.pushed: list[str] = []
+
+    def push(self, local_image: str, repository_uri: str, tag: str) -> str:
+        region = repository_uri.split(".")[3]
+        digest = digest_of(self.manifest)
+        client(self.url, "ecr", region).put_image(
+            repositoryName=REPO, imageManifest=self.manifest, imageTag=tag, imageDigest=digest
+        )
+        self.pushed.append(f"{local_image} -> {repository_uri}:{tag}")
+        return self.report or digest
+
+
+def replicate(url: str, tag: str, text: str, delay: float = 0.0) -> threading.Thread:
+    """Does what ECR replication would: copy the image to the secondary region, after `delay` seconds."""
+
+    def copy() -> None:
+        time.sleep(delay)
+        client(url, "ecr", SECONDARY).put_image(
+            repositoryName=REPO, imageManifest=text, imageTag=tag, imageDigest=digest_of(text)
+        )
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
+
+
+class AcceptedWaiter:
+    """Rollout wait for moto: the service names the new task definition. Real ECS would also need the
+    deployment to reach COMPLETED, which moto never reports; `fail_clusters` fall back to the real
+    PollingWaiter, which therefore times out there (a real failure path, not a faked one)."""
+
+    def __init__(self, fail_clusters: set[str] | None = None) -> None:
+        from gantry.targets.aws.ecs import PollingWaiter
+
+        self.fail_clusters = fail_clusters or set()
+        self.real = PollingWaiter(poll_seconds=0.1)
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, ecs: Any, cluster: str, service: str, task_definition: str, timeout: float) -> None:
+        from gantry.targets.aws.ecs import RolloutFailed
+
+        self.calls.append((cluster, task_definition.rsplit("/", 1)[-1]))
+        if cluster in self.fail_clusters:
+            self.real(ecs, cluster, service, task_definition, timeout)
+            return
+        found = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+        if found["taskDefinition"] != task_definition:
+            raise RolloutFailed("service does not name the new task definition")
+
+
+# --- stand-ins on 127.0.0.1 --------------------------------------------------------------------------------
+class VersionServer:
+    """Answers /version like the cart service behind a region's ALB; tests set what it serves."""
+
+    def __init__(self, region: str, env: str) -> None:
+        self.body: dict[str, Any] = {"region": region, "environment": env, "digest": "unknown", "sha": "unknown"}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = json.dumps(outer.body if self.path == "/version" else {"status": "ok"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port(24500)), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ThrottlingProxy:
+    """A real HTTP hop in front of moto that answers the first `throttle` requests with the JSON-protocol
+    ThrottlingException (HTTP 400) AWS sends under load, then forwards everything to moto."""
+
+    def __init__(self, upstream: str, throttle: int) -> None:
+        self.upstream = upstream
+        self.remaining = throttle
+        self.seen = 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    outer.seen += 1
+                    throttled = outer.remaining > 0
+                    outer.remaining -= 1
+                if throttled:
+                    payload = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
+                request = urllib.request.Request(outer.upstream + self.path, data=body, headers=headers, method="POST")
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, data, kind = response.status, response.read(), response.headers["Content-Type"]
+                except urllib.error.HTTPError as exc:
+                    status, data, kind = exc.code, exc.read(), exc.headers["Content-Type"]
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port(24800)), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

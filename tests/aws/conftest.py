@@ -1,0 +1,67 @@
+"""Fixtures for the aws target: one moto server process per session, reset before every test."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The helpers module sits next to this file (no __init__.py in tests/, per the project layout).
+sys.path.insert(0, str(Path(__file__).parent))
+from aws_stack import PRIMARY, SECONDARY, ApiPusher, VersionServer, moto_server, provision, reset
+
+from gantry.config import GantryConfig
+from gantry.targets.aws.target import AwsTarget
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def version_servers() -> Iterator[dict[tuple[str, str], VersionServer]]:
+    servers = {
+        key: VersionServer(*key) for key in ((PRIMARY, "staging"), (PRIMARY, "production"), (SECONDARY, "production"))
+    }
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+@dataclass
+class Stack:
+    url: str
+    raw: dict[str, Any]
+    versions: dict[tuple[str, str], VersionServer]
+    tmp: Path
+
+    def config(self, **aws: Any) -> GantryConfig:
+        raw = {**self.raw, "aws": {**self.raw["aws"], **aws}}
+        return GantryConfig.model_validate(raw)
+
+    def target(self, cfg: GantryConfig | None = None, **kwargs: Any) -> AwsTarget:
+        kwargs.setdefault("pusher", ApiPusher(self.url))
+        return AwsTarget(cfg or self.config(), **kwargs)
+
+
+@pytest.fixture
+def stack(
+    moto_url: str,
+    version_servers: dict[tuple[str, str], VersionServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Stack:
+    reset(moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    urls = {key: server.url for key, server in version_servers.items()}
+    return Stack(moto_url, provision(moto_url, urls, tmp_path), version_servers, tmp_path)

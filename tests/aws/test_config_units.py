@@ -1,0 +1,212 @@
+"""Configuration of the aws target, Terraform output import, task definition rendering and the ECS rollout
+states real AWS returns (moto never produces COMPLETED/FAILED for a new task definition). No AWS API here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gantry.config import load_config
+from gantry.errors import ConfigError, GantryError
+from gantry.targets.aws.ecs import render_task_definition, rollout_state
+from gantry.targets.aws.target import AwsTarget
+from gantry.targets.aws.tfimport import import_outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "environments/example/aws.yaml"
+ARN = "arn:aws:ecs:us-east-1:111122223333:task-definition/example-cart-production:"
+
+
+def write(tmp_path, raw):
+    path = tmp_path / "env.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def example():
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def test_example_environment_is_valid_and_matches_local():
+    cfg = load_config(str(EXAMPLE))
+    local = load_config(str(ROOT / "environments/example/local.yaml"))
+    assert (cfg.customer, cfg.service, cfg.regions, cfg.environments) == (
+        local.customer,
+        local.service,
+        local.regions,
+        local.environments,
+    )
+    assert AwsTarget(cfg).settings.regions["us-west-2"].environments["production"].service == "cart-production"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["aws"].update(regon="x"), r"aws.regon: unknown field"),
+        (lambda r: r["aws"]["regions"]["us-east-1"].update(cluster=""), r"aws.regions.us-east-1.cluster"),
+        (lambda r: r["aws"].update(endpoint_url="http://moto.example:5000"), "must be an https:// URL"),
+        (lambda r: r["aws"].update(max_attempts=0), "aws.max_attempts"),
+        (lambda r: r["aws"]["dr"].update(fault="alarm-state", alarm_name=None), "needs 'alarm_name'"),
+        (
+            lambda r: r["aws"]["regions"]["us-east-1"]["environments"]["staging"].update(load_balancer=None),
+            "set 'load_balancer'",
+        ),
+        (lambda r: r.update(target="aws", aws=None), "target 'aws' needs an 'aws' section"),
+    ],
+)
+def test_schema_errors_name_the_field(tmp_path, change, message):
+    raw = example()
+    change(raw)
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(write(tmp_path, raw)))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda r: r["aws"]["regions"].update({"eu-west-1": r["aws"]["regions"].pop("us-west-2")}),
+            r"aws.regions must list exactly \['us-east-1', 'us-west-2'\]",
+        ),
+        (
+            lambda r: r["aws"]["regions"]["us-east-1"]["environments"].pop("staging"),
+            "aws.regions.us-east-1.environments has no 'staging'",
+        ),
+        (lambda r: r["notifications"].update(sns_topic_arn="gantry-topic"), "is not an SNS topic ARN"),
+        (lambda r: r["aws"]["dr"].update(environment="canary"), "unknown environment .canary."),
+    ],
+)
+def test_cross_checks_name_the_field(tmp_path, change, message):
+    raw = example()
+    change(raw)
+    cfg = load_config(str(write(tmp_path, raw)))
+    with pytest.raises(ConfigError, match=message):
+        AwsTarget(cfg)
+
+
+def test_terraform_outputs_fill_the_aws_section(tmp_path):
+    raw = example()
+    del raw["aws"]["regions"]
+    config_file = write(tmp_path, raw)
+    stack = example()["aws"]
+    stack["regions"]["us-east-1"]["cluster"] = "from-terraform"
+    outputs = {
+        "gantry_aws": {"sensitive": False, "type": "object", "value": {"regions": stack["regions"]}},
+        "vpc_id": {"sensitive": False, "type": "string", "value": "vpc-1"},
+    }
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    written = import_outputs(config_file, tmp_path / "outputs.json")
+    cfg = load_config(str(written))
+    assert cfg.aws.regions["us-east-1"].cluster == "from-terraform"
+    assert cfg.aws.poll_seconds == 10  # kept from the file
+
+
+def test_terraform_outputs_without_gantry_output_are_refused(tmp_path):
+    (tmp_path / "outputs.json").write_text(json.dumps({"vpc_id": {"value": "vpc-1"}}))
+    with pytest.raises(ConfigError, match="lack 'gantry_aws'"):
+        import_outputs(EXAMPLE, tmp_path / "outputs.json", tmp_path / "out.yaml")
+
+
+def test_invalid_terraform_outputs_do_not_touch_the_file(tmp_path):
+    config_file = write(tmp_path, example())
+    before = config_file.read_text()
+    outputs = {"gantry_aws": {"value": {"regions": {"us-east-1": {"clustr": "c"}}}}}
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    with pytest.raises(ConfigError, match=r"imported outputs are invalid at aws.regions.us-east-1"):
+        import_outputs(config_file, tmp_path / "outputs.json")
+    assert config_file.read_text() == before
+
+
+def test_task_definition_template_pins_the_digest():
+    values = {
+        "family": "f",
+        "container_name": "cart",
+        "image": "r/cart@sha256:" + "a" * 64,
+        "cpu": 256,
+        "memory": 256,
+        "container_port": 80,
+        "git_sha": "1" * 40,
+        "image_digest": "sha256:" + "a" * 64,
+        "deploy_env": "production",
+        "region": "us-east-1",
+        "log_group": "/gantry/example/cart/production",
+    }
+    rendered = render_task_definition(ROOT / "app/task-definition.json.tpl", values)
+    container = rendered["containerDefinitions"][0]
+    assert container["image"].endswith("@sha256:" + "a" * 64)
+    assert container["readonlyRootFilesystem"] is True
+    with pytest.raises(GantryError, match=r"uses \$\{region\}, which gantry does not provide"):
+        render_task_definition(
+            ROOT / "app/task-definition.json.tpl", {k: v for k, v in values.items() if k != "region"}
+        )
+
+
+def deployment(rev, state, running=2, status="PRIMARY", reason=""):
+    return {
+        "taskDefinition": f"{ARN}{rev}",
+        "rolloutState": state,
+        "runningCount": running,
+        "desiredCount": 2,
+        "status": status,
+        "rolloutStateReason": reason,
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ({"taskDefinition": f"{ARN}2", "deployments": [deployment(2, "COMPLETED")]}, "COMPLETED"),
+        (
+            {
+                "taskDefinition": f"{ARN}2",
+                "deployments": [deployment(2, "IN_PROGRESS", 1), deployment(1, "COMPLETED", status="ACTIVE")],
+            },
+            "IN_PROGRESS",
+        ),
+        (
+            {"taskDefinition": f"{ARN}2", "deployments": [deployment(2, "FAILED", 0, reason="circuit breaker")]},
+            "FAILED",
+        ),
+        # ECS's circuit breaker with rollback=True: our deployment is gone and the service is back on rev 1.
+        ({"taskDefinition": f"{ARN}1", "deployments": [deployment(1, "IN_PROGRESS", 1)]}, "FAILED"),
+        # What moto shows after update_service: the service names rev 2, the deployment list still rev 1.
+        ({"taskDefinition": f"{ARN}2", "deployments": [deployment(1, "COMPLETED")]}, "IN_PROGRESS"),
+    ],
+)
+def test_rollout_states(service, expected):
+    assert rollout_state(service, f"{ARN}2")[0] == expected
+
+
+def test_per_environment_stack_deploy_targets_are_imported(tmp_path):
+    role = "arn:aws:iam::111122223333:role/"
+    outputs = {
+        "deploy_targets": {
+            "value": {
+                region: {
+                    "cluster": f"prod-{region}",
+                    "service": "cart",
+                    "task_family": "example-prod-cart",
+                    "execution_role_arn": role + "exec",
+                    "task_role_arn": role + "task",
+                    "log_group": "/ecs/example-prod-cart",
+                    "url": f"https://{region}.cart.example.com",
+                }
+                for region in ("us-east-1", "us-west-2")
+            }
+        }
+    }
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    written = import_outputs(EXAMPLE, tmp_path / "outputs.json", tmp_path / "out.yaml", env="production")
+    target = AwsTarget(load_config(str(written)))
+    service = target.settings.service("production", "us-west-2")
+    assert (service.service, service.task_family, service.log_group) == (
+        "cart",
+        "example-prod-cart",
+        "/ecs/example-prod-cart",
+    )
+    assert target.settings.region("us-west-2").cluster == "prod-us-west-2"
+    # Staging keeps what the file had; only production came from this stack.
+    assert target.settings.service("staging", "us-east-1").service == "cart-staging"

@@ -1,0 +1,169 @@
+"""deploy/rollback against moto's ECS. moto runs no tasks: a new task definition's deployment never reaches
+COMPLETED there, so (a) the real PollingWaiter always times out against moto, which is how the timeout and
+restore path is exercised, and (b) successful rollouts use AcceptedWaiter (the service names the new task
+definition). The circuit breaker's FAILED state and ECS's own rollback are only proven on real AWS (their
+response shapes are covered in test_rollout.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aws_stack import PRIMARY, SECONDARY, AcceptedWaiter, ApiPusher, client, replicate
+
+from gantry.errors import ApprovalError, DeployError
+from gantry.stages import approval
+from gantry.stages.deploy import deploy_environment
+from gantry.targets.aws.ecs import PollingWaiter
+from gantry.targets.base import Release
+
+pytestmark = pytest.mark.integration  # a moto server process on 127.0.0.1
+
+SHA1, SHA2 = "1" * 40, "2" * 40
+
+
+def publish(stack, target_waiter, seed):
+    pusher = ApiPusher(stack.url, seed=seed)
+    target = stack.target(pusher=pusher, waiter=target_waiter)
+    replicate(stack.url, seed, pusher.manifest)
+    return target, target.publish(f"localhost/gantry/cart:{seed}", seed)
+
+
+def approve(target, cfg, digest, sha):
+    records = target.records()
+    approval.record_staging_pass(records, digest, sha, "test-run")
+    approval.approve(cfg, records, approver="alice", digest=digest, build_url="http://127.0.0.1/job/1")
+
+
+def task_definition(target, region):
+    arn = target.deployer("production", region).describe()["taskDefinition"]
+    return client(target.settings.endpoint_url, "ecs", region).describe_task_definition(taskDefinition=arn)[
+        "taskDefinition"
+    ]
+
+
+def test_deploy_registers_pinned_task_definition_and_is_idempotent(stack):
+    waiter = AcceptedWaiter()
+    target, published = publish(stack, waiter, "v1")
+    release = Release(SHA1, published.digest)
+    assert target.current_release("production", PRIMARY) is None  # the stack's bootstrap task definition
+
+    assert target.deploy_region("production", PRIMARY, release) is True
+    assert target.current_release("production", PRIMARY) == release
+    task = task_definition(target, PRIMARY)
+    container = task["containerDefinitions"][0]
+    assert container["image"] == published.references[PRIMARY]  # pinned by digest, regional registry
+    assert task["family"] == "example-cart-production"
+    assert {"name": "REGION", "value": PRIMARY} in container["environment"]
+    assert target.deploy_region("production", PRIMARY, release) is False  # already serving it
+    assert target.deploy_region("production", PRIMARY, release, force=True) is True
+    service = target.deployer("production", PRIMARY).describe()
+    # moto drops deploymentConfiguration, so the circuit breaker flag we send cannot be read back here.
+    assert service["taskDefinition"].endswith(":2")
+
+
+def test_rollout_timeout_restores_previous_task_definition(stack):
+    target, published = publish(stack, AcceptedWaiter(), "v1")
+    release1 = Release(SHA1, published.digest)
+    target.deploy_region("production", PRIMARY, release1)
+    before = target.deployer("production", PRIMARY).describe()["taskDefinition"]
+
+    real = stack.target(pusher=ApiPusher(stack.url, seed="v2"), waiter=PollingWaiter(poll_seconds=0.1))
+    replicate(stack.url, "v2", real.pusher.manifest)
+    release2 = Release(SHA2, real.publish("localhost/gantry/cart:v2", "v2").digest)
+    started = time.monotonic()
+    with pytest.raises(
+        DeployError,
+        match=r"rollout of example-cart-production:\d+ failed for cart-production in "
+        r"us-east-1: rollout not complete within 1s.*restored",
+    ):
+        real.deploy_region("production", PRIMARY, release2)
+    assert time.monotonic() - started < 10
+    assert real.deployer("production", PRIMARY).describe()["taskDefinition"] == before
+    assert real.current_release("production", PRIMARY) == release1
+
+
+def test_region2_failure_after_region1_rolls_region1_back(stack):
+    """The lead's policy through gantry.stages.deploy: region 2 restores itself, region 1 is rolled back."""
+    cfg = stack.config()
+    secondary_cluster = cfg.aws.regions[SECONDARY].cluster
+    good = AcceptedWaiter()
+    target, published1 = publish(stack, good, "v1")
+    release1 = Release(SHA1, published1.digest)
+    approve(target, cfg, release1.digest, SHA1)
+    deploy_environment(target, cfg, "production", release1)
+    assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
+
+    flaky = AcceptedWaiter(fail_clusters={secondary_cluster})
+    target2, published2 = publish(stack, flaky, "v2")
+    release2 = Release(SHA2, published2.digest)
+    approve(target2, cfg, release2.digest, SHA2)
+    with pytest.raises(DeployError) as failure:
+        deploy_environment(target2, cfg, "production", release2)
+    message = str(failure.value)
+    assert "failed for cart-production in us-west-2" in message
+    assert "restored example-cart-production:" in message
+    assert f"us-east-1 rolled back to {release1.digest[:19]}" in message
+    assert [target2.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
+    # Order of ECS calls: region 1 new, region 2 new (timed out), region 2 restore, region 1 rollback.
+    assert [cluster for cluster, _ in flaky.calls] == [
+        "example-useast1",
+        "example-uswest2",
+        "example-uswest2",
+        "example-useast1",
+    ]
+
+
+def test_region2_failure_driven_by_target_helpers(stack):
+    """The same case without gantry.stages: the target methods the policy relies on."""
+    cfg = stack.config()
+    target, published1 = publish(stack, AcceptedWaiter(), "v1")
+    release1 = Release(SHA1, published1.digest)
+    for region in (PRIMARY, SECONDARY):
+        target.deploy_region("production", region, release1)
+
+    flaky = AcceptedWaiter(fail_clusters={cfg.aws.regions[SECONDARY].cluster})
+    target2, published2 = publish(stack, flaky, "v2")
+    release2 = Release(SHA2, published2.digest)
+    previous = target2.current_release("production", PRIMARY)
+    assert target2.deploy_region("production", PRIMARY, release2) is True
+    with pytest.raises(DeployError, match="us-west-2"):
+        target2.deploy_region("production", SECONDARY, release2)
+    assert target2.current_release("production", SECONDARY) == release1  # region 2 restored itself
+    assert target2.deploy_region("production", PRIMARY, previous, force=True) is True
+    assert target2.current_release("production", PRIMARY) == release1
+
+
+def test_missing_approval_blocks_production_in_every_region(stack):
+    cfg = stack.config()
+    target, published = publish(stack, AcceptedWaiter(), "v1")
+    release = Release(SHA1, published.digest)
+    with pytest.raises(ApprovalError, match="no approval on record"):
+        deploy_environment(target, cfg, "production", release)
+    assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [None, None]
+    # Staging needs none.
+    deploy_environment(target, cfg, "staging", release)
+    assert target.current_release("staging", PRIMARY) == release
+
+
+def test_unknown_region_for_environment_is_a_config_error(stack):
+    from gantry.errors import ConfigError
+
+    target = stack.target()
+    with pytest.raises(ConfigError, match="does not run in region 'us-west-2'"):
+        target.deploy_region("staging", SECONDARY, Release(SHA1, "sha256:" + "0" * 64))
+
+
+def test_find_published_and_previous_release(stack):
+    """What `gantry build` (skip an already published tag) and `gantry rollback` read from AWS."""
+    target, first = publish(stack, AcceptedWaiter(), "v1")
+    assert target.find_published("v1") == first
+    assert target.find_published("never-pushed") is None
+    target.deploy_region("production", PRIMARY, Release(SHA1, first.digest))
+    assert target.previous_release("production", PRIMARY) is None  # only the stack's placeholder before
+
+    second_target, second = publish(stack, AcceptedWaiter(), "v2")
+    second_target.deploy_region("production", PRIMARY, Release(SHA2, second.digest))
+    assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
+    second_target.deploy_region("production", PRIMARY, Release(SHA2, second.digest), force=True)
+    assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)

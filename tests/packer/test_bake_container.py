@@ -1,0 +1,126 @@
+"""The local container bake, for real: Packer's docker builder through podman's Docker API runs the
+golden-image playbook on the Debian base, and the resulting image is inspected."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gantry.bake import packer
+from gantry.bake.dockerapi import containers_conf
+
+REPO = Path(__file__).resolve().parents[2]
+BASE_IMAGE = "localhost/gantry/debian-base:bookworm"
+GOLDEN_IMAGE = "localhost/gantry/golden-base:bookworm"
+PLAYBOOK = REPO / "ansible" / "playbooks" / "golden-image.yml"
+
+pytestmark = pytest.mark.integration
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONTAINERS_CONF": containers_conf()}
+    return subprocess.run(
+        ["podman", *args], env=env, capture_output=True, text=True, check=check, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Runs `gantry bake --target container` once; yields (printed line, bake log)."""
+    if shutil.which("podman") is None:
+        pytest.skip("podman not installed: run scripts/setup-packer.sh")
+    try:
+        packer.packer_binary()
+    except Exception as exc:
+        pytest.skip(str(exc))
+    if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0:
+        pytest.skip(
+            f"{BASE_IMAGE} missing: run `gantry base-image` (scripts/setup-ansible.sh also builds it)"
+        )
+    playbook = os.environ.get("GANTRY_GOLDEN_PLAYBOOK", str(PLAYBOOK))
+    if not Path(playbook).is_file():
+        pytest.skip(
+            f"{playbook} not present: the Ansible golden-image playbook (issue: Ansible roles) is missing"
+        )
+    home = tmp_path_factory.mktemp("bake")
+    env = {**os.environ, "GANTRY_HOME": str(home), "GANTRY_ROOT": str(REPO)}
+    env.pop("DOCKER_HOST", None)  # exercise the podman service route the bake starts on its own
+    command = [
+        sys.executable,
+        "-c",
+        "from gantry.bake.cli import bake; bake(prog_name='gantry bake')",
+        "--target",
+        "container",
+        "--var",
+        f"playbook_file={playbook}",
+    ]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, timeout=1800, cwd=REPO
+    )
+    log = home / "packer" / "build-container.log"
+    log_text = log.read_text() if log.is_file() else ""
+    assert result.returncode == 0, f"bake failed:\n{result.stderr[-3000:]}\n{log_text[-6000:]}"
+    assert not (home / "packer" / "podman.sock").exists(), "the bake's podman service was left running"
+    yield result.stdout.strip().splitlines()[-1], log_text
+
+
+def run_in_image(script: str) -> subprocess.CompletedProcess[str]:
+    return podman(
+        "run", "--rm", "--network=none", "--entrypoint=/bin/sh", GOLDEN_IMAGE, "-c", script, check=False
+    )
+
+
+def test_bake_prints_the_image_and_its_id(baked: tuple[str, str]) -> None:
+    line, _ = baked
+    ref, image_id = line.split("\t")
+    assert ref == GOLDEN_IMAGE
+    assert (
+        image_id == "sha256:" + podman("image", "inspect", "--format", "{{.Id}}", GOLDEN_IMAGE).stdout.strip()
+    )
+
+
+def test_playbook_ran_in_container_mode(baked: tuple[str, str]) -> None:
+    _, log = baked
+    assert "golden_image_kind=container" in log
+    assert "failed=0" in log
+
+
+def test_node_exporter_is_installed(baked: tuple[str, str]) -> None:
+    result = run_in_image(
+        "for b in prometheus-node-exporter node_exporter; do"
+        " command -v $b >/dev/null && exec $b --version; done; exit 1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "node_exporter" in (result.stdout + result.stderr)
+
+
+def test_hardening_settings_applied(baked: tuple[str, str]) -> None:
+    login_defs = run_in_image("grep -E '^UMASK' /etc/login.defs").stdout
+    assert login_defs.split()[-1] == "027"
+    sysctl = run_in_image("cat /etc/sysctl.d/60-gantry-hardening.conf")
+    assert sysctl.returncode == 0, "kernel hardening drop-in missing"
+    assert "kernel.kptr_restrict = 2" in sysctl.stdout.replace("=", " = ").replace("  ", " ")
+    assert run_in_image("command -v telnet").returncode != 0
+
+
+def test_no_ssh_host_keys_and_no_build_leftovers(baked: tuple[str, str]) -> None:
+    assert run_in_image("ls /etc/ssh/ssh_host_* 2>/dev/null").stdout == ""
+    assert run_in_image("ls /var/lib/apt/lists | grep -v -e '^lock$' -e '^partial$'").stdout == ""
+    assert run_in_image("ls -A /tmp /root/.ansible 2>/dev/null").stdout.strip() in ("", "/tmp:")
+    assert run_in_image("test -s /etc/machine-id").returncode != 0
+
+
+def test_image_config_is_usable_as_a_base(baked: tuple[str, str]) -> None:
+    config = json.loads(podman("image", "inspect", GOLDEN_IMAGE).stdout)[0]["Config"]
+    assert not config.get("Entrypoint"), "the builder's /bin/sh entrypoint leaked into the image"
+    assert config.get("Cmd") == ["/bin/bash"]
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert config["Labels"]["org.opencontainers.image.revision"] == (sha.stdout.strip() or "unknown")
+    assert config["Labels"]["org.opencontainers.image.base.name"] == BASE_IMAGE

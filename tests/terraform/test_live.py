@@ -1,0 +1,98 @@
+"""Environment roots: one template, both regions identical, address plan without overlaps."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from tfhelpers import LIVE, TEMPLATE, TERRAFORM, env_roots, labelled, merged
+
+from gantry.config import AWS_REGIONS
+from gantry.newenv.inventory import allocations
+from gantry.newenv.render import template_files
+
+REGION_ROLES = ("primary", "secondary")
+
+
+def test_the_issue_examples_exist() -> None:
+    names = {f"{p.parent.name}/{p.name}" for p in env_roots()}
+    assert {"example/test", "example/prod"} <= names
+
+
+@pytest.mark.parametrize("root", env_roots(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_root_is_the_template_verbatim(root: Path) -> None:
+    # Drift in one environment's code is impossible: its .tf files must equal the template's.
+    template = template_files()
+    assert {p.name for p in root.glob("*.tf")} == set(template)
+    for name, text in template.items():
+        assert (root / name).read_text() == text, f"{root}/{name} differs from {TEMPLATE}/{name}"
+
+
+def test_template_instantiates_the_same_stack_in_both_regions() -> None:
+    document = merged(TEMPLATE)
+    modules = labelled(document, "module")
+    primary, secondary = modules["primary"], modules["secondary"]
+    assert primary["source"] == secondary["source"] == "../../../modules/region"
+    assert primary["providers"] == {"aws": "${aws.primary}"} and secondary["providers"] == {"aws": "${aws.secondary}"}
+    differing = {key for key in primary.keys() | secondary.keys() if primary.get(key) != secondary.get(key)}
+    assert differing == {"providers", "role", "cidr_block"}
+    providers = {body.get("alias") for entry in document["provider"] for body in entry.values()}
+    assert providers == set(REGION_ROLES)
+    peering = modules["peering"]
+    assert peering["providers"] == {"aws": "${aws.primary}", "${aws.peer}": "${aws.secondary}"}
+    assert {"dns_failover", "monitoring"} <= modules.keys()
+
+
+def test_region_stack_composes_the_regional_modules() -> None:
+    sources = {b["source"] for b in labelled(merged(TERRAFORM / "modules" / "region"), "module").values()}
+    assert sources == {"../kms_key", "../network", "../alb", "../ecs_cluster", "../ecs_service"}
+
+
+def _customers() -> dict[str, dict[str, str]]:
+    return {p.parent.name: json.loads(p.read_text()) for p in LIVE.glob("*/customer.json")}
+
+
+def test_customers_have_two_distinct_valid_regions() -> None:
+    customers = _customers()
+    assert customers
+    for name, data in customers.items():
+        assert data["name"] == name
+        assert data["primary_region"] in AWS_REGIONS and data["secondary_region"] in AWS_REGIONS
+        assert data["primary_region"] != data["secondary_region"]
+
+
+def test_cidrs_never_overlap_anywhere() -> None:
+    found = allocations(LIVE)
+    assert len(found) == 2 * len(env_roots())
+    for a, b in itertools.combinations(found, 2):
+        assert not a.network.overlaps(b.network), f"{a.owner} {a.network} overlaps {b.owner} {b.network}"
+    for allocation in found:
+        assert allocation.network.is_private and 16 <= allocation.network.prefixlen <= 24
+
+
+@pytest.mark.parametrize("root", env_roots(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_environment_data_matches_directory(root: Path) -> None:
+    data = json.loads((root / "environment.auto.tfvars.json").read_text())
+    assert data["environment"] == root.name
+    ipaddress.IPv4Network(data["primary_cidr"])
+    variables = labelled(merged(root), "variable")
+    assert set(data) <= set(variables), "tfvars set a variable the root does not declare"
+
+
+def test_state_keys_are_unique() -> None:
+    keys = [
+        line.split("=", 1)[1].strip()
+        for path in LIVE.rglob("*backend.hcl")
+        for line in path.read_text().splitlines()
+        if line.startswith("key")
+    ]
+    assert keys and len(keys) == len(set(keys))
+
+
+def test_global_root_discovers_environments_without_edits() -> None:
+    main = (TERRAFORM / "global" / "main.tf").read_text()
+    assert 'fileset(local.live_dir, "*/environment.auto.tfvars.json")' in main
+    assert "customer.json" in main

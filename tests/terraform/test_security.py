@@ -1,0 +1,196 @@
+"""Security by default, checked on the parsed HCL of every module and root."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tfhelpers import TEMPLATE, TERRAFORM, merged, parsed, resources, tf_files
+
+ALL_TF = [*tf_files(), *sorted(TEMPLATE.glob("*.tf"))]
+POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+
+
+def _all_resources(kind: str = "resource") -> list[tuple[Path, str, str, dict[str, Any]]]:
+    found = []
+    for path in ALL_TF:
+        for type_name, name, body in resources(parsed(path), kind):
+            found.append((path, type_name, name, body))
+    return found
+
+
+def _of_type(type_name: str) -> list[tuple[Path, str, dict[str, Any]]]:
+    return [(p, n, b) for p, t, n, b in _all_resources() if t == type_name]
+
+
+def _literal_list(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _is_wildcard_action(action: str) -> bool:
+    return action == "*" or action.endswith(":*")
+
+
+def test_policies_are_built_from_policy_documents_not_inline_json() -> None:
+    # Inline jsonencode() policies would escape the statement checks below.
+    for path, type_name, name, body in _all_resources():
+        for attribute in POLICY_ATTRIBUTES:
+            value = body.get(attribute)
+            if value is None or type_name in {"aws_ecr_lifecycle_policy"}:
+                continue
+            assert "data.aws_iam_policy_document." in str(value), f"{path}: {type_name}.{name}.{attribute}"
+
+
+def _statements() -> list[tuple[Path, str, dict[str, Any]]]:
+    found = []
+    for path, type_name, name, body in _all_resources("data"):
+        if type_name == "aws_iam_policy_document":
+            found.extend((path, name, statement) for statement in body.get("statement", []))
+        for dynamic in body.get("dynamic", []):
+            for statement in dynamic.get("statement", {}).get("content", []):
+                found.append((path, name, statement))
+    return found
+
+
+def test_policy_documents_exist_to_check() -> None:
+    assert len(_statements()) >= 25
+
+
+def test_no_wildcard_action_on_wildcard_resource() -> None:
+    for path, name, statement in _statements():
+        actions = _literal_list(statement.get("actions"))
+        resources_ = _literal_list(statement.get("resources"))
+        wildcard_actions = [a for a in actions if _is_wildcard_action(a)]
+        if statement.get("effect") == "Deny":
+            continue
+        assert not (wildcard_actions and "*" in resources_), f"{path}: {name} grants {wildcard_actions} on *"
+        assert not wildcard_actions, f"{path}: {name} uses wildcard actions {wildcard_actions}"
+
+
+def test_key_policy_action_lists_have_no_wildcards() -> None:
+    (local,) = merged(TERRAFORM / "modules" / "kms_key")["locals"]
+    for name in ("administration_actions", "usage_actions"):
+        actions = local[name]
+        assert actions and all(a.startswith("kms:") and "*" not in a for a in actions), name
+
+
+def test_pass_role_is_scoped_and_conditioned() -> None:
+    passes = [(p, n, s) for p, n, s in _statements() if "iam:PassRole" in _literal_list(s.get("actions"))]
+    assert passes, "the Jenkins deploy role must be able to pass the task roles"
+    for path, name, statement in passes:
+        assert "*" not in _literal_list(statement.get("resources")), f"{path}: {name} passes any role"
+        assert statement.get("condition"), f"{path}: {name} PassRole without iam:PassedToService"
+
+
+def test_jenkins_roles_are_scoped_per_environment() -> None:
+    main = (TERRAFORM / "global" / "main.tf").read_text()
+    for field in ("ecs_cluster_arns", "ecs_service_arns", "pass_role_arns", "sns_topic_arns", "alarm_arns"):
+        line = next(line for line in main.splitlines() if line.strip().startswith(field))
+        assert "${env}" in line, f"global: {field} is not limited to one environment"
+
+
+def test_log_groups_are_kms_encrypted_and_kept_a_year() -> None:
+    groups = _of_type("aws_cloudwatch_log_group")
+    assert len(groups) >= 3
+    for path, name, body in groups:
+        assert body.get("kms_key_id"), f"{path}: log group {name} is not KMS-encrypted"
+        retention = body.get("retention_in_days")
+        assert retention is not None, f"{path}: log group {name} keeps logs forever or not at all"
+
+
+def test_every_bucket_is_encrypted_private_and_versioned() -> None:
+    for path, name, _body in _of_type("aws_s3_bucket"):
+        reference = f"aws_s3_bucket.{name}"
+        types_here = {t for p, t, _, b in _all_resources() if p.parent == path.parent and reference in str(b)}
+        for required in (
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_policy",
+            "aws_s3_bucket_lifecycle_configuration",
+        ):
+            assert required in types_here, f"{path}: bucket {name} has no {required}"
+    for path, name, body in _of_type("aws_s3_bucket_public_access_block"):
+        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+            assert body.get(flag) is True, f"{path}: {name}.{flag}"
+
+
+def test_buckets_use_kms_unless_alb_logs() -> None:
+    for path, name, body in _of_type("aws_s3_bucket_server_side_encryption_configuration"):
+        algorithm = body["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"]
+        if path.parent.name == "alb":
+            assert algorithm == "AES256"  # ALB log delivery supports SSE-S3 only
+        else:
+            assert algorithm == "aws:kms", f"{path}: {name}"
+
+
+def test_other_encryptable_resources_are_encrypted() -> None:
+    checks = {
+        "aws_sns_topic": lambda b: b.get("kms_master_key_id"),
+        "aws_codecommit_repository": lambda b: b.get("kms_key_id"),
+        "aws_cloudtrail": lambda b: b.get("kms_key_id") and b.get("enable_log_file_validation") is True,
+        "aws_kms_key": lambda b: b.get("enable_key_rotation") is True,
+        "aws_dynamodb_table": lambda b: (
+            b["server_side_encryption"][0]["enabled"] is True
+            and b["server_side_encryption"][0].get("kms_key_arn")
+            and b["point_in_time_recovery"][0]["enabled"] is True
+        ),
+        "aws_ecr_repository": lambda b: (
+            b["encryption_configuration"][0]["encryption_type"] == "KMS"
+            and b["image_tag_mutability"] == "IMMUTABLE"
+            and b["image_scanning_configuration"][0]["scan_on_push"] is True
+        ),
+        "aws_launch_template": lambda b: (
+            b["block_device_mappings"][0]["ebs"][0]["encrypted"] is True
+            and b["metadata_options"][0]["http_tokens"] == "required"
+        ),
+        "aws_instance": lambda b: (
+            b["root_block_device"][0]["encrypted"] is True and b["metadata_options"][0]["http_tokens"] == "required"
+        ),
+    }
+    for type_name, check in checks.items():
+        found = _of_type(type_name)
+        assert found, f"no {type_name} found"
+        for path, name, body in found:
+            assert check(body), f"{path}: {type_name}.{name} is not set up securely"
+
+
+def test_no_ssh_or_open_admin_ports() -> None:
+    for path, name, body in _of_type("aws_vpc_security_group_ingress_rule"):
+        from_port, to_port = int(body.get("from_port", 0)), int(body.get("to_port", 65535))
+        if body.get("cidr_ipv4") == "0.0.0.0/0":
+            assert (from_port, to_port) in {(443, 443), (80, 80)}, f"{path}: {name} opens {from_port}-{to_port}"
+        assert not from_port <= 22 <= to_port or "referenced_security_group_id" in body, f"{path}: {name} SSH"
+    assert not _of_type("aws_key_pair"), "instances are reached with Session Manager, never with SSH keys"
+    assert not any("ingress" in body for _, _, body in _of_type("aws_security_group")), "use rule resources"
+
+
+def test_bastion_is_off_by_default() -> None:
+    variables = merged(TERRAFORM / "modules" / "ecs_cluster")["variable"]
+    bastion = next(v["enable_bastion"] for v in variables if "enable_bastion" in v)
+    assert bastion["default"] is False
+
+
+def test_alb_hardening() -> None:
+    ((_, _, alb),) = _of_type("aws_lb")
+    assert alb["drop_invalid_header_fields"] is True and alb["internal"] is False
+    assert alb["access_logs"][0]["enabled"] is True
+    listeners = {n: b for _, n, b in _of_type("aws_lb_listener")}
+    assert listeners["https"]["protocol"] == "HTTPS" and "TLS13" in str(parsed(TERRAFORM / "modules/alb/variables.tf"))
+    assert listeners["http"]["default_action"][0]["type"] == "redirect"
+    ((_, _, group),) = _of_type("aws_lb_target_group")
+    assert group["health_check"][0]["path"] == "${var.health_check_path}"
+    assert '"/healthz"' in (TERRAFORM / "modules/alb/variables.tf").read_text()
+
+
+SKIP_RE = re.compile(r"#checkov:skip=(CKV2?_AWS_\d+)(:?)(.*)")
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_checkov_skips_carry_a_justification(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        match = SKIP_RE.search(line)
+        if match:
+            assert match.group(2) == ":" and len(match.group(3).strip()) >= 20, f"{path}: {line.strip()}"

@@ -1,0 +1,113 @@
+"""Shared helpers for the Terraform tests: parsed HCL of modules and roots, and tool discovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gantry.newenv.hcl import load_tf
+
+REPO = Path(__file__).resolve().parents[2]
+TERRAFORM = REPO / "terraform"
+MODULES = TERRAFORM / "modules"
+LIVE = TERRAFORM / "live"
+TEMPLATE = REPO / "gantry" / "newenv" / "templates" / "env_root"
+TOOLS = Path(os.environ.get("GANTRY_TOOLS_CACHE", Path.home() / ".cache" / "gantry-tools")) / "terraform"
+
+
+def module_dirs() -> list[Path]:
+    return sorted(p for p in MODULES.iterdir() if p.is_dir())
+
+
+def env_roots() -> list[Path]:
+    return sorted(p.parent for p in LIVE.glob("*/*/environment.auto.tfvars.json"))
+
+
+def all_roots() -> list[Path]:
+    """Every directory Terraform can init: live roots, global, bootstrap and module examples."""
+    roots = [*env_roots(), TERRAFORM / "global", TERRAFORM / "bootstrap"]
+    roots += sorted(p for p in MODULES.glob("*/examples/*") if p.is_dir())
+    return roots
+
+
+def tf_files(base: Path = TERRAFORM) -> list[Path]:
+    return sorted(p for p in base.rglob("*.tf") if ".terraform" not in p.parts)
+
+
+@cache
+def parsed(path: Path) -> dict[str, Any]:
+    return load_tf(path)
+
+
+def merged(directory: Path) -> dict[str, list[Any]]:
+    """All top-level blocks of the .tf files in one directory, concatenated per block kind."""
+    result: dict[str, list[Any]] = {}
+    for path in sorted(directory.glob("*.tf")):
+        for kind, entries in parsed(path).items():
+            result.setdefault(kind, []).extend(entries)
+    return result
+
+
+def resources(document: dict[str, list[Any]], kind: str = "resource") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for entry in document.get(kind, []):
+        for type_name, named in entry.items():
+            for name, body in named.items():
+                yield type_name, name, body
+
+
+def labelled(document: dict[str, list[Any]], kind: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for entry in document.get(kind, []):
+        found.update(entry)
+    return found
+
+
+def provider_mirror() -> Path | None:
+    """The locally built AWS provider's filesystem mirror, when setup-terraform.sh has built it."""
+    mirror = TOOLS / "mirror"
+    return (
+        mirror
+        if any(mirror.glob("registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws*"))
+        else None
+    )
+
+
+def terraform_env(tmp: Path) -> dict[str, str]:
+    mirror = provider_mirror()
+    assert mirror is not None
+    config = tmp / "terraformrc"
+    config.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
+    )
+    env = dict(os.environ)
+    env.update(
+        TF_CLI_CONFIG_FILE=str(config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        TF_PLUGIN_CACHE_DIR="",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def terraform_bin() -> str:
+    found = shutil.which("terraform") or str(TOOLS / "bin" / "terraform")
+    if not Path(found).exists():
+        pytest.skip("terraform is not installed: run scripts/setup-terraform.sh")
+    return found
+
+
+PROVIDER_SKIP = (
+    "AWS provider not built: HashiCorp's registry is unreachable and building "
+    "github.com/hashicorp/terraform-provider-aws with `go install` takes >12 min on 2 cores "
+    "(measured, see terraform/README.md); enable with `GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh`"
+)
