@@ -74,7 +74,8 @@ def status(ctx: Context) -> None:
     from gantry.local import stack
 
     pipeline = ctx.pipeline
-    _components(stack.status(pipeline.cfg))
+    if pipeline.cfg.target == "local":
+        _components(stack.status(pipeline.cfg))
     table = Table("environment", "region", "sha", "digest", "endpoint", title="releases")
     for env in pipeline.cfg.environments:
         for region in pipeline.cfg.regions_of(env):
@@ -170,10 +171,11 @@ def approve(ctx: Context, approver: str, digest: str | None, build_url: str | No
 @cli.command()
 @ENV_OPTION
 @REGION_OPTION
+@click.option("--changed-by-run", is_flag=True, help="Only regions this run's deploys changed (CI failure handler).")
 @pass_ctx
-def rollback(ctx: Context, env: str, region: str | None) -> None:
+def rollback(ctx: Context, env: str, region: str | None, changed_by_run: bool) -> None:
     """Return each region of the environment to the release it served before."""
-    ctx.pipeline.rollback(env, region)
+    ctx.pipeline.rollback(env, region, changed_by_run=changed_by_run)
 
 
 @cli.command("verify")
@@ -270,7 +272,7 @@ def _register_plugins() -> None:
         "gantry.newenv.cli": ["new_env"],
         "gantry.bake.cli": ["bake"],
         "gantry.jenkins.cli": ["jenkins"],
-        "gantry.targets.aws.cli": ["dr", "doctor"],
+        "gantry.targets.aws.cli": ["dr", "doctor", "import_terraform"],
     }.items():
         if Path(__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file():
             loaded = importlib.import_module(module)

@@ -11,11 +11,14 @@ from pathlib import Path
 import click
 
 from gantry.bake import packer
-from gantry.bake.engine import bake_dir, container_cli, containers_conf
+from gantry.bake.engine import bake_dir, container_cli, local_image_id, remove_if_unused
 from gantry.bake.manifest import AMI_BUILDER, DOCKER_BUILDER, latest_build
 from gantry.config import GantryConfig, load_config
 from gantry.errors import GantryError
 from gantry.paths import project_root
+
+# What app/Dockerfile builds FROM; packer/variables.pkr.hcl has the same default for plain `packer build`.
+GOLDEN_IMAGE = "localhost/gantry/golden-base:bookworm"
 
 
 def manifest_path() -> Path:
@@ -44,11 +47,11 @@ def bake_variables(config: GantryConfig, target: str, env_name: str | None) -> d
         "python": sys.executable,
     }
     ansible = Path(sys.executable).with_name("ansible-playbook")
-    variables["ansible_playbook"] = (
-        str(ansible) if ansible.exists() else shutil.which("ansible-playbook") or ""
-    )
+    variables["ansible_playbook"] = str(ansible) if ansible.exists() else shutil.which("ansible-playbook") or ""
     if not variables["ansible_playbook"]:
         raise GantryError("ansible-playbook not found: run `make bootstrap` (installs it into .venv)")
+    if target == "container":
+        variables["container_repository"], _, variables["container_tag"] = GOLDEN_IMAGE.rpartition(":")
     if target == "ami":
         regions = config.regions_of(env_name) if env_name else config.regions.names
         variables["region"] = regions[0]
@@ -58,14 +61,16 @@ def bake_variables(config: GantryConfig, target: str, env_name: str | None) -> d
     return variables
 
 
+def container_ref(variables: dict[str, str]) -> str:
+    return f"{variables['container_repository']}:{variables['container_tag']}"
+
+
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise click.UsageError(
-                f"--var '{pair}' must be NAME=VALUE (a variable of packer/variables.pkr.hcl)"
-            )
+            raise click.UsageError(f"--var '{pair}' must be NAME=VALUE (a variable of packer/variables.pkr.hcl)")
         overrides[name] = value
     return overrides
 
@@ -75,18 +80,8 @@ def image_digest(manifest: Path) -> tuple[str, str]:
     build = latest_build(manifest, DOCKER_BUILDER)
     image_id = build.image_id()
     ref = build.custom_data.get("image_ref", "")
-    podman = shutil.which("podman")
-    if ref and podman:
-        result = subprocess.run(
-            [podman, "image", "inspect", "--format", "{{.Id}}", ref],
-            env={"CONTAINERS_CONF": containers_conf(), "PATH": "/usr/bin:/bin:/usr/local/bin"},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        local = "sha256:" + result.stdout.strip().removeprefix("sha256:")
-        if result.returncode != 0 or local != image_id:
-            raise GantryError(f"{ref} is not the image the last bake made ({image_id}): rerun `gantry bake`")
+    if ref and local_image_id(ref) != image_id:
+        raise GantryError(f"{ref} is not the image the last bake made ({image_id}): rerun `gantry bake`")
     return ref, image_id
 
 
@@ -135,9 +130,13 @@ def bake(
         variables = {**bake_variables(config, target, env_name), **parse_overrides(overrides)}
         started = time.monotonic()
         env: dict[str, str] = {}
+        previous = None
         if target == "container":
             docker_path, env = container_cli()
             variables = {"docker_path": docker_path, **variables}
+            previous = local_image_id(container_ref(variables))
         packer.build(target, variables, env, bake_dir() / f"build-{target}.log")
+        if previous and previous != local_image_id(container_ref(variables)):
+            remove_if_unused(previous)
         click.echo(f"bake {target}: {time.monotonic() - started:.0f}s", err=True)
     report(target, manifest)

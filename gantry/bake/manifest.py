@@ -60,9 +60,7 @@ def _build(raw: dict[str, Any]) -> ManifestBuild:
             custom_data={str(k): str(v) for k, v in (raw.get("custom_data") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise GantryError(
-            f"malformed build entry in Packer manifest ({exc}): delete the manifest and rebake"
-        ) from None
+        raise GantryError(f"malformed build entry in Packer manifest ({exc}): delete the manifest and rebake") from None
 
 
 def read_manifest(path: Path) -> tuple[str, list[ManifestBuild]]:

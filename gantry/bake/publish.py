@@ -74,9 +74,7 @@ def publish_from_manifest(
 
 @click.command()
 @click.option("--manifest", type=click.Path(path_type=Path), required=True, help="Packer manifest JSON.")
-@click.option(
-    "--parameter", default=None, help="SSM parameter name (default /gantry/<customer>/golden-ami/...)."
-)
+@click.option("--parameter", default=None, help="SSM parameter name (default /gantry/<customer>/golden-ami/...).")
 def main(manifest: Path, parameter: str | None) -> None:
     """Write the latest baked ECS host AMI IDs to SSM (called by packer/build.pkr.hcl)."""
     endpoint = os.environ.get(ENDPOINT_ENV) or None

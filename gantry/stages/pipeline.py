@@ -139,6 +139,9 @@ class Pipeline:
         with stage(f"smoke {env}") as step:
             checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release)
             step.detail = f"{len(checks)} checks passed"
+            if check_targets := getattr(self.target, "check_targets", None):  # aws: ALB target health
+                healthy = sum(check_targets(env, r) for r in regions)
+                step.detail += f"; {healthy} load balancer targets healthy"
             if not self.cfg.environment(env).requires_approval:
                 passed = approval.record_staging_pass(
                     self.target.records(), release.digest, release.sha, runrecord.current_run_id()
@@ -188,9 +191,15 @@ class Pipeline:
                 detail += f"; Prometheus: {seen} replicas up"
             step.detail = detail
 
-    def rollback(self, env: str, region: str | None = None) -> list[str]:
-        """Each region back to the release it served before (no approval needed: it served this env already)."""
+    def rollback(self, env: str, region: str | None = None, *, changed_by_run: bool = False) -> list[str]:
+        """Each region back to the release it served before (no approval needed: it served this env already).
+        With changed_by_run, only the regions whose deploy in the current run changed them (none: a no-op)."""
         regions = self.region(env, region) or list(reversed(self.cfg.regions_of(env)))
+        if changed_by_run:
+            deployments = runrecord.load().get("deployments", {})
+            regions = [r for r in regions if deployments.get(f"{env}/{r}", {}).get("changed")]
+            if not regions:
+                return []
         done: list[str] = []
         with stage(f"rollback {env}", record=_optional_run_id() is not None) as step:
             for name in regions:

@@ -6,7 +6,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from jenkins_standin import JOBS_DIR, render
+from jenkins_standin import JOBS_DIR, ROOT, render
 
 SERVICE = "example-cart-pipeline"
 
@@ -105,8 +105,9 @@ def test_image_rebuild_is_weekly_and_bakes_both_images(rendered_jobs: Path) -> N
     job = load(rendered_jobs, "example-image-rebuild")
     assert triggers(job) == {"TimerTrigger": "H H(2-5) * * 1"}
     commands = shell(job)
-    assert "gantry bake" in commands
-    assert "gantry base-image" in commands
+    assert "gantry bake --target ami" in commands
+    assert "gantry bake --target container" in commands
+    assert parameters(job)["GANTRY_CONFIG"].findtext("defaultValue") == "environments/example/aws.yaml"
     assert 'export GANTRY_RUN_ID="$BUILD_TAG"' in commands
     assert "set -euo pipefail" in commands
     assert text(job, "concurrentBuild") == "false"
@@ -125,7 +126,8 @@ def test_source_mirror_runs_on_push_and_on_a_schedule_and_fails_loudly(rendered_
 def test_dr_drill_is_monthly_against_the_aws_configuration(rendered_jobs: Path) -> None:
     job = load(rendered_jobs, "example-dr-drill")
     assert triggers(job) == {"TimerTrigger": "H H(2-5) H(1-7) * *"}
-    assert "gantry dr drill" in shell(job)
+    assert "gantry dr drill --report dr-drill-report.json" in shell(job)
+    assert text(job, "publishers/hudson.tasks.ArtifactArchiver/artifacts") == "dr-drill-report.json"
     assert parameters(job)["GANTRY_CONFIG"].findtext("defaultValue") == "environments/example/aws.yaml"
 
 
@@ -135,6 +137,11 @@ def test_ansible_maintenance_parameters_and_production_approval(rendered_jobs: P
     assert list(params) == ["TARGET_ENV", "PLAYBOOK", "LIMIT", "CHECK_MODE"]
     choices = [c.text for c in params["TARGET_ENV"].iter("string")]
     assert choices == ["staging", "production"]
+    playbooks = [c.text for c in params["PLAYBOOK"].iter("string")]
+    assert playbooks == ["patch.yml", "restart-service.yml", "logrotate.yml", "docker-prune.yml"]
+    for playbook in playbooks:
+        assert (ROOT / "ansible" / "playbooks" / "maintenance" / str(playbook)).is_file(), playbook
+    assert (ROOT / "ansible" / "inventories" / "aws").is_dir()
     assert params["CHECK_MODE"].tag == "hudson.model.BooleanParameterDefinition"
     assert params["CHECK_MODE"].findtext("defaultValue") == "true"
     script = text(job, "definition/script")
@@ -146,6 +153,7 @@ def test_ansible_maintenance_parameters_and_production_approval(rendered_jobs: P
     assert 'gantry approve --approver "$APPROVER"' in script
     assert script.index("stage('Approval')") < script.index("stage('Playbook')")
     assert "--check --diff" in script
+    assert '-e "target=env_$TARGET_ENV" --limit "$LIMIT"' in script
 
 
 def test_seed_job_applies_the_yaml_with_job_builder(rendered_jobs: Path) -> None:

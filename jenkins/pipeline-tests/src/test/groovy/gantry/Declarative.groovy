@@ -1,0 +1,227 @@
+package gantry
+
+/*
+ * A small model of declarative-pipeline semantics for JenkinsPipelineUnit 1.1, which has none.
+ *
+ * What it models: top-level agent/options/parameters/environment, sequential stages (nested `stages` too),
+ * `when { expression {...} }`, `steps`, and `post` conditions run in Jenkins' order with the build result.
+ * An AbortedException stands for Jenkins' FlowInterruptedException (input rejected, timeout expired) and
+ * makes the build ABORTED; any other exception makes it FAILURE. Once a stage fails, later stages are skipped.
+ * Anything else a Jenkinsfile uses throws UnsupportedOperationException, so a test can never pass because
+ * a directive was silently ignored.
+ */
+
+/** Stand-in for org.jenkinsci.plugins.workflow.steps.FlowInterruptedException. */
+class AbortedException extends RuntimeException {
+  AbortedException(String message) { super(message) }
+}
+
+/** Like Jenkins' env global: values are stored as strings. */
+class EnvMap extends LinkedHashMap<String, Object> {
+  @Override
+  Object put(String key, Object value) { return super.put(key, value?.toString()) }
+}
+
+class StageModel {
+  String name
+  List<Closure> conditions = []
+  Closure steps
+  List<StageModel> children = []
+}
+
+/** Collects calls in option-like sections (options, agent, parameters) as [name: ..., args: [...]]. */
+class CallCollector {
+  List<Map> calls = []
+
+  def methodMissing(String name, Object args) {
+    Map call = [name: name, args: (args as List)]
+    calls << call
+    return call
+  }
+
+  static List<Map> collect(Closure body) {
+    CallCollector collector = new CallCollector()
+    body.delegate = collector
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    return collector.calls
+  }
+}
+
+class EnvironmentSection {
+  Map<String, Object> values = [:]
+
+  void propertyMissing(String name, Object value) { values[name] = value }
+}
+
+class WhenSection {
+  List<Closure> conditions = []
+
+  void expression(Closure condition) { conditions << condition }
+
+  def methodMissing(String name, Object args) {
+    throw new UnsupportedOperationException("the declarative model does not support when { ${name} }")
+  }
+}
+
+class StagesSection {
+  List<StageModel> stages = []
+
+  void stage(String name, Closure body) {
+    StageSection section = new StageSection(model: new StageModel(name: name))
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    stages << section.model
+  }
+
+  static List<StageModel> parse(Closure body) {
+    StagesSection section = new StagesSection()
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    return section.stages
+  }
+}
+
+class StageSection {
+  StageModel model
+
+  void when(Closure body) {
+    WhenSection section = new WhenSection()
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    model.conditions.addAll(section.conditions)
+  }
+
+  void steps(Closure body) { model.steps = body }
+
+  void stages(Closure body) { model.children = StagesSection.parse(body) }
+
+  def methodMissing(String name, Object args) {
+    throw new UnsupportedOperationException("the declarative model does not support stage-level ${name}")
+  }
+}
+
+class PostSection {
+  Map<String, Closure> conditions = [:]
+
+  def methodMissing(String name, Object args) {
+    conditions[name] = (args as List)[0] as Closure
+    return null
+  }
+}
+
+class PipelineSection {
+  List<Map> agent = []
+  List<Map> options = []
+  List<Map> parameters = []
+  Map<String, Object> environment = [:]
+  List<StageModel> stages = []
+  Map<String, Closure> post = [:]
+
+  void agent(Closure body) { agent = CallCollector.collect(body) }
+
+  void options(Closure body) { options = CallCollector.collect(body) }
+
+  void parameters(Closure body) { parameters = CallCollector.collect(body) }
+
+  void environment(Closure body) {
+    EnvironmentSection section = new EnvironmentSection()
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    environment = section.values
+  }
+
+  void stages(Closure body) { stages = StagesSection.parse(body) }
+
+  void post(Closure body) {
+    PostSection section = new PostSection()
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    post = section.conditions
+  }
+
+  def methodMissing(String name, Object args) {
+    throw new UnsupportedOperationException("the declarative model does not support pipeline-level ${name}")
+  }
+}
+
+/** Runs a parsed pipeline against the loaded Jenkinsfile script, whose steps JenkinsPipelineUnit mocks. */
+class DeclarativeRunner {
+  // Jenkins runs post conditions in this order (pipeline-model-definition's BuildCondition ordering).
+  static final List<String> POST_ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
+                                          'success', 'unstable', 'unsuccessful', 'cleanup']
+
+  Script script
+  PipelineSection pipeline = new PipelineSection()
+  List<String> executed = []
+  List<String> skipped = []
+  String result = 'SUCCESS'
+  Throwable error
+
+  void run(Closure body) {
+    body.delegate = pipeline
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    Map env = script.binding.getVariable('env') as Map
+    pipeline.environment.each { key, value -> env[key] = value.toString() }
+    pipeline.stages.each { runStage(it, env) }
+    (script.binding.getVariable('currentBuild') as Map).result = result
+    runPost()
+  }
+
+  private void runStage(StageModel stage, Map env) {
+    if (error != null) {
+      skipped << stage.name
+      stage.children.each { runStage(it, env) }
+      return
+    }
+    env.STAGE_NAME = stage.name
+    if (!stage.conditions.every { it.call() }) {
+      skipped << stage.name
+      return
+    }
+    executed << stage.name
+    if (stage.children) {
+      stage.children.each { runStage(it, env) }
+      return
+    }
+    Closure steps = stage.steps
+    steps.delegate = script
+    steps.resolveStrategy = Closure.DELEGATE_FIRST
+    try {
+      steps.call()
+    } catch (AbortedException e) {
+      result = 'ABORTED'
+      error = e
+    } catch (Exception e) {
+      result = 'FAILURE'
+      error = e
+    }
+  }
+
+  private void runPost() {
+    Map<String, Boolean> applies = [
+      always: true, aborted: result == 'ABORTED', failure: result == 'FAILURE', success: result == 'SUCCESS',
+      unsuccessful: result != 'SUCCESS', cleanup: true,
+    ]
+    POST_ORDER.each { String condition ->
+      Closure body = pipeline.post[condition]
+      if (body == null) {
+        return
+      }
+      if (!applies.containsKey(condition)) {
+        throw new UnsupportedOperationException("the declarative model does not support post { ${condition} }")
+      }
+      if (applies[condition]) {
+        body.delegate = script
+        body.resolveStrategy = Closure.DELEGATE_FIRST
+        body.call()
+      }
+    }
+  }
+}
