@@ -32,7 +32,7 @@ status: bootstrap  ## what runs locally and which release each environment serve
 down:  ## remove every container, process and file the local target created
 	@if [ -x $(GANTRY) ]; then $(GANTRY) down; else rm -rf .gantry; fi
 
-lint: bootstrap  ## ruff, mypy, yamllint and each area's linters
+lint: setup  ## ruff, mypy, yamllint and each area's linters (after setup: they need its tools)
 	@ruff check gantry app tests scripts
 	@ruff format --check gantry app tests scripts || { echo "run: .venv/bin/ruff format gantry app tests scripts"; exit 1; }
 	@mypy

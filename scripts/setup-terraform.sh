@@ -24,6 +24,17 @@ MIRROR="$CACHE/mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/
 mkdir -p "$BIN" "$LOGS"
 log() { printf 'setup-terraform: %s\n' "$*"; }
 
+cat >"$CACHE/terraformrc" <<RC
+# Written by scripts/setup-terraform.sh: providers come only from the local mirror, never from the network.
+provider_installation {
+  filesystem_mirror {
+    path    = "$CACHE/mirror"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+RC
+export TF_CLI_CONFIG_FILE="$CACHE/terraformrc" CHECKPOINT_DISABLE=1
+
 go_install() {  # module@version binary-name
     command -v go >/dev/null || { log "go is not installed: cannot build $1"; return 1; }
     local started=$SECONDS
@@ -34,14 +45,15 @@ go_install() {  # module@version binary-name
 }
 
 # 1. terraform itself (the machine image normally has it; otherwise build it from the module proxy).
-if ! { command -v terraform >/dev/null && terraform version -json | grep -q "\"$TERRAFORM_VERSION\""; } \
-    && ! [ -x "$BIN/terraform" ]; then
+if [[ "$(terraform version -json 2>/dev/null || true)" != *"\"$TERRAFORM_VERSION\""* ]] && ! [ -x "$BIN/terraform" ]; then
     go_install "github.com/hashicorp/terraform@v$TERRAFORM_VERSION" terraform
 fi
 
 # 2. checkov in its own virtualenv: its exact pins (boto3 among them) conflict with the project's lock.
 CHECKOV_VENV="$ROOT/.venv-checkov"
-if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+# Reading the installed metadata is instant; `checkov --version` imports all of checkov.
+installed=$("$CHECKOV_VENV/bin/python" -c "import importlib.metadata as m; print(m.version('checkov'))" 2>/dev/null || true)
+if [ "$installed" != "$CHECKOV_VERSION" ]; then
     PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
     [ -x "$PYTHON" ] || PYTHON=python3
     log "installing checkov $CHECKOV_VERSION into .venv-checkov"
@@ -51,7 +63,7 @@ if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERS
 fi
 
 # 3. tflint (its terraform rules are built in; the AWS ruleset plugin is downloaded from GitHub: not here).
-if ! "$BIN/tflint" --version 2>/dev/null | grep -q "${TFLINT_VERSION#v}"; then
+if [[ "$("$BIN/tflint" --version 2>/dev/null || true)" != *"version ${TFLINT_VERSION#v}"* ]]; then
     go_install "github.com/terraform-linters/tflint@$TFLINT_VERSION" tflint || log "tflint unavailable: lint runs without it"
 fi
 
@@ -65,13 +77,4 @@ if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$MIRROR/terraform-provider-aws_
     log "AWS provider $AWS_PROVIDER_VERSION mirrored in $CACHE/mirror"
 fi
 
-cat >"$CACHE/terraformrc" <<RC
-# Written by scripts/setup-terraform.sh: providers come only from the local mirror, never from the network.
-provider_installation {
-  filesystem_mirror {
-    path    = "$CACHE/mirror"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-RC
 log "ready (validate: $([ -x "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}" ] && echo enabled || echo "off: GANTRY_TF_VALIDATE=1 to build the provider"))"

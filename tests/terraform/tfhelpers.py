@@ -107,7 +107,17 @@ def terraform_bin() -> str:
 
 
 PROVIDER_SKIP = (
-    "AWS provider not built: HashiCorp's registry is unreachable and building "
-    "github.com/hashicorp/terraform-provider-aws with `go install` takes >12 min on 2 cores "
-    "(measured, see terraform/README.md); enable with `GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh`"
+    "AWS provider not built: HashiCorp's registry is unreachable and `go install` of "
+    "github.com/hashicorp/terraform-provider-aws (the only route) had not finished after 62 min wall / 27 CPU-min "
+    "on this 2-core machine (measured 2026-11-23, 10-20 load from parallel builds), so it is opt-in: run "
+    "`GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh` once (cached in the tools cache afterwards)"
 )
+
+
+def require_provider() -> None:
+    """Skip without the provider, unless the caller asked for these checks explicitly."""
+    if provider_mirror() is not None:
+        return
+    if os.environ.get("GANTRY_TF_VALIDATE") == "1":
+        pytest.fail("GANTRY_TF_VALIDATE=1 but no AWS provider in the mirror: run scripts/setup-terraform.sh")
+    pytest.skip(PROVIDER_SKIP)

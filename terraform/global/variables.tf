@@ -1,0 +1,14 @@
+variable "customer" {
+  type        = string
+  description = "Customer whose account this applies to; reads terraform/live/<customer>/customer.json and its environments."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,10}[a-z0-9]$", var.customer))
+    error_message = "customer must be 2-12 lowercase letters, digits or inner '-', starting with a letter."
+  }
+}
+
+variable "jenkins_agent_principal_arns" {
+  type        = list(string)
+  description = "IAM principals of the Jenkins agents allowed to assume the per-environment deploy roles."
+}

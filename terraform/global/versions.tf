@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.7.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.47"
+    }
+  }
+
+  # One state per customer account: -backend-config=../live/<customer>/global.backend.hcl
+  backend "s3" {}
+}

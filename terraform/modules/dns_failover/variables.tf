@@ -1,0 +1,56 @@
+variable "zone_id" {
+  type        = string
+  description = "Route 53 hosted zone holding the record."
+}
+
+variable "record_name" {
+  type        = string
+  description = "Fully qualified name clients use, e.g. `prod.acme.example.com`."
+}
+
+variable "endpoints" {
+  type = map(object({
+    alb_dns_name = string
+    alb_zone_id  = string
+  }))
+  description = "Load balancer per failover role; keys must be exactly `primary` and `secondary`."
+
+  validation {
+    condition     = toset(keys(var.endpoints)) == toset(["primary", "secondary"])
+    error_message = "endpoints must have exactly the keys primary and secondary."
+  }
+}
+
+variable "health_check_path" {
+  type        = string
+  description = "Path the Route 53 health checks request over HTTPS."
+  default     = "/healthz"
+}
+
+variable "failure_threshold" {
+  type        = number
+  description = "Consecutive failed checks before a region is considered down."
+  default     = 3
+
+  validation {
+    condition     = var.failure_threshold >= 1 && var.failure_threshold <= 10
+    error_message = "failure_threshold must be between 1 and 10."
+  }
+}
+
+variable "request_interval" {
+  type        = number
+  description = "Seconds between health checks (10 or 30)."
+  default     = 10
+
+  validation {
+    condition     = contains([10, 30], var.request_interval)
+    error_message = "request_interval must be 10 or 30."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to the health checks."
+  default     = {}
+}

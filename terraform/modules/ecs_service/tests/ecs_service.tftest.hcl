@@ -1,0 +1,49 @@
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      region = "eu-west-1"
+    }
+  }
+}
+
+variables {
+  customer                = "acme"
+  environment             = "prod"
+  service_name            = "cart"
+  cluster_name            = "acme-prod"
+  capacity_provider_name  = "acme-prod-ec2"
+  target_group_arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/acmepr/0123456789abcdef"
+  alb_arn_suffix          = "app/acme-prod-alb/0123456789abcdef"
+  target_group_arn_suffix = "targetgroup/acmepr/0123456789abcdef"
+  bootstrap_image         = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme/cart:bootstrap"
+  kms_key_arn             = "arn:aws:kms:eu-west-1:123456789012:key/k"
+}
+
+run "task_definition_comes_from_the_shared_template" {
+  command = plan
+
+  assert {
+    condition     = aws_ecs_task_definition.bootstrap.family == "acme-prod-cart" && aws_ecs_task_definition.bootstrap.network_mode == "bridge"
+    error_message = "Family and network mode must come from app/task-definition.json.tpl."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)[0].image == var.bootstrap_image
+    error_message = "The bootstrap revision must run the bootstrap image."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)[0].logConfiguration.options["awslogs-group"] == aws_cloudwatch_log_group.this.name
+    error_message = "Containers must log to the module's encrypted log group."
+  }
+
+  assert {
+    condition     = aws_iam_role.execution.path == "/gantry/acme/prod/"
+    error_message = "Task roles live under the environment's IAM path (the deploy role may pass only those)."
+  }
+
+  assert {
+    condition     = aws_appautoscaling_policy.requests.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label == "app/acme-prod-alb/0123456789abcdef/targetgroup/acmepr/0123456789abcdef"
+    error_message = "Request-count scaling must name the load balancer and target group."
+  }
+}

@@ -1,0 +1,43 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      region = "us-east-1"
+    }
+  }
+}
+
+variables {
+  alias       = "acme-test"
+  description = "test key"
+}
+
+run "rotation_on_and_alias_named" {
+  command = plan
+
+  assert {
+    condition     = aws_kms_key.this.enable_key_rotation && aws_kms_alias.this.name == "alias/acme-test"
+    error_message = "Keys rotate and get the requested alias."
+  }
+}
+
+run "aws_prefixed_alias_is_refused" {
+  command = plan
+
+  variables {
+    alias = "aws/ebs"
+  }
+
+  expect_failures = [var.alias]
+}

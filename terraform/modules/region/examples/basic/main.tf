@@ -1,0 +1,39 @@
+terraform {
+  required_version = ">= 1.7.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.0, < 7.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = "us-east-1"
+}
+
+variable "zone_id" {
+  type        = string
+  description = "Hosted zone of example.com."
+}
+
+module "region" {
+  source = "../.."
+
+  customer            = "example"
+  environment         = "test"
+  role                = "primary"
+  service_name        = "cart"
+  cidr_block          = "10.93.0.0/16"
+  single_nat_gateway  = true
+  domain              = "example.com"
+  zone_id             = var.zone_id
+  ami_ssm_parameter   = "/gantry/ami/ecs-node"
+  deletion_protection = false
+}
+
+output "deploy_target" {
+  description = "What the pipeline deploys to."
+  value       = module.region.deploy_target
+}
