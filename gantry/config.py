@@ -135,6 +135,9 @@ class LocalRegionConfig(Strict):
 class BaseImageConfig(Strict):
     # An upstream image to pull (e.g. a mirror of debian:bookworm-slim); empty means build from Debian's archive.
     upstream: str | None = None
+    # A locally baked image to use instead, e.g. localhost/gantry/golden-base:bookworm from
+    # `gantry bake --target container` (the Ansible-hardened golden base).
+    local_image: str | None = None
     suite: str = "bookworm"
     mirror: str | None = None
 

@@ -14,7 +14,8 @@ if [ -f "$CACHE_DIR/build-times.log" ]; then cat "$CACHE_DIR/build-times.log"; e
 
 echo "== container bake"
 start=$(date +%s%N)
-"$PYTHON" -c "from gantry.bake.cli import bake; bake(prog_name='gantry bake')" --target container "$@" >/dev/null
+"$PYTHON" -c "from gantry.bake.cli import bake; bake(prog_name='gantry bake')" --target container "$@" \
+  >/dev/null 2>&1 || { echo "bench-packer: bake failed, see .gantry/packer/build-container.log" >&2; exit 1; }
 end=$(date +%s%N)
 ms=$(( (end - start) / 1000000 ))
 printf 'bake_seconds %d.%d\n' $(( ms / 1000 )) $(( ms % 1000 / 100 ))

@@ -43,4 +43,11 @@ if [ "$want" != "$have" ]; then
     -f ansible/molecule-image/Containerfile ansible/molecule-image >"$CACHE_DIR/image-build.log" 2>&1 \
     || { tail -n 30 "$CACHE_DIR/image-build.log"; exit 1; }
 fi
+# Collections the roles, inventories and molecule's podman driver need; all ship in the pinned ansible package.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+for collection in ansible/posix community/general amazon/aws containers/podman; do
+  [ -d "$site/ansible_collections/$collection" ] \
+    || { echo "setup-ansible: collection ${collection/\//.} missing from .venv: run scripts/bootstrap.sh"; exit 1; }
+done
+for d in single mon node1 node2; do mkdir -p "$CACHE_DIR/apt-archives/$d/partial"; done
 echo "setup-ansible: ready ($TEST_IMAGE)"

@@ -7,7 +7,7 @@
 #     writable directory and built there with `go build` (the replace is then honoured);
 #   - plugins are registered with `packer plugins install --path` into a project-owned PACKER_PLUGIN_PATH.
 # Output: $GANTRY_TOOLS_CACHE/packer/{bin/packer,plugins/}; build times are appended to build-times.log.
-# Also ensures the container tooling the local bake needs (podman, runc, a docker CLI client).
+# Also ensures podman (the local bake's engine: Packer's docker builder drives the podman CLI) and shellcheck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +27,8 @@ MODULES=(
 )
 # sum.golang.org has no record of packer-plugin-ansible (404), so its checksum is the pin above instead.
 export GONOSUMDB="github.com/hashicorp/packer-plugin-ansible"
-export GOFLAGS="-mod=mod"
+export GOFLAGS="-mod=readonly" # build exactly what go.mod/go.sum of the pinned release say
+export CHECKPOINT_DISABLE=1 # Packer would otherwise call HashiCorp's version-check service
 export CGO_ENABLED=0
 
 ensure_debian_packages() {
@@ -45,15 +46,6 @@ ensure_debian_packages() {
 command -v go >/dev/null || { echo "setup-packer: Go toolchain not found; install Go >= 1.23 (golang-go)" >&2; exit 1; }
 command -v podman >/dev/null || ensure_debian_packages podman runc
 command -v shellcheck >/dev/null || ensure_debian_packages shellcheck
-# Packer's docker builder shells out to a `docker` client; Debian ships one only inside docker.io, whose
-# daemon is never started here (the client talks to podman's Docker-compatible socket instead).
-if ! command -v docker >/dev/null; then
-  ensure_debian_packages docker.io
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  for unit in docker.socket docker containerd; do
-    $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || $sudo service "$unit" stop >/dev/null 2>&1 || true
-  done
-fi
 
 build_module() {
   local module=$1 version=$2 sum=$3 name=$4

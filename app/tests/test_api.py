@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flask.testing import FlaskClient
-
 from cart.api import create_app
+from flask.testing import FlaskClient
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from gantry.bake import packer
 from gantry.bake.engine import bake_dir, container_cli, local_image_id, remove_if_unused
 from gantry.bake.manifest import AMI_BUILDER, DOCKER_BUILDER, latest_build
 from gantry.config import GantryConfig, load_config
-from gantry.errors import GantryError
+from gantry.errors import ConfigError, GantryError
 from gantry.paths import project_root
 
 # What app/Dockerfile builds FROM; packer/variables.pkr.hcl has the same default for plain `packer build`.
@@ -56,8 +56,6 @@ def bake_variables(config: GantryConfig, target: str, env_name: str | None) -> d
         regions = config.regions_of(env_name) if env_name else config.regions.names
         variables["region"] = regions[0]
         variables["secondary_region"] = regions[1] if len(regions) > 1 else ""
-        if config.aws is not None and config.aws.endpoint_url:
-            variables["aws_endpoint_url"] = config.aws.endpoint_url
     return variables
 
 
@@ -127,6 +125,12 @@ def bake(
         config = load_config(_root_config_option(ctx))
         if env_name:
             config.environment(env_name)  # one-line ConfigError for an unknown environment
+        if target == "ami" and config.aws is not None and config.aws.endpoint_url:
+            # A local AWS API runs no instances Packer could SSH into: an AMI bake there cannot succeed.
+            raise ConfigError(
+                f"aws.endpoint_url is set ({config.aws.endpoint_url}): the AMI bake needs real EC2; "
+                "use --target container or a config without endpoint_url"
+            )
         variables = {**bake_variables(config, target, env_name), **parse_overrides(overrides)}
         started = time.monotonic()
         env: dict[str, str] = {}

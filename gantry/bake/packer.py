@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from gantry.errors import GantryError
@@ -48,7 +49,7 @@ def var_args(variables: Mapping[str, str]) -> list[str]:
 
 
 def build(target: str, variables: Mapping[str, str], env: Mapping[str, str], log: Path) -> None:
-    """`packer build` for one target; output goes to the terminal and to `log`."""
+    """`packer build` for one target; its output goes to stderr (stdout carries only the result) and `log`."""
     command = [
         str(packer_binary()),
         "build",
@@ -63,20 +64,9 @@ def build(target: str, variables: Mapping[str, str], env: Mapping[str, str], log
         process = subprocess.Popen(
             command, env=packer_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        assert process.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
-        for line in process.stdout:
+        for line in process.stdout or ():
             sink.write(line)
-            print(line, end="", flush=True)
+            print(line, end="", file=sys.stderr, flush=True)
         code = process.wait()
     if code != 0:
         raise GantryError(f"packer build -only={SOURCES[target]} failed (exit {code}): see {log}")
-
-
-def run_checked(args: Sequence[str]) -> str:
-    """A packer subcommand whose failure is an error (fmt, validate); returns its output."""
-    result = subprocess.run(
-        [str(packer_binary()), *args], env=packer_env(), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise GantryError(f"packer {' '.join(args)} failed: {(result.stderr or result.stdout).strip()}")
-    return result.stdout

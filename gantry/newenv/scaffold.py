@@ -12,7 +12,8 @@ from gantry.newenv.render import EnvironmentSpec, customer_files, environment_fi
 from gantry.newenv.writer import create_tree
 
 PRODUCTION_NAMES = frozenset({"prod", "production", "prd"})
-DEFAULT_AMI_PARAMETER = "/gantry/ami/ecs-node"
+# Where `gantry bake --target ami` publishes the AMI ID per region (gantry/bake/publish.py).
+DEFAULT_AMI_PARAMETER = "/gantry/{customer}/golden-ami/ecs-host/latest"
 DEFAULT_LOCK_TABLE = "gantry-terraform-locks"
 
 
@@ -63,7 +64,7 @@ def _customer(request: Request, existing: Customer | None) -> Customer:
         secondary_region=request.secondary,
         domain=naming.check_domain(request.domain or f"{request.customer}.example.com"),
         service_name=naming.check_service(request.service or "cart"),
-        ami_ssm_parameter=request.ami_parameter or DEFAULT_AMI_PARAMETER,
+        ami_ssm_parameter=request.ami_parameter or DEFAULT_AMI_PARAMETER.format(customer=request.customer),
         state_bucket=request.state_bucket or f"gantry-tfstate-{request.customer}-{request.primary}",
         lock_table=DEFAULT_LOCK_TABLE,
     )

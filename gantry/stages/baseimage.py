@@ -23,7 +23,16 @@ BASE_REPOSITORY = "gantry/debian-base"
 
 
 def local_name(cfg: GantryConfig) -> str:
-    return f"localhost/{BASE_REPOSITORY}:{cfg.local_settings.base_image.suite}"
+    settings = cfg.local_settings.base_image
+    return settings.local_image or f"localhost/{BASE_REPOSITORY}:{settings.suite}"
+
+
+def _repository_and_tag(name: str) -> tuple[str, str]:
+    """localhost/gantry/golden-base:bookworm -> (gantry/golden-base, bookworm)."""
+    path, tag = name.rsplit(":", 1) if ":" in name.rsplit("/", 1)[-1] else (name, "latest")
+    first, _, rest = path.partition("/")
+    is_registry_host = rest and ("." in first or ":" in first or first == "localhost")
+    return (rest if is_registry_host else path), tag
 
 
 def _apt_mirror() -> str:
@@ -72,7 +81,8 @@ def ensure_local(cfg: GantryConfig, client: DockerClient, step: Step) -> str:
         client.images.get(name)
         return name
     except ImageNotFound:
-        pass
+        if settings.local_image:
+            raise GantryError(f"base image {name} not found: run `gantry bake --target container`") from None
     try:
         if settings.upstream:
             step.note(f"pulling {settings.upstream}")
@@ -91,20 +101,20 @@ def ensure_local(cfg: GantryConfig, client: DockerClient, step: Step) -> str:
 
 def publish(cfg: GantryConfig, client: DockerClient, name: str, registry_host: str) -> str:
     """Push to the primary registry; returns the reference pinned by digest that builds use."""
-    suite = cfg.local_settings.base_image.suite
-    remote = f"{registry_host}/{BASE_REPOSITORY}"
+    repository, tag = _repository_and_tag(name)
+    remote = f"{registry_host}/{repository}"
     try:
-        client.images.get(name).tag(remote, suite)
-        for line in client.images.push(remote, tag=suite, stream=True, decode=True):
+        client.images.get(name).tag(remote, tag)
+        for line in client.images.push(remote, tag=tag, stream=True, decode=True):
             if "error" in line:
                 raise EngineError(f"pushing the base image failed: {line['error']}: check `gantry status`")
     except DockerException as exc:
         raise EngineError(f"pushing the base image failed: {str(exc).splitlines()[0][:200]}") from None
     from gantry.local.registry import manifest_digest
 
-    digest = manifest_digest(registry_host, BASE_REPOSITORY, suite)
+    digest = manifest_digest(registry_host, repository, tag)
     if digest is None:
-        raise EngineError(f"the registry {registry_host} does not list {BASE_REPOSITORY}:{suite} after the push")
+        raise EngineError(f"the registry {registry_host} does not list {repository}:{tag} after the push")
     reference = f"{remote}@{digest}"
     jsonfile.write_atomic(record_path(), {"reference": reference, "local": name})
     return reference

@@ -55,3 +55,18 @@ def test_an_invalid_config_never_goes_live(cfg, tmp_path: Path, monkeypatch: pyt
     with pytest.raises(GantryError, match="generated nginx config for production in us-east-1 is invalid"):
         nginx.write_config(layout, "us-east-1", "production", [41002])
     assert (layout.lb("us-east-1", "production") / "nginx.conf").read_text() == live
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("localhost/gantry/golden-base:bookworm", ("gantry/golden-base", "bookworm")),
+        ("localhost/gantry/debian-base:bookworm", ("gantry/debian-base", "bookworm")),
+        ("registry.example.com:5000/team/base", ("team/base", "latest")),
+        ("team/base:1", ("team/base", "1")),
+    ],
+)
+def test_base_image_repository_in_the_primary_registry(name: str, expected: tuple[str, str]) -> None:
+    from gantry.stages.baseimage import _repository_and_tag
+
+    assert _repository_and_tag(name) == expected

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gantry.bake import cli
+from gantry.bake import cli, engine
 from gantry.config import load_config
-from gantry.errors import ConfigError
+from gantry.errors import ConfigError, EngineError
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = str(REPO / "environments" / "example" / "local.yaml")
@@ -85,3 +85,46 @@ def test_prints_ami_ids_per_region_from_the_manifest(gantry_home: Path) -> None:
 def test_missing_manifest_names_the_fix(gantry_home: Path) -> None:
     result = CliRunner().invoke(cli.bake, ["--target", "container", "--from-manifest"])
     assert "run `gantry bake` first" in str(result.exception)
+
+
+def _fake_tools(directory: Path, *names: str) -> str:
+    directory.mkdir()
+    for name in names:
+        tool = directory / name
+        tool.write_text("#!/bin/sh\n")
+        tool.chmod(0o755)
+    return str(directory)
+
+
+def test_podman_cli_is_preferred_even_with_docker_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local stack may export DOCKER_HOST=podman's socket; the docker CLI cannot commit through it."""
+    monkeypatch.setenv("PATH", _fake_tools(tmp_path / "bin", "podman", "docker"))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///somewhere/podman.sock")
+    path, env = engine.container_cli()
+    assert Path(path).name == "podman"
+    assert env["CONTAINERS_CONF"].endswith("containers.conf")
+
+
+def test_docker_cli_only_without_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", _fake_tools(tmp_path / "bin", "docker"))
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:22375")
+    assert Path(engine.container_cli()[0]).name == "docker"
+    monkeypatch.delenv("DOCKER_HOST")
+    with pytest.raises(EngineError, match=r"run scripts/setup-packer\.sh"):
+        engine.container_cli()
+
+
+def test_container_variables_name_the_golden_image(gantry_home: Path) -> None:
+    variables = cli.bake_variables(load_config(EXAMPLE), "container", "staging")
+    assert cli.container_ref(variables) == "localhost/gantry/golden-base:bookworm"
+    assert variables["environment"] == "staging"
+
+
+def test_ami_bake_refuses_a_local_aws_api(gantry_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = (REPO / "environments" / "example" / "local.yaml").read_text()
+    config = gantry_home / "moto.yaml"
+    config.write_text(raw + "\naws:\n  endpoint_url: http://127.0.0.1:22001\n")
+    monkeypatch.setenv("GANTRY_CONFIG", str(config))
+    result = CliRunner().invoke(cli.bake, ["--target", "ami"])
+    assert isinstance(result.exception, ConfigError)
+    assert "needs real EC2" in str(result.exception)

@@ -113,7 +113,8 @@ def test_unreadable_manifest(tmp_path: Path, content: str | None, message: str) 
 
 
 def test_real_packer_manifest_shape(tmp_path: Path) -> None:
-    """The exact shape packer 1.12's manifest post-processor writes (strip_path, custom_data)."""
+    """The shape packer 1.12's manifest post-processor wrote in a real bake here: the docker builder's artifact
+    is the bare image ID (the manifest runs before docker-tag)."""
     raw = {
         "builds": [
             {
@@ -121,7 +122,7 @@ def test_real_packer_manifest_shape(tmp_path: Path) -> None:
                 "builder_type": "docker",
                 "build_time": 1763898000,
                 "files": None,
-                "artifact_id": f"sha256:{IMAGE_HEX}",
+                "artifact_id": IMAGE_HEX,
                 "packer_run_uuid": "5e2c8b0e-0000-4000-8000-000000000000",
                 "custom_data": {
                     "customer": "example",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -12,6 +15,7 @@ from click.testing import CliRunner
 from gantry.bake import publish
 from gantry.errors import GantryError
 
+REPO = Path(__file__).resolve().parents[2]
 AMIS = {"us-east-1": "ami-0123456789abcdef0", "us-west-2": "ami-0fedcba9876543210"}
 
 
@@ -78,18 +82,24 @@ def test_from_manifest_uses_customer_default_name(moto_endpoint: str, tmp_path: 
     assert {"Key": "gantry:git-sha", "Value": "0123abc"} in tags["TagList"]
 
 
-def test_module_entry_point_as_packer_calls_it(
-    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What packer/build.pkr.hcl's shell-local post-processor runs: python -m gantry.bake.publish."""
-    monkeypatch.setenv(publish.ENDPOINT_ENV, moto_endpoint)
+def test_module_entry_point_as_packer_calls_it(moto_endpoint: str, tmp_path: Path) -> None:
+    """What packer/build.pkr.hcl's shell-local post-processor runs, in a separate process."""
     path = manifest(tmp_path, "eu-west-1:ami-0aaaaaaaaaaaaaaaa", "cli")
-    result = CliRunner().invoke(publish.main, ["--manifest", str(path), "--parameter", "/gantry/cli/ami"])
-    assert result.exit_code == 0, result.output
-    assert "published /gantry/cli/ami = ami-0aaaaaaaaaaaaaaaa in eu-west-1 (version 1)" in result.output
-    assert ssm(moto_endpoint, "eu-west-1").get_parameter(Name="/gantry/cli/ami")["Parameter"]["Value"] == (
-        "ami-0aaaaaaaaaaaaaaaa"
-    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), publish.ENDPOINT_ENV: moto_endpoint}
+    command = [sys.executable, "-m", "gantry.bake.publish", "--manifest", str(path), "--parameter", "/gantry/cli/ami"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "published /gantry/cli/ami = ami-0aaaaaaaaaaaaaaaa in eu-west-1 (version 1)" in result.stdout
+    value = ssm(moto_endpoint, "eu-west-1").get_parameter(Name="/gantry/cli/ami")["Parameter"]["Value"]
+    assert value == "ami-0aaaaaaaaaaaaaaaa"
+
+
+def test_entry_point_error_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(publish.main, ["--manifest", str(tmp_path / "missing.json")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: no Packer manifest at {tmp_path / 'missing.json'}: run `gantry bake` first"
+    ]
 
 
 def test_relative_parameter_name_is_refused(moto_endpoint: str) -> None:

@@ -25,7 +25,7 @@ variable "private_subnet_ids" {
 
 variable "ami_ssm_parameter" {
   type        = string
-  description = "SSM parameter holding the golden AMI ID (written by the Packer build), e.g. `/gantry/ami/ecs-node`."
+  description = "SSM parameter holding the golden AMI ID (written by the Packer build), e.g. `/gantry/<customer>/golden-ami/ecs-host/latest`."
 
   validation {
     condition     = startswith(var.ami_ssm_parameter, "/")

@@ -29,7 +29,7 @@ module "ecs_cluster" {
   name               = "example"
   vpc_id             = var.vpc_id
   private_subnet_ids = var.private_subnet_ids
-  ami_ssm_parameter  = "/gantry/ami/ecs-node"
+  ami_ssm_parameter  = "/gantry/example/golden-ami/ecs-host/latest"
   min_size           = 1
   max_size           = 2
 }

@@ -29,7 +29,7 @@ module "region" {
   single_nat_gateway  = true
   domain              = "example.com"
   zone_id             = var.zone_id
-  ami_ssm_parameter   = "/gantry/ami/ecs-node"
+  ami_ssm_parameter   = "/gantry/example/golden-ami/ecs-host/latest"
   deletion_protection = false
 }
 
