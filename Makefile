@@ -12,7 +12,7 @@ APPROVER ?= demo-approver
 DEMO_FLAGS ?= --allow-dirty
 PYTEST_FLAGS ?=
 
-.PHONY: help bootstrap up demo down status lint test test-unit test-integration bench clean
+.PHONY: help bootstrap up demo down status lint setup test test-unit bench clean terraform-provider
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -53,3 +53,6 @@ bench: up  ## zero-downtime benchmark: load on production during a forced rollou
 
 clean: down  ## also drop caches (debootstrap rootfs) and the virtualenv
 	@rm -rf .cache $(VENV)
+
+terraform-provider: bootstrap  ## build the AWS provider from Go modules (slow) so terraform validate/test run
+	@GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh
