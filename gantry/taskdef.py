@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -40,12 +41,40 @@ class ContainerSpec:
     health: HealthCheck | None
 
 
-def render(cfg: GantryConfig, *, image: str, sha: str, digest: str, env: str, region: str) -> dict[str, Any]:
+def fill(template: Path, values: dict[str, str | int]) -> dict[str, Any]:
+    """The template with ${...} filled in (strings JSON-escaped); a placeholder without a value is an error."""
+    try:
+        text = Template(template.read_text()).substitute(
+            {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in values.items()}
+        )
+    except KeyError as exc:
+        raise ConfigError(
+            f"{template} uses ${{{exc.args[0]}}}, which gantry does not provide: fix the template"
+        ) from None
+    try:
+        rendered: dict[str, Any] = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"task definition template {template} is not valid JSON once rendered ({exc})") from None
+    return rendered
+
+
+def render(
+    cfg: GantryConfig,
+    *,
+    image: str,
+    sha: str,
+    digest: str,
+    env: str,
+    region: str,
+    family: str | None = None,
+    log_group: str | None = None,
+) -> dict[str, Any]:
+    """The service's task definition for one environment and region (both targets call this)."""
     path = project_root() / cfg.service.task_definition
     if not path.is_file():
         raise ConfigError(f"task definition template {path} not found: fix service.task_definition")
-    values = {
-        "family": f"{cfg.customer}-{cfg.service.name}-{env}",
+    values: dict[str, str | int] = {
+        "family": family or f"{cfg.customer}-{cfg.service.name}-{env}",
         "container_name": cfg.service.name,
         "image": image,
         "cpu": cfg.service.cpu,
@@ -55,13 +84,9 @@ def render(cfg: GantryConfig, *, image: str, sha: str, digest: str, env: str, re
         "image_digest": digest,
         "deploy_env": env,
         "region": region,
-        "log_group": f"/gantry/{cfg.customer}/{cfg.service.name}/{env}",
+        "log_group": log_group or f"/gantry/{cfg.customer}/{cfg.service.name}/{env}",
     }
-    try:
-        rendered: dict[str, Any] = json.loads(Template(path.read_text()).substitute(values))
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"task definition template {path} does not render ({exc}): fix its placeholders") from None
-    return rendered
+    return fill(path, values)
 
 
 def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:

@@ -11,9 +11,10 @@ import yaml
 
 from gantry.config import load_config
 from gantry.errors import ConfigError, GantryError
-from gantry.targets.aws.ecs import render_task_definition, rollout_state
+from gantry.targets.aws.ecs import rollout_state
 from gantry.targets.aws.target import AwsTarget
 from gantry.targets.aws.tfimport import import_outputs
+from gantry.taskdef import fill as render_task_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "environments/example/aws.yaml"

@@ -8,11 +8,8 @@ circuit breaker's FAILED state and its automatic rollback are only proven on rea
 
 from __future__ import annotations
 
-import json
-import string
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -77,20 +74,6 @@ class PollingWaiter:
                 raise RolloutFailed(reason)
             time.sleep(min(self.poll_seconds, max(deadline - time.monotonic(), 0)))
         raise RolloutFailed(f"rollout not complete within {timeout:g}s ({reason or 'in progress'})")
-
-
-def render_task_definition(template: Path, values: dict[str, str | int]) -> dict[str, Any]:
-    """The repository's task definition template with ${...} filled in; a missing value is an error."""
-    try:
-        text = string.Template(template.read_text()).substitute(
-            {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in values.items()}
-        )
-    except KeyError as exc:
-        raise GantryError(
-            f"{template} uses ${{{exc.args[0]}}}, which gantry does not provide: fix the template"
-        ) from None
-    rendered: dict[str, Any] = json.loads(text)
-    return rendered
 
 
 def short(arn: str) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gantry import taskdef
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError, DeployError, GantryError
-from gantry.paths import project_root
 from gantry.records import RecordStore
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
@@ -22,7 +22,6 @@ from gantry.targets.aws.ecs import (
     PollingWaiter,
     RolloutWaiter,
     ServiceRef,
-    render_task_definition,
 )
 from gantry.targets.aws.elb import check_targets, endpoint
 from gantry.targets.aws.notify import SnsSink
@@ -136,27 +135,16 @@ class AwsTarget:
         return None
 
     def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
-        svc = self.cfg.service
-        template = project_root() / svc.task_definition
-        if not template.is_file():
-            raise ConfigError(f"service.task_definition: {template} not found: fix the path")
         stack = self.settings.service(env, region)
-        family = stack.task_family or f"{self.cfg.customer}-{svc.name}-{env}"
-        rendered = render_task_definition(
-            template,
-            {
-                "family": family,
-                "container_name": svc.name,
-                "image": f"{self.ecr.repository_uri(region)}@{release.digest}",
-                "cpu": svc.cpu,
-                "memory": svc.memory,
-                "container_port": svc.container_port,
-                "git_sha": release.sha,
-                "image_digest": release.digest,
-                "deploy_env": env,
-                "region": region,
-                "log_group": stack.log_group or f"/gantry/{self.cfg.customer}/{svc.name}/{env}",
-            },
+        rendered = taskdef.render(
+            self.cfg,
+            image=f"{self.ecr.repository_uri(region)}@{release.digest}",
+            sha=release.sha,
+            digest=release.digest,
+            env=env,
+            region=region,
+            family=stack.task_family,
+            log_group=stack.log_group,
         )
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
