@@ -100,30 +100,53 @@ def test_log_groups_are_kms_encrypted_and_kept_a_year() -> None:
         assert retention is not None, f"{path}: log group {name} keeps logs forever or not at all"
 
 
-def test_every_bucket_is_encrypted_private_and_versioned() -> None:
+BASELINE = "s3_bucket_baseline"
+
+
+def _baseline_calls() -> list[tuple[Path, str, dict[str, Any]]]:
+    calls = []
+    for path in ALL_TF:
+        for entry in parsed(path).get("module", []):
+            for name, body in entry.items():
+                if (path.parent / str(body.get("source", ""))).resolve() == TERRAFORM / "modules" / BASELINE:
+                    calls.append((path, name, body))
+    return calls
+
+
+def test_every_bucket_goes_through_the_shared_baseline() -> None:
+    calls = _baseline_calls()
     for path, name, _body in _of_type("aws_s3_bucket"):
-        reference = f"aws_s3_bucket.{name}"
-        types_here = {t for p, t, _, b in _all_resources() if p.parent == path.parent and reference in str(b)}
-        for required in (
-            "aws_s3_bucket_server_side_encryption_configuration",
-            "aws_s3_bucket_public_access_block",
-            "aws_s3_bucket_versioning",
-            "aws_s3_bucket_policy",
-            "aws_s3_bucket_lifecycle_configuration",
-        ):
-            assert required in types_here, f"{path}: bucket {name} has no {required}"
-    for path, name, body in _of_type("aws_s3_bucket_public_access_block"):
-        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
-            assert body.get(flag) is True, f"{path}: {name}.{flag}"
+        reference = f"aws_s3_bucket.{name}.id"
+        assert any(p.parent == path.parent and reference in str(b.get("bucket")) for p, _, b in calls), (
+            f"{path}: bucket {name} is not hardened by modules/{BASELINE}"
+        )
+    assert len(calls) >= 3
+
+
+def test_the_baseline_makes_buckets_encrypted_private_versioned_and_tls_only() -> None:
+    directory = TERRAFORM / "modules" / BASELINE
+    found = {t: b for p, t, _, b in _all_resources() if p.parent == directory}
+    for required in (
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_lifecycle_configuration",
+    ):
+        assert required in found, f"modules/{BASELINE} has no {required}"
+    for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+        assert found["aws_s3_bucket_public_access_block"].get(flag) is True, flag
+    statements = [s for p, _, s in _statements() if p.parent == directory]
+    assert any(s.get("sid") == "DenyInsecureTransport" and s.get("effect") == "Deny" for s in statements)
 
 
 def test_buckets_use_kms_unless_alb_logs() -> None:
-    for path, name, body in _of_type("aws_s3_bucket_server_side_encryption_configuration"):
-        algorithm = body["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"]
+    for path, name, body in _baseline_calls():
         if path.parent.name == "alb":
-            assert algorithm == "AES256"  # ALB log delivery supports SSE-S3 only
+            assert body.get("kms_key_arn") is None, "ALB log delivery supports SSE-S3 only"
         else:
-            assert algorithm == "aws:kms", f"{path}: {name}"
+            assert body.get("kms_key_arn"), f"{path}: module {name} leaves its bucket without a KMS key"
 
 
 def test_other_encryptable_resources_are_encrypted() -> None:

@@ -20,66 +20,6 @@ resource "aws_s3_bucket" "trail" {
   tags          = var.tags
 }
 
-resource "aws_s3_bucket_public_access_block" "trail" {
-  bucket                  = aws_s3_bucket.trail.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    bucket_key_enabled = true
-
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    id     = "retention"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.trail_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
 data "aws_iam_policy_document" "trail_bucket" {
   statement {
     sid       = "CloudTrailAclCheck"
@@ -114,31 +54,16 @@ data "aws_iam_policy_document" "trail_bucket" {
       values   = [local.trail_arn]
     }
   }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
-    resources = [aws_s3_bucket.trail.arn, "${aws_s3_bucket.trail.arn}/*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
 }
 
-resource "aws_s3_bucket_policy" "trail" {
-  bucket = aws_s3_bucket.trail.id
-  policy = data.aws_iam_policy_document.trail_bucket.json
+module "trail_bucket" {
+  source = "../s3_bucket_baseline"
 
-  depends_on = [aws_s3_bucket_public_access_block.trail]
+  bucket           = aws_s3_bucket.trail.id
+  bucket_arn       = aws_s3_bucket.trail.arn
+  kms_key_arn      = var.kms_key_arn
+  expiration_days  = var.trail_retention_days
+  policy_documents = [data.aws_iam_policy_document.trail_bucket.json]
 }
 
 resource "aws_cloudwatch_log_group" "trail" {
@@ -187,7 +112,7 @@ resource "aws_iam_role_policy" "trail_logs" {
 resource "aws_cloudtrail" "this" {
   #checkov:skip=CKV_AWS_252:alarms on trail delivery failures come from the CloudWatch Logs integration, not SNS
   name                          = local.trail_name
-  s3_bucket_name                = aws_s3_bucket.trail.id
+  s3_bucket_name                = module.trail_bucket.bucket
   is_multi_region_trail         = true
   include_global_service_events = true
   enable_log_file_validation    = true
@@ -201,7 +126,7 @@ resource "aws_cloudtrail" "this" {
     include_management_events = true
   }
 
-  depends_on = [aws_s3_bucket_policy.trail, aws_iam_role_policy.trail_logs]
+  depends_on = [aws_iam_role_policy.trail_logs]
 }
 
 data "aws_iam_policy_document" "jenkins_assume" {
