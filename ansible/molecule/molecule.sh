@@ -9,7 +9,7 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$root/config/podman/containers.conf}"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$root/ansible/ansible.cfg"
 export GANTRY_ANSIBLE_APT_CACHE="${GANTRY_ANSIBLE_APT_CACHE:-${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/ansible/apt-archives}"
-for d in single mon node1 node2; do mkdir -p "$GANTRY_ANSIBLE_APT_CACHE/$d/partial"; done
+for d in single mon node1 node2 maint1 maint2; do mkdir -p "$GANTRY_ANSIBLE_APT_CACHE/$d/partial"; done
 cd "$root/ansible"
 cmd="$1"; shift
 exec molecule -c molecule/base.yml "$cmd" "$@"

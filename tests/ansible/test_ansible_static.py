@@ -11,6 +11,7 @@ import yaml
 
 ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
 ROLES_DIR = ANSIBLE_DIR / "roles"
+MOLECULE_DIR = ANSIBLE_DIR / "molecule"
 ROLES = sorted(p.name for p in ROLES_DIR.iterdir() if p.is_dir())
 EXPECTED_ROLES = {
     "common",
@@ -65,6 +66,17 @@ def test_argument_specs_match_defaults(role: str) -> None:
         else:
             # Omitted only for computed defaults, or long structures the spec describes in words.
             assert templated or isinstance(value, list | dict), f"{role}: {name} needs a default in the spec"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_its_own_molecule_scenario(role: str) -> None:
+    """A role added without a scenario of the same name, converging it, fails here."""
+    scenario = MOLECULE_DIR / role
+    assert (scenario / "molecule.yml").is_file(), f"{role}: no molecule scenario ansible/molecule/{role}/"
+    assert load(scenario / "molecule.yml")["scenario"]["name"] == role
+    plays = load(scenario / "converge.yml")
+    applied = [r["role"] if isinstance(r, dict) else r for play in plays for r in play.get("roles", [])]
+    assert role in applied, f"{role}: ansible/molecule/{role}/converge.yml does not apply the role"
 
 
 def test_golden_image_contract() -> None:

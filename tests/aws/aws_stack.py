@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import signal
 import socket
 import subprocess
 import threading
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import motoserver
 import yaml
 from botocore.config import Config
 
@@ -46,37 +45,10 @@ def free_port(start: int = 24000) -> int:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    port = free_port()
-    env = dict(os.environ)
     # Services start with 2 running tasks, so capacity checks see what a healthy stack reports. It does not
     # make deployments of new task definitions complete: moto never runs them.
-    env["MOTO_ECS_SERVICE_RUNNING"] = "2"
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start on {url}") from None
-                time.sleep(0.2)
+    with motoserver.moto_server(free_port(), {"MOTO_ECS_SERVICE_RUNNING": "2"}) as url:
         yield url
-    finally:
-        # Werkzeug shuts down promptly on SIGINT; SIGTERM waits for its worker threads.
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def reset(url: str) -> None:

@@ -126,9 +126,10 @@ resource "aws_launch_template" "node" {
     tags          = merge(var.tags, { Name = "${var.name}-node" })
   }
 
+  # Volumes carry the node's Name too, so a detached volume still says where it came from.
   tag_specifications {
     resource_type = "volume"
-    tags          = var.tags
+    tags          = merge(var.tags, { Name = "${var.name}-node" })
   }
 }
 
@@ -139,6 +140,9 @@ resource "aws_autoscaling_group" "node" {
   max_size              = var.max_size
   health_check_type     = "EC2"
   protect_from_scale_in = true
+  # Scale-in protection (which ECS managed termination needs) keeps every instance when the group is emptied,
+  # so a destroy would wait forever; by then the services are gone, so terminating the nodes is safe.
+  force_delete = true
 
   launch_template {
     id      = aws_launch_template.node.id

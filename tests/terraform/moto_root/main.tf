@@ -16,9 +16,9 @@ variable "endpoint" {
   description = "URL of the moto server, e.g. http://127.0.0.1:26010."
 }
 
-variable "ami_id" {
+variable "ami_ssm_parameter" {
   type        = string
-  description = "An AMI the moto server knows, stored in the golden-AMI SSM parameter."
+  description = "Golden-AMI SSM parameter; the test writes it in both regions first, as the Packer build does."
 }
 
 locals {
@@ -120,20 +120,6 @@ module "ecr" {
   }
 }
 
-resource "aws_ssm_parameter" "ami_primary" {
-  provider = aws.primary
-  name     = "/gantry/ami/ecs-node"
-  type     = "String"
-  value    = var.ami_id
-}
-
-resource "aws_ssm_parameter" "ami_secondary" {
-  provider = aws.secondary
-  name     = "/gantry/ami/ecs-node"
-  type     = "String"
-  value    = var.ami_id
-}
-
 module "cluster_primary" {
   source    = "../terraform/modules/ecs_cluster"
   providers = { aws = aws.primary }
@@ -141,7 +127,7 @@ module "cluster_primary" {
   name               = "moto-test"
   vpc_id             = module.network_primary.vpc_id
   private_subnet_ids = module.network_primary.private_subnet_ids
-  ami_ssm_parameter  = aws_ssm_parameter.ami_primary.name
+  ami_ssm_parameter  = var.ami_ssm_parameter
   min_size           = 1
   max_size           = 2
 }
@@ -153,7 +139,7 @@ module "cluster_secondary" {
   name               = "moto-test"
   vpc_id             = module.network_secondary.vpc_id
   private_subnet_ids = module.network_secondary.private_subnet_ids
-  ami_ssm_parameter  = aws_ssm_parameter.ami_secondary.name
+  ami_ssm_parameter  = var.ami_ssm_parameter
   min_size           = 1
   max_size           = 2
 }

@@ -1,4 +1,17 @@
 mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  # The mock provider fills computed attributes with random strings; policy arguments must parse as JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
   mock_data "aws_region" {
     defaults = {
       region = "eu-west-1"

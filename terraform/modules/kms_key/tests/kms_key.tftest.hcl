@@ -1,4 +1,11 @@
 mock_provider "aws" {
+  # The mock provider fills computed attributes with random strings; policy arguments must parse as JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
   mock_data "aws_caller_identity" {
     defaults = {
       account_id = "123456789012"

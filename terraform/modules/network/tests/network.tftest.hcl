@@ -1,4 +1,11 @@
 mock_provider "aws" {
+  # The mock provider fills computed attributes with random strings; policy arguments must parse as JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
   mock_data "aws_availability_zones" {
     defaults = {
       names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
