@@ -11,7 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from tfhelpers import REPO, TEMPLATE, TERRAFORM, all_roots, require_provider, terraform_env
+
+from gantry.newenv.cli import new_env
 
 MODULES_WITH_TESTS = sorted(p.parent for p in TERRAFORM.glob("modules/*/tests"))
 
@@ -60,6 +63,20 @@ def test_module_logic_with_mock_providers(
     run(terraform_bin, ["init", "-backend=false", "-input=false", "-no-color"], copy, env)
     output = run(terraform_bin, ["test", "-no-color"], copy, env)
     assert " 0 failed" in output or "passed, 0 failed" in output, output
+
+
+def test_a_scaffolded_customer_environment_validates(
+    workspace: tuple[Path, dict[str, str]], terraform_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's example: `gantry new-env` for a new customer, then init + validate of its root and of global/."""
+    base, env = workspace
+    monkeypatch.setenv("GANTRY_ROOT", str(base))
+    args = ["--customer", "acme", "--env", "prod", "--primary", "us-east-1", "--secondary", "eu-west-1"]
+    result = CliRunner().invoke(new_env, [*args, "--cidr", "10.40.0.0/16"])
+    assert result.exit_code == 0, result.output
+    for root in (base / "terraform" / "live" / "acme" / "prod", base / "terraform" / "global"):
+        run(terraform_bin, ["init", "-backend=false", "-input=false", "-no-color"], root, env)
+        run(terraform_bin, ["validate", "-no-color"], root, env)
 
 
 def test_every_module_with_logic_has_terraform_tests() -> None:
