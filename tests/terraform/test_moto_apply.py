@@ -1,4 +1,4 @@
-"""Apply network + ecr + ecs_cluster in two regions against a local AWS API (moto on 127.0.0.1), then destroy."""
+"""Apply network + peering + ecr + ecs_cluster in two regions against moto on 127.0.0.1, then destroy."""
 
 from __future__ import annotations
 
@@ -68,6 +68,13 @@ def test_two_region_apply_and_destroy(moto: str, terraform_bin: str, tmp_path: P
         assert repo["encryptionConfiguration"]["encryptionType"] == "KMS"
         clusters = client("ecs", region).describe_clusters(clusters=["moto-test"])["clusters"]
         assert clusters and clusters[0]["status"] == "ACTIVE"
+    peerings = client("ec2", REGIONS["primary"]).describe_vpc_peering_connections()["VpcPeeringConnections"]
+    assert [p["Status"]["Code"] for p in peerings] == ["active"], peerings
+    for role, other in (("primary", "secondary"), ("secondary", "primary")):
+        tables = client("ec2", REGIONS[role]).describe_route_tables(
+            Filters=[{"Name": "route.destination-cidr-block", "Values": [CIDRS[other]]}]
+        )["RouteTables"]
+        assert len(tables) == 4, f"{role}: routes to {CIDRS[other]} in {len(tables)} tables, want public + 3 private"
     rules = client("ecr", REGIONS["primary"]).describe_registry()["replicationConfiguration"]["rules"]
     assert [d["region"] for d in rules[0]["destinations"]] == [REGIONS["secondary"]]
 

@@ -22,7 +22,7 @@ resource "aws_vpc_peering_connection" "this" {
   peer_owner_id = data.aws_caller_identity.peer.account_id
   # Cross-region requests cannot auto-accept; the accepter below does it in the peer region.
   auto_accept = false
-  tags        = merge(var.tags, { Name = var.name, Side = "requester" })
+  tags        = merge(var.tags, { Name = var.name })
 
   lifecycle {
     precondition {
@@ -37,7 +37,9 @@ resource "aws_vpc_peering_connection_accepter" "this" {
 
   vpc_peering_connection_id = aws_vpc_peering_connection.this.id
   auto_accept               = true
-  tags                      = merge(var.tags, { Name = var.name, Side = "accepter" })
+  # The same tags on both sides: the connection is one object (one ID) seen from two regions, and different
+  # tags per side make each apply rewrite what the other side set.
+  tags = merge(var.tags, { Name = var.name })
 }
 
 # for_each keys come from the callers' static names, so both VPCs can be created in the same apply:

@@ -1,4 +1,4 @@
-# Integration root for tests/terraform/test_moto_apply.py: network + ecr + ecs_cluster in two regions against
+# Integration root for tests/terraform/test_moto_apply.py: network + peering + ecr + ecs_cluster in two regions against
 # a local moto server. The test copies it next to a copy of terraform/, hence the ../terraform sources.
 terraform {
   required_version = ">= 1.7.0"
@@ -106,6 +106,23 @@ module "network_secondary" {
   cidr_block         = local.cidrs.secondary
   single_nat_gateway = true
   kms_key_arn        = module.kms_secondary.key_arn
+}
+
+# Both VPCs are created in this same apply: the peering module must not need them to exist at plan time.
+module "peering" {
+  source = "../terraform/modules/peering"
+  providers = {
+    aws      = aws.primary
+    aws.peer = aws.secondary
+  }
+
+  name                      = "moto-test"
+  requester_vpc_id          = module.network_primary.vpc_id
+  requester_cidr_block      = local.cidrs.primary
+  requester_route_table_ids = module.network_primary.route_table_ids
+  peer_vpc_id               = module.network_secondary.vpc_id
+  peer_cidr_block           = local.cidrs.secondary
+  peer_route_table_ids      = module.network_secondary.route_table_ids
 }
 
 module "ecr" {
