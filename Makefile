@@ -6,7 +6,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
+# Every podman process (the API service, the CLI, molecule, Packer) reads these two files: the project's
+# runtime settings and its own image store under .cache/containers (gantry/host/podman.py writes it).
 export CONTAINERS_CONF ?= $(CURDIR)/config/podman/containers.conf
+export CONTAINERS_STORAGE_CONF ?= $(CURDIR)/.cache/containers/storage.conf
 GANTRY := $(BIN)/gantry
 APPROVER ?= demo-approver
 DEMO_FLAGS ?= --allow-dirty
@@ -29,13 +32,14 @@ demo: up  ## run the whole pipeline locally, approved by the documented demo app
 status: bootstrap  ## what runs locally and which release each environment serves
 	@$(GANTRY) status
 
-down:  ## remove every container, process and file the local target created
+down:  ## remove every container, process and file the local target created (the image store stays)
 	@if [ -x $(GANTRY) ]; then $(GANTRY) down; else rm -rf .gantry; fi
 
 lint: setup  ## ruff, mypy, yamllint and each area's linters (after setup: they need its tools)
 	@ruff check gantry app tests scripts
 	@ruff format --check gantry app tests scripts || { echo "run: .venv/bin/ruff format gantry app tests scripts"; exit 1; }
 	@mypy
+	@lint-imports --no-cache >/dev/null || lint-imports --no-cache
 	@yamllint -s .
 	@for lint in scripts/lint-*.sh; do [ -x "$$lint" ] || continue; echo "== $$lint"; "$$lint"; done
 
@@ -51,8 +55,9 @@ test-unit: bootstrap  ## only the fast tests
 bench: up  ## zero-downtime benchmark: load on production during a forced rollout
 	@$(BIN)/python scripts/bench-rollout.py
 
-clean: down  ## also drop caches (debootstrap rootfs) and the virtualenv
-	@rm -rf .cache $(VENV)
+clean: down  ## also drop caches (the image store, the debootstrap rootfs) and the virtualenvs
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m gantry.host.podman remove-store; fi
+	@rm -rf .cache $(VENV) .venv-checkov
 
 terraform-provider: bootstrap  ## build the AWS provider from Go modules (slow) so terraform validate/test run
 	@GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh

@@ -1,32 +1,78 @@
-"""The single `gantry` entry point. Commands are thin: they parse options and call gantry.stages."""
+"""The single `gantry` entry point. Commands are thin: they parse options, make the target the environment file
+names, resolve the run id once, and call gantry.stages.
+
+Every failure ends as one line on stderr and a non-zero exit: a GantryError says what to fix; an interrupt
+(Ctrl-C, SIGTERM) says what was rolled back; anything unexpected names its log file, where the traceback is.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import traceback
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gantry import runrecord
-from gantry.config import config_path, load_config
+from gantry.config import GantryConfig, load_config
 from gantry.errors import GantryError
+from gantry.host import baseimage, engine
+from gantry.paths import project_root, run_dir
+from gantry.stages import interrupts
 from gantry.stages.pipeline import Pipeline
+from gantry.targets.base import Component, Target
+from gantry.targets.factory import make_target
 
-out = Console(highlight=False)
+# Tables keep their width when stdout is a pipe or a CI log (no terminal to measure).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 ENV_OPTION = click.option("--env", "env", required=True, help="Environment name (staging, production...).")
 REGION_OPTION = click.option("--region", default=None, help="primary, secondary or a region name (default: all).")
 
 
 class Context:
+    # The command being run, so a failure can still notify its run (see main).
+    current: Context | None = None
+
     def __init__(self, config: str | None) -> None:
         self._config = config
+        self.last: Pipeline | None = None
+        Context.current = self
 
-    @property
-    def pipeline(self) -> Pipeline:
-        return Pipeline(load_config(self._config), str(config_path(self._config)))
+    @cached_property
+    def cfg(self) -> GantryConfig:
+        return load_config(self._config)
+
+    @cached_property
+    def target(self) -> Target:
+        return make_target(self.cfg)
+
+    def pipeline(self, run_id: str | None = None, *, new_run: bool = False) -> Pipeline:
+        """The pipeline for this command; the run id is resolved here, once: a new run (new_run), the one
+        given, or GANTRY_RUN_ID / the latest run."""
+        pipeline = Pipeline(self.cfg, self.target, project_root(), run_id or runrecord.latest_run_id())
+        if new_run:
+            pipeline.start(runrecord.new_run_id())
+        self.last = pipeline
+        return pipeline
+
+
+def _notify_run(status: str, message: str) -> None:
+    """A command of a run failed or was interrupted: the run's notification goes out (once per run)."""
+    ctx = Context.current
+    pipeline = ctx.last if ctx else None
+    if pipeline is None or pipeline.run_id is None or not runrecord.exists(pipeline.run_id):
+        return
+    # Notifying must never hide the error being reported, nor be cut short by a second Ctrl-C.
+    with contextlib.suppress(Exception), interrupts.shielded():
+        pipeline.notify(status, message=message)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -46,51 +92,48 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj = Context(config)
 
 
-# -- local target lifecycle --------------------------------------------------------------------------------
+# -- target lifecycle -------------------------------------------------------------------------------------
 
 
 @cli.command()
 @pass_ctx
 def up(ctx: Context) -> None:
-    """Start both local regions (registries, load balancers, source copies) and the monitoring stack."""
-    from gantry.local import stack
-
-    _components(stack.up(ctx.pipeline.cfg))
+    """Start (local) or check (aws) everything the stages need."""
+    _components(ctx.target.up())
 
 
 @cli.command()
-def down() -> None:
-    """Remove every container, process and file the local target created (the run directory)."""
-    from gantry.local import stack
-
-    removed = stack.down()
-    out.print(f"removed {len(removed)} item(s)" + "".join(f"\n  {item}" for item in removed))
+@click.option("--wait", is_flag=True, help="Wait for running deploys to finish instead of cancelling them.")
+@pass_ctx
+def down(ctx: Context, wait: bool) -> None:
+    """Remove every container, process and file the local target created (running deploys are cancelled
+    first, so they roll back, unless --wait)."""
+    removed = ctx.target.down(wait=wait)
+    out.print(f"removed {len(removed)} item(s)" + "".join(f"\n  {escape(item)}" for item in removed))
 
 
 @cli.command()
 @pass_ctx
 def status(ctx: Context) -> None:
     """Show what runs, and which release each environment serves."""
-    from gantry.local import stack
-
-    pipeline = ctx.pipeline
-    if pipeline.cfg.target == "local":
-        _components(stack.status(pipeline.cfg))
-    table = Table("environment", "region", "sha", "digest", "endpoint", title="releases")
-    for env in pipeline.cfg.environments:
-        for region in pipeline.cfg.regions_of(env):
-            release = pipeline.target.current_release(env, region)
+    _components(ctx.target.components())
+    table = Table("environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
+    for env in ctx.cfg.environments:
+        for region in ctx.cfg.regions_of(env):
+            release = ctx.target.current_release(env, region)
+            health = ctx.target.health(env, region)
             table.add_row(
                 env,
                 region,
                 release.sha[:12] if release else "-",
                 release.digest[:19] if release else "-",
-                pipeline.target.endpoint(env, region),
+                f"{health.healthy}/{health.desired}",
+                ctx.target.endpoint(env, region),
             )
     out.print(table)
 
 
-def _components(rows: list) -> None:  # type: ignore[type-arg]
+def _components(rows: list[Component]) -> None:
     table = Table("component", "address", "state")
     for row in rows:
         table.add_row(row.name, row.address, row.state)
@@ -101,11 +144,17 @@ def _components(rows: list) -> None:  # type: ignore[type-arg]
 
 
 @cli.command("base-image")
-@click.option("--local-only", is_flag=True, help="Only make the image in the engine's store; do not push.")
+@click.option("--local-only", is_flag=True, help="Only make the Debian base in the engine's store; do not push.")
 @pass_ctx
 def base_image(ctx: Context, local_only: bool) -> None:
-    """Golden container base image: upstream pull if configured, else debootstrap; pushed and pinned."""
-    click.echo(ctx.pipeline.base_image(local_only))
+    """The golden base image builds start FROM, pinned by digest (locally: debootstrap, then the primary
+    registry; aws: the golden base `gantry bake --target container` published)."""
+    if local_only:
+        client = engine.connect({})
+        image = baseimage.ensure(client, baseimage.BaseImageSpec(name=baseimage.DEFAULT_NAME), err.print)
+        click.echo(f"{baseimage.DEFAULT_NAME} {image.id}")
+        return
+    click.echo(ctx.pipeline().base_image())
 
 
 @cli.command()
@@ -113,14 +162,14 @@ def base_image(ctx: Context, local_only: bool) -> None:
 @pass_ctx
 def source(ctx: Context, allow_dirty: bool) -> None:
     """Start a run: record the commit and push it to the primary region's source copy."""
-    click.echo(ctx.pipeline.source(allow_dirty).sha)
+    click.echo(ctx.pipeline(new_run=True).source(allow_dirty).sha)
 
 
 @cli.command()
 @pass_ctx
 def mirror(ctx: Context) -> None:
     """Mirror every ref of the source to the secondary region and verify both sides match."""
-    for ref, sha in sorted(ctx.pipeline.mirror().items()):
+    for ref, sha in sorted(ctx.pipeline().mirror().items()):
         click.echo(f"{sha} {ref}")
 
 
@@ -129,14 +178,14 @@ def mirror(ctx: Context) -> None:
 @pass_ctx
 def build(ctx: Context, skip_tests: bool) -> None:
     """Run unit tests and build the image for the run's commit."""
-    ctx.pipeline.build(skip_tests)
+    ctx.pipeline().build(skip_tests)
 
 
 @cli.command()
 @pass_ctx
 def push(ctx: Context) -> None:
     """Push to the primary registry, replicate to the secondary, verify one digest in both."""
-    click.echo(ctx.pipeline.push().digest)
+    click.echo(ctx.pipeline().push().digest)
 
 
 @cli.command("deploy")
@@ -146,7 +195,7 @@ def push(ctx: Context) -> None:
 @pass_ctx
 def deploy_command(ctx: Context, env: str, region: str | None, force: bool) -> None:
     """Deploy the run's image to an environment, region by region (production needs an approval)."""
-    ctx.pipeline.deploy(env, region, force)
+    ctx.pipeline().deploy(env, region, force)
 
 
 @cli.command("smoke")
@@ -155,7 +204,8 @@ def deploy_command(ctx: Context, env: str, region: str | None, force: bool) -> N
 @pass_ctx
 def smoke_command(ctx: Context, env: str, region: str | None) -> None:
     """HTTP checks through the environment's load balancers."""
-    ctx.pipeline.smoke(env, region)
+    checks = ctx.pipeline().smoke(env, region)
+    click.echo(f"{len(checks)} checks passed")
 
 
 @cli.command()
@@ -165,25 +215,35 @@ def smoke_command(ctx: Context, env: str, region: str | None) -> None:
 @pass_ctx
 def approve(ctx: Context, approver: str, digest: str | None, build_url: str | None) -> None:
     """Approve the digest that passed staging for production."""
-    click.echo(json.dumps(ctx.pipeline.approve(approver, digest, build_url), sort_keys=True))
+    click.echo(json.dumps(ctx.pipeline().approve(approver, digest, build_url), sort_keys=True))
 
 
 @cli.command()
 @ENV_OPTION
 @REGION_OPTION
-@click.option("--changed-by-run", is_flag=True, help="Only regions this run's deploys changed (CI failure handler).")
+@click.option("--changed-by-run", is_flag=True, help="Only what this run's deploys changed (CI failure handler).")
 @pass_ctx
 def rollback(ctx: Context, env: str, region: str | None, changed_by_run: bool) -> None:
     """Return each region of the environment to the release it served before."""
-    ctx.pipeline.rollback(env, region, changed_by_run=changed_by_run)
+    for line in ctx.pipeline().rollback(env, region, changed_by_run=changed_by_run):
+        click.echo(line)
+
+
+@cli.command()
+@ENV_OPTION
+@pass_ctx
+def recover(ctx: Context, env: str) -> None:
+    """Finish what an interrupted deploy left: every region back to one release."""
+    for line in ctx.pipeline().recover(env) or ["nothing to recover"]:
+        click.echo(line)
 
 
 @cli.command("verify")
 @ENV_OPTION
 @pass_ctx
 def verify_command(ctx: Context, env: str) -> None:
-    """Every region serves the run's digest (and, locally, Prometheus sees every replica up)."""
-    ctx.pipeline.verify(env)
+    """Every region serves the run's digest, and the monitoring sees every replica."""
+    ctx.pipeline().verify(env)
 
 
 @cli.command("notify")
@@ -192,8 +252,8 @@ def verify_command(ctx: Context, env: str) -> None:
 @click.option("--message", default=None)
 @pass_ctx
 def notify_command(ctx: Context, status_: str, stage: str | None, message: str | None) -> None:
-    """Send the run's notification event to every configured sink."""
-    failures = ctx.pipeline.notify(status_, stage, message)
+    """Send the run's notification event to every configured sink (once per run)."""
+    failures = ctx.pipeline().notify(status_, stage, message)
     if failures:
         raise GantryError(f"{len(failures)} notification sink(s) failed: {'; '.join(failures)}")
 
@@ -207,7 +267,7 @@ def run() -> None:
 @click.option("--field", default=None, help="Print one field (sha, digest, tag, result...).")
 @click.option("--run-id", default=None, help="Default: $GANTRY_RUN_ID, else the latest run.")
 def run_show(field: str | None, run_id: str | None) -> None:
-    record = runrecord.load(run_id)
+    record = runrecord.load(run_id or runrecord.require_run_id()).model_dump(mode="json")
     if field is None:
         click.echo(json.dumps(record, indent=2, sort_keys=True))
     elif field not in record:
@@ -219,7 +279,7 @@ def run_show(field: str | None, run_id: str | None) -> None:
 
 @run.command("path")
 def run_path() -> None:
-    click.echo(runrecord.path_of(runrecord.current_run_id()))
+    click.echo(runrecord.path_of(runrecord.require_run_id()))
 
 
 @cli.group()
@@ -238,29 +298,26 @@ def pipeline() -> None:
 @click.option("--force", is_flag=True, help="Roll out even where the digest already runs.")
 @pass_ctx
 def pipeline_run(ctx: Context, approver: str | None, allow_dirty: bool, force: bool) -> None:
-    """source → mirror → build → push → staging → smoke → approval → production (both regions) → verify."""
-    p = ctx.pipeline
+    """source → mirror → base image → build → push → staging → smoke → approval → production → verify."""
+    p = ctx.pipeline(new_run=True)
     try:
-        record = p.run_all(approver, allow_dirty, force)
+        p.run_all(approver, allow_dirty, force)
     finally:
         _summary(p)
     for region in p.cfg.regions_of("production"):
         out.print(f"production {region}: {p.target.endpoint('production', region)}")
-    out.print(f"run record: {runrecord.path_of(record['run_id'])}")
+    out.print(f"run record: {runrecord.path_of(p._run())}")
 
 
 def _summary(p: Pipeline) -> None:
-    try:
-        record = runrecord.load()
-    except GantryError:
+    if p.run_id is None or not runrecord.exists(p.run_id):
         return
-    table = Table("stage", "seconds", "result", "detail", title=f"run {record['run_id']}: {record['result']}")
-    for item in record["stages"]:
-        colour = "green" if item["status"] == "ok" else "red"
-        table.add_row(
-            item["name"], f"{item['seconds']:.1f}", f"[{colour}]{item['status']}[/]", str(item.get("detail", ""))[:90]
-        )
-    table.add_row("total", f"{sum(s['seconds'] for s in record['stages']):.1f}", record["result"], "")
+    record = runrecord.load(p.run_id)
+    table = Table("stage", "seconds", "result", "detail", title=f"run {record.run_id}: {record.result}")
+    for item in record.stages:
+        colour = "green" if item.status == "ok" else "red"
+        table.add_row(escape(item.name), f"{item.seconds:.1f}", f"[{colour}]{item.status}[/]", escape(item.detail[:90]))
+    table.add_row("total", f"{sum(s.seconds for s in record.stages):.1f}", record.result, "")
     out.print(table)
 
 
@@ -274,27 +331,51 @@ def _register_plugins() -> None:
         "gantry.jenkins.cli": ["jenkins"],
         "gantry.targets.aws.cli": ["dr", "doctor", "import_terraform"],
     }.items():
-        if Path(__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file():
-            loaded = importlib.import_module(module)
-            for name in names:
-                command = getattr(loaded, name)
-                cli.add_command(command, command.name)
+        loaded = importlib.import_module(module)
+        for name in names:
+            command = getattr(loaded, name)
+            cli.add_command(command, command.name)
 
 
 _register_plugins()
 
 
+def _log_unexpected(exc: BaseException) -> Path:
+    log = run_dir() / "logs" / "gantry-errors.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as handle:
+        handle.write(f"--- {datetime.now(UTC).isoformat()} gantry {' '.join(sys.argv[1:])}\n")
+        handle.write("".join(traceback.format_exception(exc)))
+    return log
+
+
 def main() -> None:
+    interrupts.install()
     try:
         cli.main(standalone_mode=False)
     except GantryError as exc:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        message = str(exc)
+        if exc.__cause__ is not None:  # an unforeseen error wrapped on the way: its traceback goes to the log
+            message += f" (traceback in {_log_unexpected(exc)})"
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        _notify_run("failure", str(exc))
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
+    except (interrupts.Interrupted, KeyboardInterrupt, click.exceptions.Abort) as exc:
+        code = exc.exit_code if isinstance(exc, interrupts.Interrupted) else 130
+        err.print(f"[bold red]interrupted[/] ({escape(str(exc) or 'SIGINT')}): any deploy in flight was rolled back")
+        _notify_run("aborted", f"interrupted by {exc or 'SIGINT'}")
+        sys.exit(code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
+    except Exception as exc:  # the last line of defence: one line for the user, the traceback in a file
+        log = _log_unexpected(exc)
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        err.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(first)} (traceback in {log})", soft_wrap=True
+        )
+        _notify_run("failure", f"{type(exc).__name__}: {first}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

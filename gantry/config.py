@@ -1,62 +1,33 @@
 """The customer environment file (environments/<customer>/<env>.yaml), validated with pydantic.
 
-The local and aws targets read the same file; `target` picks which one runs the stages.
+The local and aws targets read the same file; `target` picks which one runs the stages. This module knows the
+parts every target shares. Each target owns the section named after it (`local:`, `aws:`) and validates it
+with its own settings model (gantry.targets.<name>.settings) when the target is made.
 Unknown fields are errors, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from gantry.errors import ConfigError
+from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName
 from gantry.paths import project_root
-from gantry.targets.aws.settings import AwsSettings
 
 DEFAULT_CONFIG = "environments/example/local.yaml"
-
-# Commercial AWS regions; the local target mirrors these names so one file describes both targets.
-AWS_REGIONS = frozenset(
-    {
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "af-south-1",
-        "ap-east-1",
-        "ap-south-1",
-        "ap-south-2",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ca-central-1",
-        "ca-west-1",
-        "eu-central-1",
-        "eu-central-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-north-1",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "sa-east-1",
-    }
-)
-
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
-Port = Annotated[int, Field(ge=1024, le=65535)]
+TARGETS_GROUP = "gantry.targets"
 RegionRole = Literal["primary", "secondary"]
+
+
+def registered_targets() -> list[str]:
+    """Target names installed as `gantry.targets` entry points (pyproject.toml)."""
+    return sorted(entry.name for entry in entry_points(group=TARGETS_GROUP))
 
 
 class Strict(BaseModel):
@@ -64,7 +35,7 @@ class Strict(BaseModel):
 
 
 class ServiceConfig(Strict):
-    name: Name
+    name: ServiceName
     container_port: int = Field(default=80, ge=1, le=65535)
     cpu: int = Field(default=256, ge=128)
     memory: int = Field(default=256, ge=64)
@@ -75,15 +46,8 @@ class ServiceConfig(Strict):
 
 
 class RegionsConfig(Strict):
-    primary: str
-    secondary: str
-
-    @field_validator("primary", "secondary")
-    @classmethod
-    def known_region(cls, value: str) -> str:
-        if value not in AWS_REGIONS:
-            raise ValueError(f"'{value}' is not an AWS region name (e.g. us-east-1, eu-west-1)")
-        return value
+    primary: RegionName
+    secondary: RegionName
 
     @model_validator(mode="after")
     def distinct(self) -> RegionsConfig:
@@ -114,7 +78,7 @@ class EnvironmentConfig(Strict):
 
 
 class ApprovalConfig(Strict):
-    approvers: list[Name] = Field(min_length=1)
+    approvers: list[EnvironmentName] = Field(min_length=1)
     timeout_seconds: float = Field(default=3600, gt=0)
     max_age_hours: float = Field(default=24, gt=0)
 
@@ -127,42 +91,19 @@ class NotificationConfig(Strict):
     sns_topic_arn: str | None = None
 
 
-class LocalRegionConfig(Strict):
-    registry_port: Port
-    lb_ports: dict[Name, Port]
+class GantryConfig(BaseModel):
+    """The shared part of the file. Target sections (`local:`, `aws:`) are kept as data for their target."""
 
+    model_config = ConfigDict(extra="allow", frozen=True)
 
-class BaseImageConfig(Strict):
-    # An upstream image to pull (e.g. a mirror of debian:bookworm-slim); empty means build from Debian's archive.
-    upstream: str | None = None
-    # A locally baked image to use instead, e.g. localhost/gantry/golden-base:bookworm from
-    # `gantry bake --target container` (the Ansible-hardened golden base).
-    local_image: str | None = None
-    suite: str = "bookworm"
-    mirror: str | None = None
-
-
-class LocalConfig(Strict):
-    regions: dict[str, LocalRegionConfig]
-    prometheus_port: Port
-    alertmanager_port: Port
-    webhook_port: Port
-    base_image: BaseImageConfig = BaseImageConfig()
-    health_timeout_seconds: float = Field(default=60, gt=0)
-    drain_seconds: float = Field(default=2, ge=0)
-    scrape_interval_seconds: int = Field(default=2, ge=1)
-
-
-class GantryConfig(Strict):
-    customer: Name
-    target: Literal["local", "aws"] = "local"
+    customer: CustomerName
+    target: str = "local"
     service: ServiceConfig
     regions: RegionsConfig
-    environments: dict[Name, EnvironmentConfig]
+    environments: dict[EnvironmentName, EnvironmentConfig]
     approvals: ApprovalConfig
     notifications: NotificationConfig = NotificationConfig()
-    local: LocalConfig | None = None
-    aws: AwsSettings | None = None
+    _source: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def consistent(self) -> GantryConfig:
@@ -171,29 +112,25 @@ class GantryConfig(Strict):
                 raise ValueError(f"environments must define '{required}'")
         if not self.environments["production"].requires_approval:
             raise ValueError("environments.production.requires_approval must be true")
-        if self.target == "local":
-            self._check_local()
-        if self.target == "aws" and self.aws is None:
-            raise ValueError("target 'aws' needs an 'aws' section")
+        known = registered_targets()
+        if self.target not in known:
+            raise ValueError(f"target '{self.target}' is not one of {known}")
+        if self.target not in (self.model_extra or {}):
+            raise ValueError(f"target '{self.target}' needs a '{self.target}' section")
         return self
 
-    def _check_local(self) -> None:
-        if self.local is None:
-            raise ValueError("target 'local' needs a 'local' section")
-        if set(self.local.regions) != set(self.regions.names):
-            raise ValueError(
-                f"local.regions must list exactly {self.regions.names}, found {sorted(self.local.regions)}"
-            )
-        ports = [self.local.prometheus_port, self.local.alertmanager_port, self.local.webhook_port]
-        for name, region in self.local.regions.items():
-            ports.append(region.registry_port)
-            ports.extend(region.lb_ports.values())
-            for env_name, env in self.environments.items():
-                if name in [self.regions.resolve(r) for r in env.regions] and env_name not in region.lb_ports:
-                    raise ValueError(f"local.regions.{name}.lb_ports needs a port for '{env_name}'")
-        duplicates = sorted({p for p in ports if ports.count(p) > 1})
-        if duplicates:
-            raise ValueError(f"ports used twice in local: {duplicates}")
+    @property
+    def source(self) -> Path:
+        """The file this configuration came from (for messages and the run record)."""
+        return self._source or Path("<memory>")
+
+    def section(self, target: str) -> dict[str, Any]:
+        """The raw settings a target validates itself; {} when the file has none for it."""
+        value = (self.model_extra or {}).get(target)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def has_section(self, target: str) -> bool:
+        return target in (self.model_extra or {})
 
     def environment(self, name: str) -> EnvironmentConfig:
         try:
@@ -211,11 +148,12 @@ class GantryConfig(Strict):
             )
         return region
 
-    @property
-    def local_settings(self) -> LocalConfig:
-        if self.local is None:
-            raise ConfigError("this configuration has no 'local' section: add one or use the aws target")
-        return self.local
+    def resolve_region(self, env: str, name: str | None) -> list[str] | None:
+        """--region takes a role (primary/secondary) or a region name; None means every region of env."""
+        if name is None:
+            return None
+        resolved = {"primary": self.regions.primary, "secondary": self.regions.secondary}.get(name, name)
+        return [self.check_region(env, resolved)]
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -224,14 +162,32 @@ def config_path(explicit: str | None = None) -> Path:
     return path if path.is_absolute() else project_root() / path
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """The first validation error as `<field path>: <message>` (+N more)."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = ".".join([*(prefix.split(".") if prefix else []), *(str(part) for part in first["loc"])])
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field (remove it or fix its spelling)"
     more = len(error.errors()) - 1
-    return f"{where}: {message}" + (f" (+{more} more)" if more else "")
+    return f"{where or '(top level)'}: {message}" + (f" (+{more} more)" if more else "")
+
+
+def parse(raw: Any, source: Path) -> GantryConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    shared, targets = set(GantryConfig.model_fields), set(registered_targets())
+    for key, value in raw.items():
+        if key not in shared and key not in targets:
+            raise ConfigError(f"{source}: {key}: unknown field (remove it or fix its spelling)")
+        if key in targets and not isinstance(value, dict):
+            raise ConfigError(f"{source}: {key}: must be a mapping (the {key} target's settings)")
+    try:
+        cfg = GantryConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe(exc)}") from None
+    cfg._source = source
+    return cfg
 
 
 def load_config(explicit: str | None = None) -> GantryConfig:
@@ -245,9 +201,4 @@ def load_config(explicit: str | None = None) -> GantryConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} is not valid YAML: fix the syntax") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return GantryConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
+    return parse(raw, path)

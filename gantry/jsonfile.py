@@ -10,13 +10,18 @@ from typing import Any
 
 
 def write_atomic(path: Path, data: Any) -> None:
+    write_atomic_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_atomic_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace `path` with `text` in one rename: readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    Path(tmp).chmod(mode)
     Path(tmp).replace(path)
 
 

@@ -21,9 +21,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from gantry.host import podman
+
 ROOT = Path(__file__).resolve().parent.parent
 MOLECULE = ROOT / "ansible" / "molecule" / "molecule.sh"
-RECEIVER = "http://127.0.0.1:21095/alerts"
+RECEIVER = "http://127.0.0.1:21095/alertmanager"
 SCENARIO = "monitoring"
 
 
@@ -40,10 +42,7 @@ def molecule(action: str, timings: str) -> float:
 
 
 def podman_exec(container: str, *command: str) -> None:
-    env = {
-        **os.environ,
-        "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(ROOT / "config" / "podman" / "containers.conf")),
-    }
+    env = podman.cli_environment()
     subprocess.run(["podman", "exec", container, *command], env=env, check=True, capture_output=True)
 
 

@@ -3,7 +3,7 @@
 # time of one local container bake (`gantry bake --target container`), and the baked image's size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/config/podman/containers.conf}"
+eval "$(.venv/bin/python -m gantry.host.podman env)"
 CACHE_DIR="${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/packer"
 PYTHON="${PYTHON:-.venv/bin/python}"
 IMAGE=localhost/gantry/golden-base:bookworm

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what gantry needs on a fresh Debian 12 machine; safe to run again (it skips what is in place).
-#   - Debian packages: container engine (podman + runc), registry, skopeo, nginx, Prometheus stack, debootstrap
+#   - Debian packages: container engine (podman + runc), registry, skopeo, HAProxy, Prometheus stack, debootstrap
 #   - .venv with the pinned Python packages (pyproject.toml pins, requirements.lock constrains the rest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  podman runc uidmap fuse-overlayfs skopeo debootstrap docker-registry
-  nginx-light prometheus prometheus-alertmanager prometheus-node-exporter prometheus-nginx-exporter
-  git ca-certificates
+  podman runc uidmap fuse-overlayfs skopeo debootstrap docker-registry haproxy
+  prometheus prometheus-alertmanager prometheus-node-exporter
+  git ca-certificates openssh-client
 )
 
 missing=()
@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these as system services on install; gantry runs its own instances on its own ports.
-  for svc in nginx prometheus prometheus-alertmanager prometheus-node-exporter prometheus-nginx-exporter docker-registry; do
+  for svc in haproxy prometheus prometheus-alertmanager prometheus-node-exporter docker-registry; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
@@ -37,4 +37,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
   touch "$stamp"
 fi
+# The project's own podman image store under .cache/containers (CONTAINERS_STORAGE_CONF, see the Makefile).
+.venv/bin/python -m gantry.host.podman write
 echo "bootstrap: ready (.venv, Debian packages)"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Prepares what the Ansible checks need; safe to run again (skips what is in place):
-#   - the project's Debian base image localhost/gantry/debian-base:bookworm (gantry base-image, else debootstrap)
+#   - the project's Debian base image localhost/gantry/debian-base:bookworm (`gantry base-image --local-only`)
 #   - the systemd test image that molecule converges roles on (ansible/molecule-image/Containerfile)
+# Both live in the project's own image store (.cache/containers, see gantry/host/podman.py), and each is
+# checked by its exact name right after it is made.
 # Galaxy is unreachable, so no `ansible-galaxy install`: roles use only collections bundled in the
 # pinned `ansible` package of .venv (ansible/requirements.yml records which).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/config/podman/containers.conf}"
+eval "$(.venv/bin/python -m gantry.host.podman env)"
 
 BASE_IMAGE=localhost/gantry/debian-base:bookworm
 TEST_IMAGE=localhost/gantry/molecule-debian12:bookworm
@@ -14,21 +16,14 @@ CACHE_DIR="${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/ansible"
 mkdir -p "$CACHE_DIR"
 
 image_exists() { podman image exists "$1"; }
+require_image() {
+  image_exists "$1" || { echo "setup-ansible: $2 finished but podman lists no image $1: $3" >&2; exit 1; }
+}
 
 if ! image_exists "$BASE_IMAGE"; then
-  if [ -x .venv/bin/gantry ] && .venv/bin/gantry base-image --help >/dev/null 2>&1; then
-    echo "setup-ansible: building $BASE_IMAGE with gantry base-image"
-    .venv/bin/gantry base-image --local-only
-  else
-    echo "setup-ansible: building $BASE_IMAGE with debootstrap (gantry base-image not available yet)"
-    mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    rootfs=$(mktemp -d /tmp/gantry-ansible-rootfs.XXXXXX)
-    trap 'rm -rf "$rootfs"' EXIT
-    debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1 \
-      || { tail -n 20 "$CACHE_DIR/debootstrap.log"; exit 1; }
-    tar -C "$rootfs" -c . | podman import - "$BASE_IMAGE" >/dev/null
-  fi
+  echo "setup-ansible: making $BASE_IMAGE with gantry base-image"
+  .venv/bin/gantry base-image --local-only
+  require_image "$BASE_IMAGE" "gantry base-image" "rerun scripts/setup-ansible.sh"
 fi
 
 # Rebuild the test image when its definition changes (label carries the Containerfile's hash).
@@ -42,6 +37,7 @@ if [ "$want" != "$have" ]; then
   podman build --label "gantry.containerfile=$want" -t "$TEST_IMAGE" \
     -f ansible/molecule-image/Containerfile ansible/molecule-image >"$CACHE_DIR/image-build.log" 2>&1 \
     || { tail -n 30 "$CACHE_DIR/image-build.log"; exit 1; }
+  require_image "$TEST_IMAGE" "podman build" "see $CACHE_DIR/image-build.log"
 fi
 # Collections the roles, inventories and molecule's podman driver need; all ship in the pinned ansible package.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

@@ -10,6 +10,8 @@
 # Also ensures podman (the local bake's engine: Packer's docker builder drives the podman CLI) and shellcheck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/cache.sh
+. scripts/lib/cache.sh
 
 CACHE_DIR="${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/packer"
 BIN_DIR="$CACHE_DIR/bin"
@@ -50,7 +52,7 @@ command -v shellcheck >/dev/null || ensure_debian_packages shellcheck
 build_module() {
   local module=$1 version=$2 sum=$3 name=$4
   local stamp="$CACHE_DIR/.built-$name-$version"
-  [ -f "$stamp" ] && [ -x "$BIN_DIR/$name" ] && return 0
+  cache_verified "$stamp" "$BIN_DIR/$name" && return 0
   local info dir got start
   start=$(date +%s)
   info=$(go mod download -json "$module@$version")
@@ -70,7 +72,7 @@ build_module() {
     || { tail -n 30 "$CACHE_DIR/build-$name.log" >&2; exit 1; }
   echo "$(date -u +%FT%TZ) $name $version $(( $(date +%s) - start ))s" >>"$CACHE_DIR/build-times.log"
   echo "setup-packer: built $name $version in $(( $(date +%s) - start ))s"
-  touch "$stamp"
+  cache_record "$stamp" "$BIN_DIR/$name"
 }
 
 for entry in "${MODULES[@]}"; do
@@ -82,9 +84,10 @@ for entry in "${MODULES[@]}"; do
   read -r module version _ name <<<"$entry"
   [ "$name" = packer ] && continue
   installed="$PACKER_PLUGIN_PATH/.installed-$name-$version"
-  [ -f "$installed" ] && continue
+  # Installed again whenever the binary was rebuilt (its hash no longer matches the install stamp).
+  cache_verified "$installed" "$BIN_DIR/$name" && continue
   # Plugin source addresses drop the "packer-plugin-" prefix (github.com/hashicorp/amazon).
   "$BIN_DIR/packer" plugins install --path "$BIN_DIR/$name" "${module/packer-plugin-/}" >/dev/null
-  touch "$installed"
+  cache_record "$installed" "$BIN_DIR/$name"
 done
 echo "setup-packer: ready ($("$BIN_DIR/packer" version | head -n1); plugins in $PACKER_PLUGIN_PATH)"

@@ -23,6 +23,8 @@ MIRROR="$CACHE/mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/
 
 mkdir -p "$BIN" "$LOGS"
 log() { printf 'setup-terraform: %s\n' "$*"; }
+# shellcheck source=scripts/lib/cache.sh
+. "$ROOT/scripts/lib/cache.sh"
 
 cat >"$CACHE/terraformrc" <<RC
 # Written by scripts/setup-terraform.sh: providers come only from the local mirror, never from the network.
@@ -68,13 +70,20 @@ if [[ "$("$BIN/tflint" --version 2>/dev/null || true)" != *"version ${TFLINT_VER
 fi
 
 # 4. The AWS provider for `terraform validate`/`terraform test`: opt-in, the build is long (terraform/README.md).
-if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}" ]; then
+PROVIDER="$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
+PROVIDER_STAMP="$CACHE/.provider-aws-$AWS_PROVIDER_VERSION.sha256"
+if [ -x "$PROVIDER" ] && ! cache_verified "$PROVIDER_STAMP" "$PROVIDER"; then
+    log "the cached AWS provider does not match its recorded hash: removing it"
+    rm -f "$PROVIDER"
+fi
+if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$PROVIDER" ]; then
     if ! [ -x "$BIN/terraform-provider-aws" ]; then
         go_install "$AWS_PROVIDER_MODULE@$AWS_PROVIDER_PSEUDO" terraform-provider-aws
     fi
     mkdir -p "$MIRROR"
-    cp "$BIN/terraform-provider-aws" "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
+    cp "$BIN/terraform-provider-aws" "$PROVIDER"
+    cache_record "$PROVIDER_STAMP" "$PROVIDER"
     log "AWS provider $AWS_PROVIDER_VERSION mirrored in $CACHE/mirror"
 fi
 
-log "ready (validate: $([ -x "$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}" ] && echo enabled || echo "off: GANTRY_TF_VALIDATE=1 to build the provider"))"
+log "ready (validate: $([ -x "$PROVIDER" ] && echo enabled || echo "off: GANTRY_TF_VALIDATE=1 to build the provider"))"

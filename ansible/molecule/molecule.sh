@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs molecule from ansible/ with the environment this machine needs (see /work/shared/README.md):
-# CONTAINERS_CONF for podman (runc, explicit ulimits), the venv's bin on PATH (molecule calls ansible-config),
+# the project's podman configuration and image store (runc, explicit ulimits, .cache/containers), the venv's bin
+# on PATH (molecule calls ansible-config),
 # the shared base config and the shared apt cache. Usage: ansible/molecule/molecule.sh test -s common
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$root/config/podman/containers.conf}"
+eval "$("$root/.venv/bin/python" -m gantry.host.podman env)"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$root/ansible/ansible.cfg"
 export GANTRY_ANSIBLE_APT_CACHE="${GANTRY_ANSIBLE_APT_CACHE:-${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/ansible/apt-archives}"

@@ -125,10 +125,11 @@ def bake(
         config = load_config(_root_config_option(ctx))
         if env_name:
             config.environment(env_name)  # one-line ConfigError for an unknown environment
-        if target == "ami" and config.aws is not None and config.aws.endpoint_url:
+        endpoint = config.section("aws").get("endpoint_url")
+        if target == "ami" and endpoint:
             # A local AWS API runs no instances Packer could SSH into: an AMI bake there cannot succeed.
             raise ConfigError(
-                f"aws.endpoint_url is set ({config.aws.endpoint_url}): the AMI bake needs real EC2; "
+                f"aws.endpoint_url is set ({endpoint}): the AMI bake needs real EC2; "
                 "use --target container or a config without endpoint_url"
             )
         variables = {**bake_variables(config, target, env_name), **parse_overrides(overrides)}
@@ -140,7 +141,14 @@ def bake(
             variables = {"docker_path": docker_path, **variables}
             previous = local_image_id(container_ref(variables))
         packer.build(target, variables, env, bake_dir() / f"build-{target}.log")
-        if previous and previous != local_image_id(container_ref(variables)):
-            remove_if_unused(previous)
+        if target == "container":
+            baked = local_image_id(container_ref(variables))
+            if baked is None:
+                raise GantryError(
+                    f"the bake finished but the engine has no image named {container_ref(variables)}: "
+                    f"see {bake_dir() / 'build-container.log'} (the docker-tag post-processor) and rerun"
+                )
+            if previous and previous != baked:
+                remove_if_unused(previous)
         click.echo(f"bake {target}: {time.monotonic() - started:.0f}s", err=True)
     report(target, manifest)

@@ -14,22 +14,19 @@ import subprocess
 from pathlib import Path
 
 from gantry.errors import EngineError
-from gantry.paths import project_root, run_dir
+from gantry.host import podman as podman_config
+from gantry.paths import run_dir
 
 
 def bake_dir() -> Path:
     return run_dir() / "packer"
 
 
-def containers_conf() -> str:
-    return os.environ.get("CONTAINERS_CONF") or str(project_root() / "config" / "podman" / "containers.conf")
-
-
 def container_cli() -> tuple[str, dict[str, str]]:
     """(executable for Packer's `docker_path`, extra environment for it)."""
     podman = shutil.which("podman")
     if podman is not None:
-        return podman, {"CONTAINERS_CONF": containers_conf()}
+        return podman, podman_config.environment()
     docker = shutil.which("docker")
     if docker is not None and os.environ.get("DOCKER_HOST"):
         return docker, {}
@@ -37,8 +34,9 @@ def container_cli() -> tuple[str, dict[str, str]]:
 
 
 def _podman(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONTAINERS_CONF": containers_conf()}
-    return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(
+        ["podman", *args], env=podman_config.cli_environment(), capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def local_image_id(ref: str) -> str | None:

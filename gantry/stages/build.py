@@ -1,4 +1,4 @@
-"""Stage 2, build: unit tests, then the image built from the commit in the region's source copy."""
+"""Stage 2, build: unit tests, then the image built from the commit in the primary region's source copy."""
 
 from __future__ import annotations
 
@@ -8,24 +8,28 @@ import sys
 from pathlib import Path
 
 from docker import DockerClient
-from docker.errors import DockerException
 
 from gantry.config import GantryConfig
-from gantry.errors import EngineError, GantryError
-from gantry.paths import project_root
+from gantry.errors import GantryError
+from gantry.host import images
 from gantry.stages.progress import Step
-from gantry.stages.source import Source, git
+from gantry.stages.source import Source
 
 
 def local_image(cfg: GantryConfig, source: Source) -> str:
     return f"localhost/gantry/{cfg.customer}/{cfg.service.name}:{source.tag}"
 
 
-def unit_tests(cfg: GantryConfig, step: Step) -> None:
+def context_paths(cfg: GantryConfig) -> list[str]:
+    """Only what the Dockerfile needs, exactly as committed."""
+    return sorted({cfg.service.context, cfg.service.dockerfile})
+
+
+def unit_tests(cfg: GantryConfig, root: Path, step: Step) -> None:
     step.note("unit tests")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *cfg.service.unit_tests],
-        cwd=project_root(),
+        cwd=root,
         capture_output=True,
         text=True,
     )
@@ -36,43 +40,22 @@ def unit_tests(cfg: GantryConfig, step: Step) -> None:
     step.detail = summary
 
 
-def context_archive(repo: Path, cfg: GantryConfig, tree: str) -> bytes:
-    """Only what the Dockerfile needs, exactly as committed: `git archive` of the build paths."""
-    paths = sorted({cfg.service.context, cfg.service.dockerfile})
-    result = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", tree, *paths], capture_output=True)
-    if result.returncode != 0:
-        raise GantryError(
-            f"cannot archive {tree[:12]} from {repo}: {result.stderr.decode().strip()[:200]}: "
-            "run `gantry source` so the region copy has the commit"
-        )
-    return result.stdout
-
-
-def build(cfg: GantryConfig, client: DockerClient, repo: Path, source: Source, base_image: str, step: Step) -> str:
-    if source.dirty:
-        repo = project_root()  # the uncommitted changes exist only in the local repository
-    git(repo, "cat-file", "-e", f"{source.tree}^{{commit}}")
+def build(cfg: GantryConfig, client: DockerClient, context: bytes, source: Source, base_image: str, step: Step) -> str:
+    """Build the image from the archived context, FROM `base_image` (pinned by digest); returns its name."""
     image = local_image(cfg, source)
     step.note(f"building {image}")
-    try:
-        for chunk in client.api.build(
-            fileobj=io.BytesIO(context_archive(repo, cfg, source.tree)),
-            custom_context=True,
-            dockerfile=cfg.service.dockerfile,
-            tag=image,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-            buildargs={"BASE_IMAGE": base_image, "GIT_SHA": source.sha},
-            labels={"org.opencontainers.image.revision": source.sha, "gantry.customer": cfg.customer},
-        ):
-            if "error" in chunk:
-                raise GantryError(
-                    f"image build failed: {str(chunk['error']).strip()[:300]}: fix {cfg.service.dockerfile}"
-                )
-            if text := str(chunk.get("stream", "")).strip():
-                step.note(text.splitlines()[-1][:100])
-    except DockerException as exc:
-        raise EngineError(f"image build failed in the engine: {str(exc).splitlines()[0][:200]}") from None
+    images.build(
+        client,
+        image,
+        fix=f"fix {cfg.service.dockerfile}",
+        on_line=lambda line: step.note(line[:100]),
+        fileobj=io.BytesIO(context),
+        custom_context=True,
+        dockerfile=cfg.service.dockerfile,
+        rm=True,
+        forcerm=True,
+        pull=False,
+        buildargs={"BASE_IMAGE": base_image, "GIT_SHA": source.sha},
+        labels={"org.opencontainers.image.revision": source.sha, "gantry.customer": cfg.customer},
+    )
     return image

@@ -1,18 +1,31 @@
-"""Stages 4 and 7, deploy: one environment, region by region, in the configured order.
+"""Deploy, rollback and recover: one environment, region by region, under the environment's lease.
 
-Cross-region policy (docs/decisions.md): if a region fails, that region restores itself (the target's
-contract), and every other region of the environment that this call already moved to the new release is
-rolled back to what it served before, so all regions end on the same release. A region that had no
-previous release (first deploy) cannot be rolled back; it keeps the new release and the error says so.
+Cross-region policy (docs/decisions.md): before any region is touched the deploy records its intent (the
+release, and what each region served before) in the lease. If a region fails, or the command is interrupted,
+that region restores itself (the target's contract) and every region this run already moved to the new
+release (in this command or an earlier one of the same run, as Jenkins deploys one region per step) is
+rolled back, so all regions end on one release. A region that had no previous release (first deploy) cannot
+be rolled back; it keeps the new release and the error says so.
+
+If the process dies without a chance to clean up (SIGKILL, a lost agent), the intent stays open: the next
+deploy of that environment refuses to start, and `gantry recover` brings every region back to one release.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from gantry import runrecord
 from gantry.config import GantryConfig
-from gantry.errors import DeployError
+from gantry.errors import DeployError, GantryError
+from gantry.leases import Holder, Intent, Lease, LeaseHeldError, RegionIntent, unfinished_error
+from gantry.runrecord import DeploymentState, ReleaseRef
 from gantry.stages import approval
+from gantry.stages.interrupts import shielded
 from gantry.stages.progress import Step
 from gantry.targets.base import Release, Target
 
@@ -24,46 +37,187 @@ class RegionOutcome:
     changed: bool
 
 
+def ref(release: Release | None) -> ReleaseRef | None:
+    return ReleaseRef(sha=release.sha, digest=release.digest) if release else None
+
+
+def release_of(value: ReleaseRef | None) -> Release | None:
+    return Release(value.sha, value.digest) if value else None
+
+
+REPAIR_WAIT_SECONDS = 60
+
+
+@contextmanager
+def leased(target: Target, env: str, run_id: str, command: str) -> Iterator[Lease]:
+    """The environment's lease; a repair in progress is waited for, another deploy refuses at once."""
+    store = target.leases()
+    deadline = time.monotonic() + REPAIR_WAIT_SECONDS
+    while True:
+        try:
+            lease = store.acquire(env, Holder.me(run_id, command))
+            break
+        except LeaseHeldError:
+            holder = store.peek(env).holder
+            if holder is None or not holder.repair or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        yield lease
+    finally:
+        lease.release()
+
+
+def _intent(target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: str, release: Release) -> Intent:
+    """This run's open intent for `env` (continued across Jenkins steps), or a new one; refuses while another
+    run's intent is unfinished."""
+    found = lease.found.intent
+    if found is not None and found.open:
+        if found.run_id != run_id or lease.found.abandoned_by is not None:
+            # Another run's deploy, or this run's own one whose process died mid-way: recover it first.
+            raise unfinished_error(env, found)
+        if found.release.digest == release.digest:
+            return found
+        raise GantryError(
+            f"run {run_id} is already deploying {found.release.digest[:19]} to {env}: finish it or "
+            f"`gantry recover --env {env}` before deploying {release.digest[:19]}"
+        )
+    now = datetime.now(UTC)
+    return Intent(
+        run_id=run_id,
+        env=env,
+        release=ReleaseRef(sha=release.sha, digest=release.digest),
+        regions=[
+            RegionIntent(region=region, previous=ref(target.current_release(env, region)))
+            for region in cfg.regions_of(env)
+        ],
+        started_at=now,
+        updated_at=now,
+    )
+
+
+def _save(lease: Lease, intent: Intent, run_id: str) -> None:
+    intent.updated_at = datetime.now(UTC)
+    if all(r.state in ("done", "restored") for r in intent.regions) and intent.state == "open":
+        intent.state = "finished"
+    lease.save(intent)
+    _mirror_to_run(run_id, intent)
+
+
+def _mirror_to_run(run_id: str, intent: Intent) -> None:
+    """The run record shows what its deploys did (`gantry run show`, `rollback --changed-by-run`)."""
+    states: dict[str, DeploymentState] = {
+        "pending": "intended",
+        "rolling": "rolling",
+        "done": "done",
+        "failed": "failed",
+        "restored": "rolled-back",
+    }
+    if not runrecord.exists(run_id):
+        return
+    with runrecord.update(run_id) as record:
+        for region in intent.regions:
+            if region.state == "pending" and record.deployment_key(intent.env, region.region) not in record.deployments:
+                continue
+            record.deployments[record.deployment_key(intent.env, region.region)] = runrecord.Deployment(
+                env=intent.env,
+                region=region.region,
+                release=intent.release,
+                previous=region.previous,
+                state=states[region.state],
+                changed=region.changed,
+            )
+
+
 def deploy_environment(
     target: Target,
     cfg: GantryConfig,
     env: str,
     release: Release,
     *,
+    run_id: str,
+    command: str,
     force: bool = False,
     regions: list[str] | None = None,
     step: Step | None = None,
 ) -> list[RegionOutcome]:
-    cfg.environment(env)
     order = [cfg.check_region(env, region) for region in regions] if regions else cfg.regions_of(env)
+    note = step.note if step else (lambda _text: None)
     if cfg.environment(env).requires_approval:
         approval.require(cfg, target.records(), release.digest)
-    done: list[RegionOutcome] = []
-    for region in order:
-        if step:
-            step.note(f"{region}: rolling out {release.short}")
-        previous = target.current_release(env, region)
-        try:
-            changed = target.deploy_region(env, region, release, force=force)
-        except DeployError as exc:
-            raise DeployError(f"{exc}{_roll_back(target, env, done, step)}") from None
-        done.append(RegionOutcome(region, previous, changed))
-    return done
+    with leased(target, env, run_id, command) as lease:
+        intent = _intent(target, cfg, lease, run_id, env, release)
+        _save(lease, intent, run_id)  # the intent is on record before any region changes
+        done: list[RegionOutcome] = []
+        for region in order:
+            item = intent.region(region)
+            note(f"{region}: rolling out {release.short}")
+            item.state = "rolling"
+            _save(lease, intent, run_id)
+            try:
+                changed = target.deploy_region(env, region, release, force=force)
+            except BaseException as exc:
+                item.state = "restored"
+                with shielded():
+                    _save(lease, intent, run_id)
+                    notes = _roll_back(target, env, intent, lease, run_id, note)
+                if isinstance(exc, GantryError):
+                    raise DeployError(f"{exc}{notes}") from None
+                if isinstance(exc, Exception):  # a target's unforeseen error: one line, the traceback kept
+                    raise DeployError(f"{env} in {region}: unexpected {type(exc).__name__}: {exc}{notes}") from exc
+                raise
+            item.state = "done"
+            item.changed = item.changed or changed
+            _save(lease, intent, run_id)
+            done.append(RegionOutcome(region, release_of(item.previous), changed))
+        return done
 
 
-def _roll_back(target: Target, env: str, done: list[RegionOutcome], step: Step | None) -> str:
+def _roll_back(target: Target, env: str, intent: Intent, lease: Lease, run_id: str, note: object) -> str:
+    """Every region this intent moved goes back to what it served before; returns what happened."""
+    say = note if callable(note) else (lambda _text: None)
     notes = []
-    for outcome in reversed([o for o in done if o.changed]):
-        if outcome.previous is None:
-            notes.append(f"{outcome.region} keeps the new release (first deploy, nothing to roll back to)")
+    for item in reversed([r for r in intent.regions if r.state == "done" and r.changed]):
+        previous = release_of(item.previous)
+        if previous is None:
+            notes.append(f"{item.region} keeps the new release (first deploy, nothing to roll back to)")
             continue
-        if step:
-            step.note(f"{outcome.region}: rolling back to {outcome.previous.short}")
+        say(f"{item.region}: rolling back to {previous.short}")
         try:
-            target.deploy_region(env, outcome.region, outcome.previous, force=True)
-            notes.append(f"{outcome.region} rolled back to {outcome.previous.digest[:19]}")
-        except DeployError as exc:
-            notes.append(
-                f"{outcome.region} ROLLBACK FAILED ({exc}): run `gantry rollback --env {env} --region {outcome.region}`"
-            )
+            target.deploy_region(env, item.region, previous, force=True)
+        except Exception as exc:  # the rollback reports every region, whatever failed
+            notes.append(f"{item.region} ROLLBACK FAILED ({exc}): run `gantry recover --env {env}`")
+            continue
+        item.state = "restored"
+        _save(lease, intent, run_id)
+        notes.append(f"{item.region} rolled back to {previous.digest[:19]}")
+    if all(r.state in ("pending", "restored") or not r.changed for r in intent.regions):
+        intent.state = "finished"
+        _save(lease, intent, run_id)
     return f"; {'; '.join(notes)}" if notes else ""
+
+
+def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: Step | None = None) -> list[str]:
+    """Close an unfinished deploy of `env`: every region it touched back to one release (the previous one,
+    or the new one where a region had nothing before). Returns what was done."""
+    note = step.note if step else (lambda _text: None)
+    with leased(target, env, run_id, f"recover {env}") as lease:
+        intent = lease.found.intent
+        if intent is None or not intent.open:
+            return []
+        touched = intent.touched()
+        roll_back = all(item.previous is not None for item in touched)
+        actions = []
+        for item in touched:
+            wanted = release_of(item.previous if roll_back else intent.release) or release_of(intent.release)
+            if wanted is None:
+                continue
+            note(f"{item.region}: bringing back {wanted.short}")
+            target.deploy_region(env, item.region, wanted, force=True)
+            item.state = "restored" if roll_back else "done"
+            actions.append(f"{item.region} -> {wanted.digest[:19]}")
+        intent.state = "recovered"
+        intent.updated_at = datetime.now(UTC)
+        lease.save(intent)
+        _mirror_to_run(intent.run_id, intent)
+        return actions or [f"no region of {env} had changed"]

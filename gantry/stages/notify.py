@@ -16,29 +16,30 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from gantry.config import GantryConfig
 from gantry.errors import GantryError
 from gantry.paths import run_dir
+from gantry.runrecord import RunRecord
 from gantry.targets.base import NotificationSink
 
 SCHEMA_VERSION = 1
 
 
 def event(
-    cfg: GantryConfig, run: dict[str, Any], status: str, *, stage: str | None = None, message: str | None = None
+    cfg: GantryConfig, run: RunRecord | None, status: str, *, stage: str | None = None, message: str | None = None
 ) -> dict[str, Any]:
-    stages = run.get("stages", [])
+    stages = run.stages if run else []
     return {
         "schema": SCHEMA_VERSION,
         "type": "pipeline",
         "status": status,
         "customer": cfg.customer,
         "service": cfg.service.name,
-        "run_id": run.get("run_id"),
-        "sha": run.get("sha"),
-        "digest": run.get("digest"),
-        "approver": (run.get("approval") or {}).get("approver"),
-        "failed_stage": stage or run.get("failed_stage"),
+        "run_id": run.run_id if run else None,
+        "sha": run.sha if run else None,
+        "digest": run.digest if run else None,
+        "approver": ((run.approval or {}).get("approver") if run else None),
+        "failed_stage": stage or (run.failed_stage if run else None),
         "message": message,
-        "durations": {s["name"]: s["seconds"] for s in stages},
-        "total_seconds": round(sum(s["seconds"] for s in stages), 2),
+        "durations": {s.name: s.seconds for s in stages},
+        "total_seconds": round(sum(s.seconds for s in stages), 2),
         "time": datetime.now(UTC).isoformat(),
     }
 

@@ -1,240 +1,274 @@
 """Each stage as one call (what the CLI commands and the Jenkinsfile run), and the whole pipeline in order.
 
-State between stages travels in the JSON run record (gantry.runrecord), so a stage runs the same alone,
-from Jenkins, or inside `gantry pipeline run`.
+State between stages travels in the run record (gantry.runrecord), named by a run id the caller resolves
+once, so a stage runs the same alone, from Jenkins, or inside `gantry pipeline run`, and two runs in one
+checkout never mix. The target is given, never chosen here: the stages know only the Target contract.
 """
 
 from __future__ import annotations
 
 import time
-from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from gantry import engine, runrecord
+from gantry import runrecord
 from gantry.config import GantryConfig
 from gantry.errors import GantryError
-from gantry.paths import project_root
-from gantry.stages import approval, baseimage, build, deploy, notify, smoke, source, verify
+from gantry.host import engine
+from gantry.runrecord import RunRecord
+from gantry.stages import approval, build, deploy, notify, smoke, source, verify
+from gantry.stages.interrupts import Interrupted
 from gantry.stages.progress import stage
 from gantry.targets.base import Published, Release, Target
-from gantry.targets.factory import make_target
 
 
 class Pipeline:
-    def __init__(self, cfg: GantryConfig, config_file: str) -> None:
+    def __init__(self, cfg: GantryConfig, target: Target, root: Path, run_id: str | None) -> None:
         self.cfg = cfg
-        self.config_file = config_file
+        self.target = target
+        self.root = root
+        self.run_id = run_id
 
-    @cached_property
-    def target(self) -> Target:
-        return make_target(self.cfg)
+    # -- the run record -----------------------------------------------------------------------------------
+    def start(self, run_id: str) -> RunRecord:
+        self.run_id = run_id
+        return runrecord.create(
+            run_id,
+            customer=self.cfg.customer,
+            service=self.cfg.service.name,
+            config=str(self.cfg.source),
+            target=self.cfg.target,
+        )
 
-    def _registry_hosts(self) -> list[str]:
-        if self.cfg.local is None:
-            return []
-        return [f"127.0.0.1:{r.registry_port}" for r in self.cfg.local.regions.values()]
+    def _run(self) -> str:
+        if self.run_id is None:
+            raise GantryError("no pipeline run yet: start one with `gantry source` (or `gantry pipeline run`)")
+        return self.run_id
 
-    def region(self, env: str, name: str | None) -> list[str] | None:
-        """--region accepts a role (primary/secondary) or a region name; None means every region of env."""
-        if name is None:
-            return None
-        if name == "primary":
-            resolved = self.cfg.regions.primary
-        elif name == "secondary":
-            resolved = self.cfg.regions.secondary
-        else:
-            resolved = name
-        return [self.cfg.check_region(env, resolved)]
+    def record(self) -> RunRecord:
+        return runrecord.load(self._run())
+
+    def release(self) -> Release:
+        record = self.record()
+        if not record.digest or not record.sha:
+            raise GantryError("this run has no published image: run `gantry push` first")
+        return Release(record.sha, record.digest)
 
     # -- stages -------------------------------------------------------------------------------------------
-
     def source(self, allow_dirty: bool) -> source.Source:
-        runrecord.start(self.cfg.customer, self.cfg.service.name, self.config_file)
-        with stage("source") as step:
-            found = source.run(self.target, allow_dirty)
+        with stage("source", self._run()) as step:
+            found = source.run(self.target, self.root, allow_dirty)
+            with runrecord.update(self._run()) as record:
+                record.sha, record.tag, record.tree, record.dirty = found.sha, found.tag, found.tree, found.dirty
             step.detail = f"{found.tag[:24]}{' (dirty tree)' if found.dirty else ''}"
         return found
 
     def mirror(self) -> dict[str, str]:
-        with stage("mirror source") as step:
+        with stage("mirror source", self.run_id) as step:
             refs = self.target.mirror_source()
             step.detail = f"{len(refs)} refs identical in {' and '.join(self.cfg.regions.names)}"
         return refs
 
-    def base_image(self, local_only: bool = False) -> str:
-        with stage("base image") as step:
-            client = engine.connect(self._registry_hosts())
-            name = baseimage.ensure_local(self.cfg, client, step)
-            if local_only:
-                step.detail = name
-                return name
-            if self.cfg.target != "local":
-                raise GantryError(
-                    "gantry base-image publishes to the local primary registry; on aws the golden "
-                    "base comes from `gantry bake --target container`"
-                )
-            host = f"127.0.0.1:{self.cfg.local_settings.regions[self.cfg.regions.primary].registry_port}"
-            reference = baseimage.publish(self.cfg, client, name, host)
-            step.detail = reference.split("@")[1][:19]
-            return reference
+    def base_image(self) -> str:
+        with stage("base image", self.run_id) as step:
+            reference = self.target.base_image(step.note)
+            if self.run_id is not None:
+                with runrecord.update(self.run_id) as record:
+                    record.base_image = reference
+            step.detail = reference.rsplit("@", 1)[-1][:19]
+        return reference
 
     def build(self, skip_tests: bool = False) -> None:
-        found = source.current()
-        with stage("build") as step:
+        found = source.of(self.record())
+        with stage("build", self._run()) as step:
             if published := self.target.find_published(found.tag):
                 step.detail = f"{found.tag[:12]} already published as {published.digest[:19]}: nothing to build"
-                runrecord.set_fields(digest=published.digest, references=published.references, built=False)
+                with runrecord.update(self._run()) as record:
+                    record.digest, record.references, record.built = published.digest, published.references, False
                 return
             if not skip_tests:
-                build.unit_tests(self.cfg, step)
-            client = engine.connect(self._registry_hosts())
-            repo_of = getattr(self.target, "source_repo", None)
-            repo = repo_of(self.cfg.regions.primary) if repo_of else project_root()
-            image = build.build(self.cfg, client, repo, found, baseimage.pinned_reference(), step)
-            runrecord.set_fields(local_image=image, built=True)
+                build.unit_tests(self.cfg, self.root, step)
+            base = self.record().base_image or self.target.base_image(step.note)
+            client = engine.connect(self.target.engine_registries())
+            self.target.engine_login(client)
+            context = self.target.build_context(found.tree, build.context_paths(self.cfg))
+            image = build.build(self.cfg, client, context, found, base, step)
+            with runrecord.update(self._run()) as record:
+                record.local_image, record.built, record.base_image = image, True, base
             step.detail = image
 
     def push(self) -> Published:
-        record = runrecord.load()
-        with stage("push and replicate") as step:
-            published = self.target.find_published(record["tag"]) if "tag" in record else None
+        record = self.record()
+        with stage("push and replicate", self._run()) as step:
+            published = self.target.find_published(record.tag) if record.tag else None
             if published is None:
-                if "local_image" not in record:
+                if record.local_image is None or record.tag is None:
                     raise GantryError("nothing built in this run: run `gantry build` first")
-                published = self.target.publish(record["local_image"], record["tag"])
-            runrecord.set_fields(digest=published.digest, references=published.references)
+                published = self.target.publish(record.local_image, record.tag)
+            with runrecord.update(self._run()) as updated:
+                updated.digest, updated.references = published.digest, published.references
             step.detail = f"{published.digest[:19]} identical in {', '.join(published.references)}"
         return published
 
-    def release(self) -> Release:
-        record = runrecord.load()
-        if not record.get("digest"):
-            raise GantryError("this run has no published image: run `gantry push` first")
-        return Release(record["sha"], record["digest"])
-
     def deploy(self, env: str, region: str | None = None, force: bool = False) -> None:
         release = self.release()
-        regions = self.region(env, region)
+        regions = self.cfg.resolve_region(env, region)
         label = f"deploy {env}" + (f" ({regions[0]})" if regions else "")
-        with stage(label) as step:
+        with stage(label, self._run()) as step:
             outcomes = deploy.deploy_environment(
-                self.target, self.cfg, env, release, force=force, regions=regions, step=step
+                self.target,
+                self.cfg,
+                env,
+                release,
+                run_id=self._run(),
+                command=label,
+                force=force,
+                regions=regions,
+                step=step,
             )
             step.detail = ", ".join(f"{o.region} {'updated' if o.changed else 'unchanged'}" for o in outcomes)
-            with runrecord.update() as record:
-                record.setdefault("deployments", {}).update(
-                    {
-                        f"{env}/{o.region}": {
-                            "digest": release.digest,
-                            "changed": o.changed,
-                            "previous": o.previous.digest if o.previous else None,
-                        }
-                        for o in outcomes
-                    }
-                )
 
     def smoke(self, env: str, region: str | None = None) -> list[smoke.Check]:
         release = self.release()
-        regions = self.region(env, region) or self.cfg.regions_of(env)
-        with stage(f"smoke {env}") as step:
+        regions = self.cfg.resolve_region(env, region) or self.cfg.regions_of(env)
+        with stage(f"smoke {env}", self._run()) as step:
             checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release)
             step.detail = f"{len(checks)} checks passed"
-            if check_targets := getattr(self.target, "check_targets", None):  # aws: ALB target health
-                healthy = sum(check_targets(env, r) for r in regions)
-                step.detail += f"; {healthy} load balancer targets healthy"
+            health = [self.target.health(env, r) for r in regions]
+            unhealthy = [f"{r}: {h.detail}" for r, h in zip(regions, health, strict=True) if not h.ok]
+            if unhealthy:
+                raise GantryError(f"load balancer targets not healthy ({'; '.join(unhealthy)}): see `gantry status`")
+            step.detail += f"; {sum(h.healthy for h in health)} load balancer targets healthy"
+            with runrecord.update(self._run()) as record:
+                record.smoke[env] = [c.__dict__ for c in checks]
             if not self.cfg.environment(env).requires_approval:
-                passed = approval.record_staging_pass(
-                    self.target.records(), release.digest, release.sha, runrecord.current_run_id()
-                )
-                runrecord.set_fields(staging_passed_at=passed["passed_at"])
-            runrecord.set_fields(smoke={env: [c.__dict__ for c in checks]})
+                passed = approval.record_staging_pass(self.target.records(), release.digest, release.sha, self.run_id)
+                with runrecord.update(self._run()) as record:
+                    record.staging_passed_at = float(passed["passed_at"])
         return checks
 
     def approve(self, approver: str, digest: str | None = None, build_url: str | None = None) -> dict[str, Any]:
-        run_id = _optional_run_id()
         digest = digest or self.release().digest
-        with stage("approve", record=run_id is not None) as step:
+        with stage("approve", self.run_id) as step:
             value, created = approval.approve(
-                self.cfg, self.target.records(), approver=approver, digest=digest, build_url=build_url, run_id=run_id
+                self.cfg,
+                self.target.records(),
+                approver=approver,
+                digest=digest,
+                build_url=build_url,
+                run_id=self.run_id,
             )
             step.detail = (
                 f"approved by {value['approver']}"
                 if created
                 else f"already approved by {value['approver']} at {value.get('approved_at_iso')}"
             )
-        if run_id is not None and digest == runrecord.load().get("digest"):
-            runrecord.set_fields(approval=value)
+        if self.run_id is not None and digest == self.record().digest:
+            with runrecord.update(self.run_id) as record:
+                record.approval = value
         return value
 
     def await_approval(self) -> dict[str, Any]:
         release = self.release()
-        with stage("wait for approval") as step:
+        with stage("wait for approval", self._run()) as step:
             step.note(
                 f"waiting up to {self.cfg.approvals.timeout_seconds:g} s: `gantry approve --approver NAME "
                 f"--digest {release.digest}`"
             )
             value = approval.wait(self.cfg, self.target.records(), release.digest)
             step.detail = f"approved by {value['approver']}"
-        runrecord.set_fields(approval=value)
+        with runrecord.update(self._run()) as record:
+            record.approval = value
         return value
 
     def verify(self, env: str) -> None:
         release = self.release()
-        with stage(f"verify {env}") as step:
+        with stage(f"verify {env}", self._run()) as step:
             regions = verify.serving(self.target, self.cfg, env, release)
-            detail = f"{len(regions)} regions serve {release.digest[:19]}"
-            if self.cfg.target == "local":
-                step.note("waiting for Prometheus to scrape every replica")
-                seen = verify.prometheus_targets_up(
-                    f"http://127.0.0.1:{self.cfg.local_settings.prometheus_port}", self.cfg, env
-                )
-                detail += f"; Prometheus: {seen} replicas up"
-            step.detail = detail
+            step.detail = f"{len(regions)} regions serve {release.digest[:19]}; "
+            step.detail += self.target.verify_monitoring(env, step.note)
 
     def rollback(self, env: str, region: str | None = None, *, changed_by_run: bool = False) -> list[str]:
-        """Each region back to the release it served before (no approval needed: it served this env already).
-        With changed_by_run, only the regions whose deploy in the current run changed them (none: a no-op)."""
-        regions = self.region(env, region) or list(reversed(self.cfg.regions_of(env)))
+        """Each region back to the release it served before. With changed_by_run (the CI failure handler),
+        only what this run changed: its unfinished deploy is recovered, its finished one rolled back."""
+        regions = self.cfg.resolve_region(env, region) or list(reversed(self.cfg.regions_of(env)))
         if changed_by_run:
-            deployments = runrecord.load().get("deployments", {})
-            regions = [r for r in regions if deployments.get(f"{env}/{r}", {}).get("changed")]
+            open_intent = self.target.leases().peek(env).intent
+            if open_intent is not None and open_intent.open and open_intent.run_id == self.run_id:
+                return self.recover(env)
+            deployments = self.record().deployments
+            regions = [
+                r
+                for r in regions
+                if (d := deployments.get(f"{env}/{r}")) is not None and d.changed and d.state == "done"
+            ]
             if not regions:
                 return []
+        run_id = f"{self.run_id or runrecord.new_run_id()}-rollback"
         done: list[str] = []
-        with stage(f"rollback {env}", record=_optional_run_id() is not None) as step:
+        with stage(f"rollback {env}", self.run_id) as step:
+            targets: dict[Release, list[str]] = {}
             for name in regions:
                 previous = self.target.previous_release(env, name)
                 if previous is None:
-                    raise GantryError(
-                        f"{env} in {name} has no previous release to roll back to"
-                        + (f" (rolled back so far: {', '.join(done)})" if done else "")
-                    )
-                step.note(f"{name}: back to {previous.short}")
-                self.target.deploy_region(env, name, previous, force=True)
-                done.append(f"{name} -> {previous.digest[:19]}")
+                    raise GantryError(f"{env} in {name} has no previous release to roll back to")
+                targets.setdefault(previous, []).append(name)
+            for previous, names in targets.items():
+                step.note(f"{', '.join(names)}: back to {previous.short}")
+                deploy.deploy_environment(
+                    self.target,
+                    self.cfg,
+                    env,
+                    previous,
+                    run_id=run_id,
+                    command=f"rollback {env}",
+                    force=True,
+                    regions=names,
+                    step=step,
+                )
+                done += [f"{name} -> {previous.digest[:19]}" for name in names]
             step.detail = ", ".join(done)
         return done
 
+    def recover(self, env: str) -> list[str]:
+        run_id = self.run_id or runrecord.new_run_id()
+        with stage(f"recover {env}", self.run_id) as step:
+            interrupted = self.target.leases().peek(env).intent
+            actions = deploy.recover(self.target, self.cfg, env, run_id=f"{run_id}-recover", step=step)
+            step.detail = ", ".join(actions) or "nothing to recover"
+        if interrupted is not None and actions and runrecord.exists(interrupted.run_id):
+            self._close_interrupted(interrupted.run_id, env)
+        return actions
+
+    def _close_interrupted(self, run_id: str, env: str) -> None:
+        """The run that left the deploy unfinished: marked interrupted, and its failure notice sent once."""
+        record = runrecord.load(run_id)
+        if record.result == "running":
+            runrecord.finish(run_id, "interrupted", f"its {env} deploy did not finish; recovered by `gantry recover`")
+        if record.notification is None:
+            Pipeline(self.cfg, self.target, self.root, run_id).notify(
+                "failure", failed_stage=f"deploy {env}", message="interrupted deploy, recovered"
+            )
+
     def notify(self, status: str, failed_stage: str | None = None, message: str | None = None) -> list[str]:
-        try:
-            record = runrecord.load()
-        except GantryError:
-            record = {}
+        """Send the run's event once: a run that already notified is not notified again."""
+        record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
+        if record is not None and record.notification is not None:
+            return []
         event = notify.event(self.cfg, record, status, stage=failed_stage, message=message)
         failures = notify.send(event, notify.sinks(self.cfg, self.target.sinks()))
-        if record:
-            runrecord.set_fields(notification={"status": status, "failures": failures})
+        if record is not None and self.run_id is not None:
+            with runrecord.update(self.run_id) as updated:
+                updated.notification = runrecord.Notification(status=status, sent_at=time.time(), failures=failures)
         return failures
 
     # -- the whole pipeline -------------------------------------------------------------------------------
-
-    def run_all(self, approver: str | None, allow_dirty: bool, force: bool) -> dict[str, Any]:
-        started = time.monotonic()
+    def run_all(self, approver: str | None, allow_dirty: bool, force: bool) -> RunRecord:
+        run_id = self._run()
         try:
             self.source(allow_dirty)
             self.mirror()
-            if self.cfg.target == "local":
-                self.base_image()
+            self.base_image()
             self.build()
             self.push()
             self.deploy("staging", force=force)
@@ -246,25 +280,14 @@ class Pipeline:
             self.deploy("production", force=force)
             self.smoke("production")
             self.verify("production")
-        except GantryError as exc:
-            _finish("failed", started, str(exc))
-            self.notify("failure", message=str(exc))
+        except BaseException as exc:
+            interrupted = isinstance(exc, (Interrupted, KeyboardInterrupt))
+            message = str(exc) if isinstance(exc, GantryError) else f"{type(exc).__name__}: {exc}"
+            runrecord.finish(run_id, "aborted" if interrupted else "failed", message)
+            self.notify("aborted" if interrupted else "failure", message=message)
             raise
-        _finish("success", started, None)
+        runrecord.finish(run_id, "success", None)
         failures = self.notify("success")
         if failures:
             raise GantryError(f"pipeline succeeded but notification failed: {failures[0]}")
-        return runrecord.load()
-
-
-def _optional_run_id() -> str | None:
-    try:
-        return runrecord.current_run_id()
-    except GantryError:
-        return None
-
-
-def _finish(result: str, started: float, error: str | None) -> None:
-    runrecord.set_fields(
-        result=result, error=error, finished_at=time.time(), total_seconds=round(time.monotonic() - started, 2)
-    )
+        return runrecord.load(run_id)

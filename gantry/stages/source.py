@@ -1,16 +1,18 @@
-"""Stage 1, source: which commit ships, and the region copies of the repository it is built from."""
+"""Stage 1, source: which commit ships, pushed to the primary region's source copy the build reads."""
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gantry import runrecord
 from gantry.errors import GantryError
-from gantry.paths import project_root
+from gantry.host.git import git
+from gantry.runrecord import RunRecord
 from gantry.targets.base import Target
+
+# A dirty tree ships from a snapshot commit kept under this ref, so the region copy holds what is built.
+SNAPSHOT_REF = "refs/gantry/snapshot"
 
 
 @dataclass(frozen=True)
@@ -21,19 +23,13 @@ class Source:
     dirty: bool
 
 
-def git(root: Path, *args: str) -> str:
-    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise GantryError(
-            f"git {' '.join(args[:2])} failed: {result.stderr.strip()[:200]} "
-            f"(is {root} a git repository with a commit?)"
-        )
-    return result.stdout.strip()
+def _git(root: Path, *args: str) -> str:
+    return git(*args, cwd=root, fix=f"is {root} a git repository with a commit?").strip()
 
 
 def resolve(root: Path, allow_dirty: bool) -> Source:
-    sha = git(root, "rev-parse", "--verify", "HEAD^{commit}")
-    changes = git(root, "status", "--porcelain", "--untracked-files=no")
+    sha = _git(root, "rev-parse", "--verify", "HEAD^{commit}")
+    changes = _git(root, "status", "--porcelain", "--untracked-files=no")
     if not changes:
         return Source(sha, sha, sha, dirty=False)
     if not allow_dirty:
@@ -43,21 +39,19 @@ def resolve(root: Path, allow_dirty: bool) -> Source:
             "--allow-dirty to ship them under a '-dirty' tag"
         )
     # `git stash create` makes a commit of the tracked changes without touching refs or the working tree.
-    tree = git(root, "stash", "create")
-    digest = hashlib.sha256(git(root, "diff", "HEAD").encode()).hexdigest()[:8]
+    tree = _git(root, "stash", "create")
+    _git(root, "update-ref", SNAPSHOT_REF, tree)
+    digest = hashlib.sha256(_git(root, "diff", "HEAD").encode()).hexdigest()[:8]
     return Source(sha, f"{sha}-dirty.{digest}", tree, dirty=True)
 
 
-def run(target: Target, allow_dirty: bool) -> Source:
-    root = project_root()
+def run(target: Target, root: Path, allow_dirty: bool) -> Source:
     source = resolve(root, allow_dirty)
     target.push_source(root)
-    runrecord.set_fields(sha=source.sha, tag=source.tag, tree=source.tree, dirty=source.dirty)
     return source
 
 
-def current() -> Source:
-    record = runrecord.load()
-    if "sha" not in record:
+def of(record: RunRecord) -> Source:
+    if record.sha is None or record.tag is None or record.tree is None:
         raise GantryError("this run has no source yet: run `gantry source` first")
-    return Source(record["sha"], record["tag"], record["tree"], record["dirty"])
+    return Source(record.sha, record.tag, record.tree, record.dirty)

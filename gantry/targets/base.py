@@ -1,14 +1,23 @@
-"""The contract every target implements. Stage logic (ordering, approvals, cross-region rollback policy,
-smoke checks, notifications) lives in gantry.stages and is shared; a target only knows how to move images
-and containers/services in one region at a time."""
+"""The contract every target implements: everything that differs between running on this machine and on AWS.
+
+Stage logic (ordering, approvals, the cross-region rollback policy, smoke checks, notifications, the run
+record) lives in gantry.stages and is shared. A target knows how to make the base image, archive the build
+context from its source copy, move images, run one environment in one region, lock an environment, keep
+durable records and report health. No stage asks which target it drives: adding a target is one package that
+implements this Protocol and registers itself as a `gantry.targets` entry point.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from docker import DockerClient
+
 from gantry.config import GantryConfig
+from gantry.leases import LeaseStore
 from gantry.records import RecordStore
 
 
@@ -32,6 +41,29 @@ class Published:
     references: dict[str, str]  # region -> "<registry>/<repo>@sha256:..."
 
 
+@dataclass(frozen=True)
+class Component:
+    """One piece of a target's infrastructure, for `gantry up` and `gantry status`."""
+
+    name: str
+    address: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the load balancer in front of an environment in a region sees."""
+
+    healthy: int
+    desired: int
+    unhealthy: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.healthy >= self.desired and self.unhealthy == 0
+
+
 class NotificationSink(Protocol):
     name: str
 
@@ -39,19 +71,51 @@ class NotificationSink(Protocol):
         """Deliver one event; raise GantryError with a one-line reason when delivery fails."""
 
 
+# A progress callback: stages pass Step.note so a target can say what it is doing.
+Note = Callable[[str], None]
+
+
 class Target(Protocol):
     cfg: GantryConfig
 
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def up(self) -> list[Component]:
+        """Start (locally) or check (aws) what the stages need; idempotent."""
+
+    def down(self, *, wait: bool) -> list[str]:
+        """Remove what `up` made, first waiting for (wait=True) or cancelling running deploys."""
+
+    def components(self) -> list[Component]:
+        """The state of every component, for `gantry status`."""
+
+    # -- durable state --------------------------------------------------------------------------------
     def records(self) -> RecordStore:
-        """Durable store for approvals and staging passes, readable from every region."""
+        """Durable create-only store for approvals and staging passes, readable from every region."""
+
+    def leases(self) -> LeaseStore:
+        """Per-environment deploy leases and the intent journal of the deploy that holds one."""
+
+    # -- images ---------------------------------------------------------------------------------------
+    def engine_registries(self) -> dict[str, str]:
+        """Plain-HTTP registries on 127.0.0.1 the engine must trust: registry name -> where it listens."""
+
+    def engine_login(self, client: DockerClient) -> None:
+        """Give the engine what it needs to pull the base image (a registry token), if anything."""
+
+    def base_image(self, note: Note) -> str:
+        """The golden base image the build starts FROM, as a reference pinned by digest."""
+
+    def build_context(self, tree: str, paths: list[str]) -> bytes:
+        """A tar of `paths` at commit `tree`, taken from the primary region's source copy."""
 
     def find_published(self, tag: str) -> Published | None:
-        """The image already published as `tag` (tags are immutable), or None."""
+        """The image already published as `tag` in every region (tags are immutable), or None."""
 
     def publish(self, local_image: str, tag: str) -> Published:
         """Push the locally built image to the primary registry as `tag`, get it into the secondary
         registry, and verify both hold the same digest. Raise GantryError otherwise."""
 
+    # -- services -------------------------------------------------------------------------------------
     def current_release(self, env: str, region: str) -> Release | None:
         """The release serving `env` in `region`, or None before the first deploy."""
 
@@ -60,11 +124,18 @@ class Target(Protocol):
 
     def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
         """Make `region` serve `release` for `env`. Returns False when it already did (and force is off).
-        On failure the region must be left serving what it served before, then raise DeployError."""
+        On any failure the region must be left serving what it served before, then the error is raised."""
 
     def endpoint(self, env: str, region: str) -> str:
         """Base URL of the load balancer in front of `env` in `region`."""
 
+    def health(self, env: str, region: str) -> Health:
+        """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""
+
+    def verify_monitoring(self, env: str, note: Note) -> str:
+        """Check the monitoring sees every replica of `env`; returns a one-line detail."""
+
+    # -- source ---------------------------------------------------------------------------------------
     def push_source(self, repo: Path) -> None:
         """Push every ref of the local git repository `repo` to the primary region's source copy."""
 
@@ -72,5 +143,6 @@ class Target(Protocol):
         """Push every ref of the primary region's source copy to the secondary's and return the refs
         (ref -> sha) after verifying both sides match; raise GantryError when they diverge."""
 
+    # -- notifications --------------------------------------------------------------------------------
     def sinks(self) -> list[NotificationSink]:
         """Notification sinks this target adds to the common ones (e.g. SNS on aws)."""

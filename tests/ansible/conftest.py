@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gantry.host import podman
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "ansible"
 ROLES_DIR = ANSIBLE_DIR / "roles"
@@ -20,8 +22,7 @@ BASE_IMAGE = "localhost/gantry/debian-base:bookworm"
 
 def podman_env() -> dict[str, str]:
     return {
-        **os.environ,
-        "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(ROOT / "config" / "podman" / "containers.conf")),
+        **podman.cli_environment(),
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
     }

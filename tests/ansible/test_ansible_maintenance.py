@@ -43,6 +43,8 @@ import pytest
 import yaml
 from motoserver import moto_server
 
+from gantry.host import podman
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +67,7 @@ MoleculeRunner = Callable[..., str]
 def podman_env() -> dict[str, str]:
     """The environment of conftest.podman_env (conftest is not importable under --import-mode=importlib)."""
     return {
-        **os.environ,
-        "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(ROOT / "config" / "podman" / "containers.conf")),
+        **podman.cli_environment(),
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
     }

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -25,22 +24,18 @@ import motoserver
 import yaml
 from botocore.config import Config
 
+from gantry.host import ports
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(24000, 25000)  # the aws helper's range (see /tmp/conventions.md)
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
 REPO = "example/cart"
+LOCK_TABLE = "example-terraform-locks"
 
 
 def free_port(start: int = 24000) -> int:
-    for port in range(start, PORTS.stop):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 24000-24999")
+    return ports.free_port(start, PORTS.stop)
 
 
 @contextmanager
@@ -146,6 +141,13 @@ def provision(url: str, version_urls: dict[tuple[str, str], str], tmp: Path) -> 
         replicationConfiguration={"rules": [{"destinations": [{"region": SECONDARY, "registryId": ACCOUNT}]}]}
     )
     topic = client(url, "sns", PRIMARY).create_topic(Name="gantry-example-pipeline")["TopicArn"]
+    # The Terraform state lock table (terraform/bootstrap) also holds gantry's deploy leases.
+    client(url, "dynamodb", PRIMARY).create_table(
+        TableName=LOCK_TABLE,
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     dr = _failover(url, regions)
     raw = yaml.safe_load((ROOT / "environments/example/aws.yaml").read_text())
     raw["notifications"] = {"file": None, "sns_topic_arn": topic}
@@ -159,6 +161,7 @@ def provision(url: str, version_urls: dict[tuple[str, str], str], tmp: Path) -> 
         "deploy_timeout_seconds": 1,
         "poll_seconds": 0.1,
         "max_attempts": 3,
+        "lease_table": LOCK_TABLE,
         "dr": dr,
     }
     return raw

@@ -12,6 +12,7 @@ import yaml
 from gantry.config import load_config
 from gantry.errors import ConfigError, GantryError
 from gantry.targets.aws.ecs import rollout_state
+from gantry.targets.aws.settings import AwsSettings
 from gantry.targets.aws.target import AwsTarget
 from gantry.targets.aws.tfimport import import_outputs
 from gantry.taskdef import fill as render_task_definition
@@ -55,14 +56,16 @@ def test_example_environment_is_valid_and_matches_local():
             lambda r: r["aws"]["regions"]["us-east-1"]["environments"]["staging"].update(load_balancer=None),
             "set 'load_balancer'",
         ),
-        (lambda r: r.update(target="aws", aws=None), "target 'aws' needs an 'aws' section"),
+        (lambda r: r.pop("aws"), "target 'aws' needs a 'aws' section"),
+        (lambda r: r["aws"].update(base_image={"repository": "example/golden-base", "reference": "x"}), "base_image"),
+        (lambda r: r["aws"].update(registry_endpoints={"ecr.example": "10.0.0.1:5000"}), "must be 127.0.0.1"),
     ],
 )
 def test_schema_errors_name_the_field(tmp_path, change, message):
     raw = example()
     change(raw)
     with pytest.raises(ConfigError, match=message):
-        load_config(str(write(tmp_path, raw)))
+        AwsTarget(load_config(str(write(tmp_path, raw))))
 
 
 @pytest.mark.parametrize(
@@ -91,6 +94,7 @@ def test_cross_checks_name_the_field(tmp_path, change, message):
 def test_terraform_outputs_fill_the_aws_section(tmp_path):
     raw = example()
     del raw["aws"]["regions"]
+    raw["aws"].update(poll_seconds=7, deploy_timeout_seconds=123)  # not defaults: they must survive the import
     config_file = write(tmp_path, raw)
     stack = example()["aws"]
     stack["regions"]["us-east-1"]["cluster"] = "from-terraform"
@@ -101,8 +105,9 @@ def test_terraform_outputs_fill_the_aws_section(tmp_path):
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     written = import_outputs(config_file, tmp_path / "outputs.json")
     cfg = load_config(str(written))
-    assert cfg.aws.regions["us-east-1"].cluster == "from-terraform"
-    assert cfg.aws.poll_seconds == 10  # kept from the file
+    assert AwsSettings.of(cfg).regions["us-east-1"].cluster == "from-terraform"
+    settings = AwsSettings.of(cfg)
+    assert (settings.poll_seconds, settings.deploy_timeout_seconds) == (7, 123)  # kept from the file
 
 
 def test_terraform_outputs_without_gantry_output_are_refused(tmp_path):
@@ -116,7 +121,9 @@ def test_invalid_terraform_outputs_do_not_touch_the_file(tmp_path):
     before = config_file.read_text()
     outputs = {"gantry_aws": {"value": {"regions": {"us-east-1": {"clustr": "c"}}}}}
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
-    with pytest.raises(ConfigError, match=r"imported outputs are invalid at aws.regions.us-east-1"):
+    with pytest.raises(
+        ConfigError, match=r"imported outputs are invalid: .*aws.regions.us-east-1.clustr: unknown field"
+    ):
         import_outputs(config_file, tmp_path / "outputs.json")
     assert config_file.read_text() == before
 

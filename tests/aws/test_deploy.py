@@ -15,6 +15,7 @@ from gantry.errors import ApprovalError, DeployError
 from gantry.stages import approval
 from gantry.stages.deploy import deploy_environment
 from gantry.targets.aws.ecs import PollingWaiter
+from gantry.targets.aws.settings import AwsSettings
 from gantry.targets.base import Release
 
 pytestmark = pytest.mark.integration  # a moto server process on 127.0.0.1
@@ -86,12 +87,12 @@ def test_rollout_timeout_restores_previous_task_definition(stack):
 def test_region2_failure_after_region1_rolls_region1_back(stack):
     """The lead's policy through gantry.stages.deploy: region 2 restores itself, region 1 is rolled back."""
     cfg = stack.config()
-    secondary_cluster = cfg.aws.regions[SECONDARY].cluster
+    secondary_cluster = AwsSettings.of(cfg).regions[SECONDARY].cluster
     good = AcceptedWaiter()
     target, published1 = publish(stack, good, "v1")
     release1 = Release(SHA1, published1.digest)
     approve(target, cfg, release1.digest, SHA1)
-    deploy_environment(target, cfg, "production", release1)
+    deploy_environment(target, cfg, "production", release1, run_id="run-1", command="deploy production")
     assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
 
     flaky = AcceptedWaiter(fail_clusters={secondary_cluster})
@@ -99,7 +100,7 @@ def test_region2_failure_after_region1_rolls_region1_back(stack):
     release2 = Release(SHA2, published2.digest)
     approve(target2, cfg, release2.digest, SHA2)
     with pytest.raises(DeployError) as failure:
-        deploy_environment(target2, cfg, "production", release2)
+        deploy_environment(target2, cfg, "production", release2, run_id="run-2", command="deploy production")
     message = str(failure.value)
     assert "failed for cart-production in us-west-2" in message
     assert "restored example-cart-production:" in message
@@ -122,13 +123,14 @@ def test_region2_failure_driven_by_target_helpers(stack):
     for region in (PRIMARY, SECONDARY):
         target.deploy_region("production", region, release1)
 
-    flaky = AcceptedWaiter(fail_clusters={cfg.aws.regions[SECONDARY].cluster})
+    flaky = AcceptedWaiter(fail_clusters={AwsSettings.of(cfg).regions[SECONDARY].cluster})
     target2, published2 = publish(stack, flaky, "v2")
     release2 = Release(SHA2, published2.digest)
     previous = target2.current_release("production", PRIMARY)
     assert target2.deploy_region("production", PRIMARY, release2) is True
-    with pytest.raises(DeployError, match="us-west-2"):
+    with pytest.raises(DeployError, match=r"rollout of .* failed for cart-production in us-west-2.*restored"):
         target2.deploy_region("production", SECONDARY, release2)
+    assert [cluster for cluster, _ in flaky.calls].count("example-uswest2") == 2  # the new one, then the restore
     assert target2.current_release("production", SECONDARY) == release1  # region 2 restored itself
     assert target2.deploy_region("production", PRIMARY, previous, force=True) is True
     assert target2.current_release("production", PRIMARY) == release1
@@ -139,10 +141,10 @@ def test_missing_approval_blocks_production_in_every_region(stack):
     target, published = publish(stack, AcceptedWaiter(), "v1")
     release = Release(SHA1, published.digest)
     with pytest.raises(ApprovalError, match="no approval on record"):
-        deploy_environment(target, cfg, "production", release)
+        deploy_environment(target, cfg, "production", release, run_id="run-1", command="deploy production")
     assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [None, None]
     # Staging needs none.
-    deploy_environment(target, cfg, "staging", release)
+    deploy_environment(target, cfg, "staging", release, run_id="run-1", command="deploy staging")
     assert target.current_release("staging", PRIMARY) == release
 
 

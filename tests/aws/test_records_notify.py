@@ -7,6 +7,7 @@ import json
 
 import pytest
 from aws_stack import PRIMARY, SECONDARY, ThrottlingProxy, client
+from runs import run_record
 
 from gantry.errors import GantryError
 from gantry.stages import notify
@@ -61,7 +62,7 @@ def test_sns_sink_publishes_the_shared_event(stack):
     target = stack.target(cfg)
     event = notify.event(
         cfg,
-        {"run_id": "r1", "sha": "1" * 40, "digest": "sha256:" + "b" * 64},
+        run_record(run_id="r1", sha="1" * 40, digest="sha256:" + "b" * 64),
         "failure",
         stage="deploy",
         message="region 2 failed",

@@ -37,7 +37,9 @@ def test_push_and_mirror_all_refs(stack, repo):
     assert refs == {"refs/heads/main": head, "refs/heads/release": head, "refs/tags/v1": head}
     # Deleting a branch in the primary copy removes it from the mirror too.
     git(stack.raw["aws"]["regions"][PRIMARY]["source_url"], "branch", "-D", "release")
-    assert "refs/heads/release" not in target.mirror_source()
+    target.mirror_source()
+    secondary = stack.raw["aws"]["regions"][SECONDARY]["source_url"]
+    assert git(secondary, "for-each-ref", "--format=%(refname)", "refs/heads/release") == ""
 
 
 def test_diverged_secondary_is_an_error(stack, repo, tmp_path):
@@ -48,8 +50,11 @@ def test_diverged_secondary_is_an_error(stack, repo, tmp_path):
     git(tmp_path, "clone", "--quiet", "-b", "main", stack.raw["aws"]["regions"][SECONDARY]["source_url"], str(other))
     git(other, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "--quiet", "--allow-empty", "-m", "x")
     git(other, "push", "--quiet", "origin", "main")
-    with pytest.raises(GantryError, match=r"git push failed: .*check the CodeCommit repository"):
+    diverged = git(other, "rev-parse", "HEAD")
+    with pytest.raises(GantryError, match=r"git push failed.*check the CodeCommit repository"):
         target.mirror_source()
+    # No force push: the diverged copy is left for a person to look at, not overwritten.
+    assert git(stack.raw["aws"]["regions"][SECONDARY]["source_url"], "rev-parse", "main") == diverged
 
 
 def test_missing_codecommit_repository_is_reported(stack, repo):
@@ -64,7 +69,8 @@ def test_missing_codecommit_repository_is_reported(stack, repo):
 
 def test_target_health_and_endpoints(stack):
     target = stack.target()
-    assert target.check_targets("production", SECONDARY) == 2
+    health = target.health("production", SECONDARY)
+    assert (health.healthy, health.desired) == (2, 2)
     assert target.endpoint("production", PRIMARY) == stack.versions[(PRIMARY, "production")].url
     # Without a url override the endpoint is the ALB's DNS name, over TLS.
     raw = stack.raw["aws"]["regions"][SECONDARY]["environments"]["production"]
@@ -83,5 +89,5 @@ def test_too_few_targets_fails_smoke(stack):
     client(stack.url, "elbv2", PRIMARY).deregister_targets(
         TargetGroupArn=arn, Targets=[{"Id": "10.20.0.10", "Port": 80}]
     )
-    with pytest.raises(GantryError, match="1 healthy ALB targets for cart-staging in us-east-1, need 2"):
-        stack.target().check_targets("staging", PRIMARY)
+    health = stack.target().health("staging", PRIMARY)
+    assert (health.healthy, health.desired) == (1, 2) and "1 healthy ALB targets for cart-staging" in health.detail

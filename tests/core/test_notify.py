@@ -1,4 +1,4 @@
-"""Notification sinks against the real webhook receiver process (python -m gantry.local.webhook)."""
+"""Notification sinks against the real webhook receiver process (python -m gantry.targets.local.webhook)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,28 @@ from pathlib import Path
 
 import pytest
 import requests
+from runs import run_record
 
-from gantry.local.processes import free_port
+from gantry.host.ports import free_port
 from gantry.stages import notify
 
-RUN = {
-    "run_id": "run-1",
-    "sha": "a" * 40,
-    "digest": "sha256:" + "b" * 64,
-    "approval": {"approver": "alice"},
-    "stages": [{"name": "build", "seconds": 3.5}, {"name": "deploy production", "seconds": 9.25}],
-}
+RUN = run_record(
+    sha="a" * 40,
+    digest="sha256:" + "b" * 64,
+    approval={"approver": "alice"},
+    stages=[
+        {"name": "build", "status": "ok", "seconds": 3.5, "finished_at": 1.0},
+        {"name": "deploy production", "status": "ok", "seconds": 9.25, "finished_at": 2.0},
+    ],
+)
 
 
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gantry.local.webhook", "--port", str(port), "--dir", str(tmp_path)])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gantry.targets.local.webhook", "--port", str(port), "--dir", str(tmp_path)]
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -44,7 +49,7 @@ def test_event_schema(cfg) -> None:  # type: ignore[no-untyped-def]
     event = notify.event(cfg, RUN, "success")
     assert event["schema"] == 1 and event["status"] == "success" and event["approver"] == "alice"
     assert event["durations"] == {"build": 3.5, "deploy production": 9.25} and event["total_seconds"] == 12.75
-    assert event["sha"] == RUN["sha"] and event["digest"] == RUN["digest"] and event["customer"] == "example"
+    assert event["sha"] == RUN.sha and event["digest"] == RUN.digest and event["customer"] == "example"
 
 
 def test_file_and_webhook_sinks_deliver(cfg, tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
-"""The task definition template renders for the local target, and generated load balancer configs pass
-the real `nginx -t` (both with replicas and before the first deploy)."""
+"""The task definition template renders for the local target, and generated load balancer configs pass the
+real `haproxy -c` (regional, with and without replicas, and the global entry), with the shared health numbers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gantry.errors import GantryError
-from gantry.local import nginx
-from gantry.local.layout import Layout
+from gantry.targets.local import balancers, haproxy
+from gantry.targets.local.layout import Layout
 from gantry.taskdef import container_spec, render
 
 DIGEST = "sha256:" + "d" * 64
@@ -33,40 +33,45 @@ def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> 
     assert (spec.cpu, spec.memory) == (cfg.service.cpu, cfg.service.memory)
 
 
-@pytest.mark.skipif(
-    shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
-    reason="nginx is not installed: run `make bootstrap`",
+HAPROXY = pytest.mark.skipif(
+    shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(),
+    reason="haproxy is not installed: run `make bootstrap`",
 )
-@pytest.mark.parametrize("upstreams", [[], [41001, 41002]])
-def test_load_balancer_config_passes_nginx_check(cfg, tmp_path: Path, upstreams: list[int]) -> None:  # type: ignore[no-untyped-def]
+
+
+@HAPROXY
+@pytest.mark.parametrize("servers", [[], [("r-a-0", 41001), ("r-a-1", 41002)]])
+def test_regional_load_balancer_config_passes_haproxy_check(cfg, tmp_path: Path, servers) -> None:  # type: ignore[no-untyped-def]
     layout = Layout(cfg, root=tmp_path)
-    nginx.write_config(layout, "us-east-1", "production", upstreams)
-    text = (layout.lb("us-east-1", "production") / "nginx.conf").read_text()
-    assert "listen 127.0.0.1:18080;" in text
-    assert all(f"server 127.0.0.1:{port}" in text for port in upstreams)
-    assert ("return 503" in text) == (not upstreams)
+    balancer = balancers.regional(layout, "us-east-1", "production")
+    balancer._write(servers, metrics_port=41999)
+    text = balancer.config.read_text()
+    assert "bind 127.0.0.1:18080" in text and "option httpchk GET /healthz" in text
+    # The target group's numbers (config/health-checks.yaml) on the local clock: 5 s * 0.2, thresholds as is.
+    assert balancer.server_options().startswith("check inter 1000ms rise 2 fall 2")
+    assert all(f"server {name} 127.0.0.1:{port} {balancer.server_options()}" in text for name, port in servers)
+    assert "close-spread-time" in text and "http-server-close" in text
 
 
+@HAPROXY
+def test_global_entry_puts_the_secondary_region_behind_the_primary(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    layout = Layout(cfg, root=tmp_path)
+    balancer = balancers.global_entry(layout, "production")
+    balancer._write([], metrics_port=41998)
+    text = balancer.config.read_text()
+    assert "server primary 127.0.0.1:18080" in text
+    assert "server secondary 127.0.0.1:18090" in text and text.rstrip().endswith("backup")
+    # Route 53's request_interval 10 s * 0.2, one failure_threshold both ways.
+    assert "check inter 2000ms rise 2 fall 2" in text
+
+
+@HAPROXY
 def test_an_invalid_config_never_goes_live(cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     layout = Layout(cfg, root=tmp_path)
-    nginx.write_config(layout, "us-east-1", "production", [41001])
-    live = (layout.lb("us-east-1", "production") / "nginx.conf").read_text()
-    monkeypatch.setattr(nginx, "render", lambda *a, **k: "events {}\nhttp { server { listen nonsense; } }\n")
-    with pytest.raises(GantryError, match="generated nginx config for production in us-east-1 is invalid"):
-        nginx.write_config(layout, "us-east-1", "production", [41002])
-    assert (layout.lb("us-east-1", "production") / "nginx.conf").read_text() == live
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("localhost/gantry/golden-base:bookworm", ("gantry/golden-base", "bookworm")),
-        ("localhost/gantry/debian-base:bookworm", ("gantry/debian-base", "bookworm")),
-        ("registry.example.com:5000/team/base", ("team/base", "latest")),
-        ("team/base:1", ("team/base", "1")),
-    ],
-)
-def test_base_image_repository_in_the_primary_registry(name: str, expected: tuple[str, str]) -> None:
-    from gantry.stages.baseimage import _repository_and_tag
-
-    assert _repository_and_tag(name) == expected
+    balancer = balancers.regional(layout, "us-east-1", "production")
+    balancer._write([("r-a-0", 41001)], metrics_port=41999)
+    live = balancer.config.read_text()
+    monkeypatch.setattr(haproxy, "render", lambda *a, **k: "frontend x\n    bind nonsense\n")
+    with pytest.raises(GantryError, match="generated HAProxy config for lb-us-east-1-production is invalid"):
+        balancer._write([("r-a-1", 41002)], metrics_port=41999)
+    assert balancer.config.read_text() == live

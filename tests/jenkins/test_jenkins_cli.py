@@ -131,8 +131,9 @@ def test_approve_asks_for_confirmation_and_a_no_changes_nothing(
     as_user("alice")
     _pending_build(standin, plan)
     result = run("approve", "--customer", "example", "--service", "cart", "--build", "1", input_text="n\n")
-    assert isinstance(result.exception, ConfigError)
+    assert isinstance(result.exception, ConfigError) and "not confirmed" in str(result.exception)
     assert standin.state.builds[PIPELINE][0].input_state == "pending"
+    assert [path for method, path, _ in standin.state.requests if method == "POST" and "/input/" in path] == []
 
 
 def test_someone_outside_the_approvers_group_is_refused(
@@ -142,7 +143,8 @@ def test_someone_outside_the_approvers_group_is_refused(
     _pending_build(standin, plan)
     result = run("approve", "--customer", "example", "--service", "cart", "--yes")
     assert isinstance(result.exception, GantryError)
-    assert "refused" in str(result.exception)
+    assert str(result.exception).startswith(f"approve {PIPELINE} #1:") and "refused" in str(result.exception)
+    assert standin.state.requests[-1] == ("POST", f"/job/{PIPELINE}/1/input/ProductionApproval/proceedEmpty", "mallory")
     assert standin.state.builds[PIPELINE][0].input_state == "pending"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,15 +44,22 @@ def test_unknown_keys_in_the_file_are_errors(tmp_path: Path) -> None:
         load_credentials({"GANTRY_JENKINS_CONFIG": str(config)})
 
 
-@pytest.mark.parametrize("url", ["http://jenkins.example.com", "ftp://jenkins.example.com", "jenkins"])
-def test_token_is_never_sent_in_clear_to_a_remote_host(url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://jenkins.example.com", "uses plain http to a remote host: use https"),
+        ("ftp://jenkins.example.com", "is not an http(s) URL"),
+        ("jenkins", "is not an http(s) URL"),
+    ],
+)
+def test_token_is_never_sent_in_clear_to_a_remote_host(url: str, message: str, tmp_path: Path) -> None:
     env = {
         "GANTRY_JENKINS_CONFIG": str(tmp_path / "x"),
         "JENKINS_URL": url,
         "JENKINS_USER": "a",
         "JENKINS_API_TOKEN": TOKEN,
     }
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_credentials(env)
 
 

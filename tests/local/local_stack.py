@@ -1,5 +1,6 @@
-"""Helpers for the local-target integration tests: a clone of this repository, its own run directory,
-its own ports (25xxx) and its own podman API service, all driven through the real `gantry` CLI."""
+"""Helpers for the local-target integration tests: a clone of this repository, its own run directory, its own
+ports and its own podman API service (sharing the checkout's image store), all driven through the real
+`gantry` CLI. Each test module picks a port base (PORT_BASE = 25000, 26000...), so modules never collide."""
 
 from __future__ import annotations
 
@@ -7,22 +8,34 @@ import json
 import os
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
 
+from gantry.host import podman
+
 ROOT = Path(__file__).resolve().parents[2]
 GANTRY = ROOT / ".venv" / "bin" / "gantry"
-PORTS = {
-    "registries": (25001, 25002),
-    "staging": 25081,
-    "production": (25080, 25090),
-    "prometheus": 25190,
-    "alertmanager": 25193,
-    "webhook": 25195,
-}
+
+
+def ports_for(base: int) -> dict[str, Any]:
+    return {
+        "registries": (base + 1, base + 2),
+        "staging": base + 81,
+        "production": (base + 80, base + 90),
+        "global": base + 100,
+        "prometheus": base + 190,
+        "alertmanager": base + 193,
+        "webhook": base + 195,
+    }
+
+
+PORTS = ports_for(25000)  # tests/local/test_pipeline.py's
 
 
 @dataclass
@@ -31,6 +44,7 @@ class Stack:
     home: Path
     config: Path
     env: dict[str, str]
+    ports: dict[str, Any]
 
     def gantry(
         self, *args: str, ok: bool = True, config: Path | None = None, extra_env: dict[str, str] | None = None
@@ -47,6 +61,18 @@ class Stack:
             raise AssertionError(f"gantry {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return result
 
+    def start(self, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`gantry <args>` in the background (its own process group), for tests that interrupt it."""
+        return subprocess.Popen(
+            [str(GANTRY), "--config", str(self.config), *args],
+            cwd=self.repo,
+            env={**self.env, **(extra_env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
     def commit(self, path: str, text: str, message: str) -> str:
         (self.repo / path).write_text(text)
         subprocess.run(["git", "-C", str(self.repo), "commit", "-qam", message], check=True)
@@ -54,16 +80,41 @@ class Stack:
             ["git", "-C", str(self.repo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
         ).stdout.strip()
 
+    def new_commit(self, tag: str) -> str:
+        """A new commit touching the service, so the next build makes a new image."""
+        store = self.repo / "app/cart/store.py"
+        return self.commit("app/cart/store.py", store.read_text() + f"# {tag}\n", tag)
+
     def serving(self, port: int) -> str:
         digest: str = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["digest"]
         return digest
 
-    def run_record(self) -> dict:  # type: ignore[type-arg]
-        return json.loads(self.gantry("run", "show").stdout)
+    def production(self) -> tuple[str, str]:
+        east, west = self.ports["production"]
+        return self.serving(east), self.serving(west)
+
+    def run_record(self, run_id: str | None = None) -> dict[str, Any]:
+        args = ["run", "show", *(["--run-id", run_id] if run_id else [])]
+        record: dict[str, Any] = json.loads(self.gantry(*args).stdout)
+        return record
 
     def kill(self, process: str) -> None:
         entry = json.loads((self.home / "processes.json").read_text())[process]
         os.kill(entry["pid"], signal.SIGKILL)
+
+    def lease(self, env: str) -> dict[str, Any]:
+        path = self.home / "leases" / f"{env}.json"
+        state: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        return state
+
+    def containers(self, **labels: str) -> list[str]:
+        filters = [f"--filter=label=gantry.home={self.home}"] + [
+            f"--filter=label=gantry.{key}={value}" for key, value in labels.items()
+        ]
+        found = subprocess.run(
+            ["podman", "ps", "-q", *filters], capture_output=True, text=True, env=self.env, check=True
+        )
+        return found.stdout.split()
 
     def with_changes(self, name: str, **approvals: float) -> Path:
         data = yaml.safe_load(self.config.read_text())
@@ -71,3 +122,55 @@ class Stack:
         path = self.config.with_name(name)
         path.write_text(yaml.safe_dump(data))
         return path
+
+    def notifications(self) -> list[dict[str, Any]]:
+        inbox = self.home / "monitoring/inbox/notifications.jsonl"
+        lines = inbox.read_text().splitlines() if inbox.is_file() else []
+        return [json.loads(line)["body"] for line in lines]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (OSError, ValueError, KeyError, requests.RequestException):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
+    """A clone of this repository with its own environment file, run directory and ports."""
+    repo = base / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    for key, value in (("user.email", "ci@gantry.invalid"), ("user.name", "gantry tests")):
+        subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
+    data = yaml.safe_load((ROOT / "environments/example/local.yaml").read_text())
+    data["local"]["regions"] = {
+        "us-east-1": {
+            "registry_port": ports["registries"][0],
+            "lb_ports": {"staging": ports["staging"], "production": ports["production"][0]},
+        },
+        "us-west-2": {"registry_port": ports["registries"][1], "lb_ports": {"production": ports["production"][1]}},
+    }
+    data["local"].update(
+        prometheus_port=ports["prometheus"],
+        alertmanager_port=ports["alertmanager"],
+        webhook_port=ports["webhook"],
+        global_ports={"production": ports["global"]},
+        health_timeout_seconds=45,
+    )
+    data["notifications"]["webhook_urls"] = [f"http://127.0.0.1:{ports['webhook']}/pipeline"]
+    config = base / "env.yaml"
+    config.write_text(yaml.safe_dump(data))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GANTRY_", "DOCKER_HOST"))}
+    env.update(
+        GANTRY_ROOT=str(repo),
+        GANTRY_HOME=str(base / "home"),
+        # The checkout's cache and image store: the base image and layers are made once for every suite.
+        GANTRY_CACHE=str(ROOT / ".cache"),
+        **podman.environment(),
+    )
+    return Stack(repo, base / "home", config, env, ports)

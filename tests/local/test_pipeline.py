@@ -1,4 +1,4 @@
-"""The local target end to end, through the real CLI, real podman replicas, registries, nginx, Prometheus.
+"""The local target end to end, through the real CLI, real podman replicas, registries, HAProxy, Prometheus.
 
 The tests in this module run in order and share one stack (module fixture): each builds on the releases
 the previous ones shipped, the way a team's day goes.
@@ -189,10 +189,11 @@ def test_registry_down_during_push_loses_nothing(stack: Stack) -> None:
     failed = stack.gantry("push", ok=False)
     assert failed.returncode == 1
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "127.0.0.1:25002" in errors[0] and "gantry" in errors[0]
+    assert len(errors) == 1 and "127.0.0.1:25002" in errors[0] and "run `gantry up`" in errors[0]
     record = stack.run_record()
     assert record["stages"][-1]["name"] == "push and replicate" and record["stages"][-1]["status"] == "failed"
-    assert "digest" not in record or record["digest"] != registry_digest(PORTS["registries"][0], record["sha"])
+    assert record["digest"] is None, failed.stderr
+    assert registry_digest(PORTS["registries"][0], record["sha"]) is not None  # the primary push happened
     stack.gantry("up")
     stack.gantry("push")
     record = stack.run_record()
@@ -200,20 +201,43 @@ def test_registry_down_during_push_loses_nothing(stack: Stack) -> None:
     assert registry_digest(PORTS["registries"][1], record["sha"]) == record["digest"]
 
 
-def test_mirror_refuses_a_diverging_copy(stack: Stack) -> None:
+def test_mirror_refuses_a_copy_that_rejects_pushes(stack: Stack) -> None:
     hook = stack.home / "regions/us-west-2/source.git/hooks/pre-receive"
     stack.commit("README.md", "mirror check\n", "mirror check")
     stack.gantry("source")
     hook.write_text("#!/bin/sh\necho 'refusing pushes' >&2\nexit 1\n")
     hook.chmod(0o755)
     result = stack.gantry("mirror", ok=False)
-    assert result.returncode == 1 and "git push failed" in result.stderr
+    assert result.returncode == 1 and "git push failed" in result.stderr and "refusing pushes" in result.stderr
     hook.unlink()
-    mirrored = stack.gantry("mirror").stdout
+    stack.gantry("mirror")
+
+
+def test_mirror_refuses_a_diverging_copy(stack: Stack) -> None:
+    """The push succeeds but the copy ends up different (something else writes to it): the ref comparison
+    after the push is what catches it, and the next mirror repairs it."""
+    hook = stack.home / "regions/us-west-2/source.git/hooks/post-receive"
+    hook.write_text("#!/bin/sh\ngit update-ref refs/heads/rogue HEAD\n")
+    hook.chmod(0o755)
+    stack.commit("README.md", "divergence check\n", "divergence check")
+    stack.gantry("source")
+    result = stack.gantry("mirror", ok=False)
+    assert result.returncode == 1
+    assert "source mirror in us-west-2 diverges from us-east-1 at refs/heads/rogue" in result.stderr
+    hook.unlink()
+    stack.gantry("mirror")
+    secondary = stack.home / "regions/us-west-2/source.git"
+    rogue = subprocess.run(
+        ["git", "-C", str(secondary), "for-each-ref", "refs/heads/rogue"], capture_output=True, text=True, check=True
+    )
+    assert rogue.stdout == ""  # the mirror pruned what the copy had and the source does not
     head = subprocess.run(
         ["git", "-C", str(stack.repo), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    assert f"{head} refs/gantry/head" in mirrored
+    copied = subprocess.run(
+        ["git", "-C", str(secondary), "rev-parse", "refs/gantry/head"], capture_output=True, text=True, check=True
+    )
+    assert copied.stdout.strip() == head
 
 
 def test_rollback_returns_every_region(stack: Stack) -> None:

@@ -15,27 +15,22 @@ from pathlib import Path
 import pytest
 
 from gantry.bake import packer
+from gantry.errors import GantryError
+from gantry.host import ports
 
 PORT_RANGE = range(22000, 23000)  # packer helper's ports (see conventions)
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
-    for port in PORT_RANGE:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 22000-22999")
+    return ports.free_port(PORT_RANGE.start, PORT_RANGE.stop)
 
 
 @pytest.fixture(scope="session")
 def packer_bin() -> Path:
     try:
         return packer.packer_binary()
-    except Exception as exc:
+    except GantryError as exc:
         pytest.skip(f"{exc} (scripts/setup-packer.sh builds it; make test runs that first)")
 
 

@@ -5,14 +5,13 @@ record their arguments; the files the script must remove are planted first."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from gantry.bake.engine import containers_conf
+from gantry.host import podman
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "packer" / "scripts"
 BASE_IMAGE = "localhost/gantry/debian-base:bookworm"
@@ -45,7 +44,7 @@ cat /stub-calls
 def podman_env() -> dict[str, str]:
     if shutil.which("podman") is None:
         pytest.skip("podman not installed: run scripts/setup-packer.sh")
-    env = {**os.environ, "CONTAINERS_CONF": containers_conf()}
+    env = podman.cli_environment()
     if subprocess.run(["podman", "image", "exists", BASE_IMAGE], env=env, check=False).returncode != 0:
         pytest.skip(f"{BASE_IMAGE} missing: run `gantry base-image`")
     return env

@@ -103,6 +103,7 @@ def test_podman_cli_is_preferred_even_with_docker_host(tmp_path: Path, monkeypat
     path, env = engine.container_cli()
     assert Path(path).name == "podman"
     assert env["CONTAINERS_CONF"].endswith("containers.conf")
+    assert env["CONTAINERS_STORAGE_CONF"].endswith("containers/storage.conf")  # the project's own image store
 
 
 def test_docker_cli_only_without_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tfhelpers import LIVE, TEMPLATE, TERRAFORM, env_roots, labelled, merged
 
-from gantry.config import AWS_REGIONS
+from gantry.names import AWS_REGIONS
 from gantry.newenv.inventory import allocations
 from gantry.newenv.render import template_files
 

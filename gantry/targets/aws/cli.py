@@ -24,7 +24,7 @@ def _config_option(ctx: click.Context) -> str | None:
 
 def _aws_config(ctx: click.Context) -> GantryConfig:
     cfg = load_config(_config_option(ctx))
-    if cfg.target != "aws" or cfg.aws is None:
+    if cfg.target != "aws":
         raise ConfigError("this command needs an aws environment file: pass --config environments/<c>/aws.yaml")
     return cfg
 
@@ -39,10 +39,10 @@ def dr() -> None:
 @click.pass_context
 def drill(ctx: click.Context, report: Path | None) -> None:
     """Fail the primary health check, time the failover to the secondary, restore; write JSON evidence."""
-    cfg = _aws_config(ctx)
-    if cfg.aws is None or cfg.aws.dr is None:
+    target = AwsTarget(_aws_config(ctx))
+    if target.settings.dr is None:
         raise ConfigError("aws.dr is missing: add hosted_zone_id, record_name and health_check_id")
-    evidence = Drill(AwsTarget(cfg), cfg.aws.dr).run()
+    evidence = Drill(target, target.settings.dr).run()
     path = write_report(evidence, report)
     click.echo(f"evidence: {path}")
     if not evidence["ok"]:

@@ -9,17 +9,20 @@ endpoint for blobs (tests push with put_image instead).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from gantry.errors import GantryError
+from gantry.host import podman
 from gantry.targets.aws.clients import Clients, aws_errors, error_code
 
 DIGEST_PREFIX = "sha256:"
@@ -32,25 +35,37 @@ class ImagePusher(Protocol):
 
 class SkopeoPusher:
     """`skopeo copy` to ECR with a 12-hour ECR token in a private (0600) temporary auth file, never on the
-    command line where other users could read it, and --digestfile to learn the digest the registry stored."""
+    command line where other users could read it, and --digestfile to learn the digest the registry stored.
 
-    def __init__(self, clients: Clients, region: str, source_transport: str) -> None:
+    With `endpoints` (tests against a local AWS API only) a registry host is pushed to at its stand-in on
+    127.0.0.1 instead, in plain HTTP and without a token: registries.conf rewrites pulls, not pushes."""
+
+    def __init__(
+        self, clients: Clients, region: str, source_transport: str, endpoints: Mapping[str, str] | None = None
+    ) -> None:
         self.clients = clients
         self.region = region
         self.source_transport = source_transport
+        self.endpoints = dict(endpoints or {})
 
     def _write_authfile(self, path: Path, registry: str) -> None:
-        with aws_errors(f"ECR authorization in {self.region}"):
-            data = self.clients("ecr", self.region).get_authorization_token()["authorizationData"][0]
+        _registry, user, password = Ecr(self.clients, "").credentials(self.region)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            json.dump({"auths": {registry: {"auth": data["authorizationToken"]}}}, handle)
+            json.dump({"auths": {registry: {"auth": token}}}, handle)
 
     def push(self, local_image: str, repository_uri: str, tag: str) -> str:
+        registry, _, path = repository_uri.partition("/")
+        stand_in = self.endpoints.get(registry)
         with tempfile.TemporaryDirectory(prefix="gantry-aws-push-") as tmp:
             digest_file = Path(tmp) / "digest"
-            authfile = Path(tmp) / "auth.json"
-            self._write_authfile(authfile, repository_uri.split("/", 1)[0])
+            if stand_in is None:
+                authfile = Path(tmp) / "auth.json"
+                self._write_authfile(authfile, registry)
+                destination = ["--dest-authfile", str(authfile), f"docker://{repository_uri}:{tag}"]
+            else:
+                destination = ["--dest-tls-verify=false", f"docker://{stand_in}/{path}:{tag}"]
             result = subprocess.run(
                 [
                     "skopeo",
@@ -60,15 +75,14 @@ class SkopeoPusher:
                     "3",
                     "--digestfile",
                     str(digest_file),
-                    "--dest-authfile",
-                    str(authfile),
                     f"{self.source_transport}:{local_image}",
-                    f"docker://{repository_uri}:{tag}",
+                    *destination,
                 ],
                 capture_output=True,
                 text=True,
                 timeout=1800,
                 check=False,
+                env=podman.cli_environment(),
             )
             if result.returncode != 0:
                 last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
@@ -80,6 +94,13 @@ class Ecr:
     def __init__(self, clients: Clients, repository: str) -> None:
         self.clients = clients
         self.repository = repository
+
+    def credentials(self, region: str) -> tuple[str, str, str]:
+        """(registry, user, password) from a 12-hour ECR authorization token; never logged."""
+        with aws_errors(f"ECR authorization in {region}"):
+            data = self.clients("ecr", region).get_authorization_token()["authorizationData"][0]
+        user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        return str(data["proxyEndpoint"]).removeprefix("https://"), user, password
 
     def repository_uri(self, region: str) -> str:
         with aws_errors(f"ECR repository '{self.repository}' in {region}", "apply the Terraform stack"):

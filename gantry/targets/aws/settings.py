@@ -8,14 +8,12 @@ emits one object output, `gantry_aws`, with exactly this shape). Cross-checks th
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gantry.config import GantryConfig, describe
 from gantry.errors import ConfigError
-
-if TYPE_CHECKING:
-    from gantry.config import GantryConfig
 
 ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,254}$")]
 EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
@@ -102,9 +100,28 @@ class DrSettings(_Strict):
         return self
 
 
+class AwsBaseImageSettings(_Strict):
+    """Where builds get their base image: the golden container base `gantry bake --target container`
+    publishes to ECR in the primary region (`repository` + `tag`, resolved to its digest at build time), or an
+    image elsewhere already pinned by digest (`reference`)."""
+
+    repository: ResourceName | None = None
+    tag: str = Field(default="bookworm", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    reference: str | None = Field(default=None, pattern=r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def one_source(self) -> AwsBaseImageSettings:
+        if (self.repository is None) == (self.reference is None):
+            raise ValueError("set exactly one of 'repository' (ECR, pinned at build time) or 'reference'")
+        return self
+
+
 class AwsSettings(_Strict):
     # Set for tests against a local AWS API (moto server); unset in real use.
     endpoint_url: str | None = None
+    # Tests only: ECR registry host -> a plain-HTTP registry on 127.0.0.1 standing in for ECR's data plane
+    # (moto has no blob API). Podman and skopeo reach it through registries.conf; unset in real use.
+    registry_endpoints: dict[str, str] = {}
     profile: str | None = None
     account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     ecr_repository: ResourceName = "cart"
@@ -120,12 +137,36 @@ class AwsSettings(_Strict):
     deploy_timeout_seconds: float = Field(default=900, gt=0)
     poll_seconds: float = Field(default=10, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)  # botocore standard retry mode, first try included
+    # Deploy leases: items in the DynamoDB table that also locks the Terraform state (key LockID).
+    lease_table: ResourceName | None = None
+    lease_seconds: float = Field(default=300, ge=30, le=3600)
+    base_image: AwsBaseImageSettings | None = None
     dr: DrSettings | None = None
 
     @field_validator("endpoint_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         return _url(value)
+
+    @field_validator("registry_endpoints")
+    @classmethod
+    def _loopback(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, location in value.items():
+            if not re.match(r"^127\.0\.0\.1:\d+$", location):
+                raise ValueError(f"registry_endpoints.{host}: '{location}' must be 127.0.0.1:<port> (tests only)")
+        return value
+
+    @classmethod
+    def of(cls, cfg: GantryConfig) -> AwsSettings:
+        """Validate the file's `aws:` section against the rest of the file; ConfigError names the field."""
+        if not cfg.has_section("aws"):
+            raise ConfigError(f"{cfg.source}: this configuration has no 'aws' section: add one (gantry aws-import)")
+        try:
+            settings = cls.model_validate(cfg.section("aws"))
+        except ValidationError as exc:
+            raise ConfigError(f"{cfg.source}: {describe(exc, 'aws')}") from None
+        check_against(cfg, settings)
+        return settings
 
     def region(self, name: str) -> AwsRegionSettings:
         try:

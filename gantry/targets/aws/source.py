@@ -8,11 +8,11 @@ CodeCommit side is the API lookup only.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
 from gantry.errors import GantryError
+from gantry.host.git import git as host_git
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.settings import AwsRegionSettings
 
@@ -27,19 +27,8 @@ CODECOMMIT_AUTH = [
 ]
 
 
-def git(*args: str, cwd: Path | None = None, timeout: float = 600) -> str:
-    result = subprocess.run(
-        ["git", *CODECOMMIT_AUTH, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        raise GantryError(f"git {args[0]} failed: {last}: check the CodeCommit repository and credentials")
-    return result.stdout
+def git(*args: str, cwd: Path | None = None) -> str:
+    return host_git(*args, cwd=cwd, config=CODECOMMIT_AUTH, fix="check the CodeCommit repository and credentials")
 
 
 class SourceCopies:

@@ -8,12 +8,17 @@ skopeo) and the rollout wait (`waiter`, default polling describe_services until 
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from docker import DockerClient
 
 from gantry import taskdef
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError, DeployError, GantryError
+from gantry.host.git import archive, git
 from gantry.records import RecordStore
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
@@ -23,12 +28,13 @@ from gantry.targets.aws.ecs import (
     RolloutWaiter,
     ServiceRef,
 )
-from gantry.targets.aws.elb import check_targets, endpoint
+from gantry.targets.aws.elb import endpoint, target_health
+from gantry.targets.aws.leases import DynamoLeaseStore
 from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
-from gantry.targets.aws.settings import AwsSettings, check_against
-from gantry.targets.aws.source import SourceCopies
-from gantry.targets.base import NotificationSink, Published, Release
+from gantry.targets.aws.settings import AwsSettings
+from gantry.targets.aws.source import CODECOMMIT_AUTH, SourceCopies
+from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release
 
 
 class AwsTarget:
@@ -39,18 +45,49 @@ class AwsTarget:
         pusher: ImagePusher | None = None,
         waiter: RolloutWaiter | None = None,
     ) -> None:
-        if cfg.aws is None:
-            raise ConfigError("this configuration has no 'aws' section: add one or use the local target")
-        check_against(cfg, cfg.aws)
         self.cfg = cfg
-        self.settings: AwsSettings = cfg.aws
+        self.settings = AwsSettings.of(cfg)
         self.clients = Clients(self.settings)
         self.ecr = Ecr(self.clients, self.settings.ecr_repository)
-        self.pusher = pusher or SkopeoPusher(self.clients, cfg.regions.primary, self.settings.image_source)
+        self.pusher = pusher or SkopeoPusher(
+            self.clients, cfg.regions.primary, self.settings.image_source, self.settings.registry_endpoints
+        )
         self.waiter = waiter or PollingWaiter(self.settings.poll_seconds)
         self.source = SourceCopies(self.clients, self.settings.regions)
 
-    # --- records and notifications -------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------------------------------
+    def up(self) -> list[Component]:
+        """Nothing to start on AWS (Terraform owns the stack): check it, like `gantry doctor`."""
+        from gantry.targets.aws.doctor import run_checks
+
+        checks = run_checks(self)
+        missing = [c for c in checks if not c.ok]
+        if missing:
+            raise GantryError(f"the stack is incomplete: {missing[0].name}: {missing[0].detail}")
+        return self.components()
+
+    def down(self, *, wait: bool) -> list[str]:
+        raise GantryError("the aws target's resources belong to Terraform: run `terraform destroy` in its root")
+
+    def components(self) -> list[Component]:
+        rows = []
+        for region in self.cfg.regions.names:
+            cluster = self.settings.region(region).cluster
+            rows.append(Component(f"{region} ECS cluster", cluster, "configured"))
+            rows.append(Component(f"{region} ECR repository", self.settings.ecr_repository, "configured"))
+        return rows
+
+    # --- records, leases and notifications -----------------------------------------------------------
+    def leases(self) -> DynamoLeaseStore:
+        table = self.settings.lease_table
+        if table is None:
+            raise ConfigError(
+                f"{self.cfg.source}: aws.lease_table is not set: import the stack's outputs (gantry aws-import)"
+            )
+        return DynamoLeaseStore(
+            self.clients, self.cfg.regions.primary, table, self.cfg.customer, self.settings.lease_seconds
+        )
+
     def records(self) -> RecordStore:
         return SsmRecordStore(
             self.clients,
@@ -67,6 +104,48 @@ class AwsTarget:
         return sinks
 
     # --- images --------------------------------------------------------------------------------------
+    def engine_registries(self) -> dict[str, str]:
+        return dict(self.settings.registry_endpoints)
+
+    def engine_login(self, client: DockerClient) -> None:
+        """Let the engine pull from the primary region's ECR (the golden base) with a short-lived token."""
+        if self.settings.registry_endpoints:
+            return  # the stand-in registries of a local AWS API take no credentials
+        registry, user, password = self.ecr.credentials(self.cfg.regions.primary)
+        client.login(username=user, password=password, registry=registry, reauth=True)
+
+    def base_image(self, note: Note) -> str:
+        """The golden base pinned by digest: `aws.base_image.reference`, or the digest ECR holds for
+        `aws.base_image.repository:tag` in the primary region (published by `gantry bake --target container`)."""
+        base = self.settings.base_image
+        if base is None:
+            raise ConfigError(
+                f"{self.cfg.source}: aws.base_image is not set: name the ECR repository that "
+                "`gantry bake --target container` publishes to (aws.base_image.repository)"
+            )
+        if base.reference is not None or base.repository is None:
+            return str(base.reference)
+        primary = self.cfg.regions.primary
+        golden = Ecr(self.clients, base.repository)
+        note(f"resolving {base.repository}:{base.tag} in ECR {primary}")
+        image = golden.find(primary, tag=base.tag)
+        if image is None:
+            raise GantryError(
+                f"ECR {primary} has no {base.repository}:{base.tag}: run `gantry bake --target container` first"
+            )
+        return f"{golden.repository_uri(primary)}@{image['imageDigest']}"
+
+    def build_context(self, tree: str, paths: list[str]) -> bytes:
+        """The build paths at `tree`, fetched from the primary region's CodeCommit copy."""
+        url = self.source.url(self.cfg.regions.primary)
+        scratch = Path(tempfile.mkdtemp(prefix="gantry-aws-context-"))
+        try:
+            git("init", "--quiet", "--bare", str(scratch))
+            git("fetch", "--quiet", "--depth=1", url, tree, cwd=scratch, config=CODECOMMIT_AUTH)
+            return archive(scratch, tree, paths)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
     def publish(self, local_image: str, tag: str) -> Published:
         """Push to the primary region's ECR (injectable pusher), check the registry stored the digest the
         pusher reported, then wait (replication_timeout_seconds) until every other region holds it."""
@@ -181,11 +260,28 @@ class AwsTarget:
         self.cfg.check_region(env, region)
         return endpoint(self.clients, region, self.settings.service(env, region))
 
-    def check_targets(self, env: str, region: str) -> int:
-        """Smoke, AWS side: every ALB target healthy and at least `replicas` of them."""
+    def health(self, env: str, region: str) -> Health:
+        """The ALB's view: healthy targets of the environment's target group."""
         self.cfg.check_region(env, region)
-        minimum = self.cfg.environment(env).replicas
-        return check_targets(self.clients, region, self.settings.service(env, region), minimum)
+        desired = self.cfg.environment(env).replicas
+        service = self.settings.service(env, region)
+        healthy, bad = target_health(self.clients, region, service)
+        detail = f"{healthy} healthy ALB targets for {service.service}"
+        if bad:
+            detail += f", not healthy: {', '.join(bad)}"
+        return Health(healthy=healthy, desired=desired, unhealthy=len(bad), detail=detail[:200])
+
+    def verify_monitoring(self, env: str, note: Note) -> str:
+        """Every CloudWatch alarm of the environment's services is OK (none in ALARM)."""
+        firing = []
+        for region in self.cfg.regions_of(env):
+            prefix = f"{self.cfg.customer}-{self.cfg.service.name}-{env}"
+            with aws_errors(f"describe_alarms in {region}"):
+                alarms = self.clients("cloudwatch", region).describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+            firing += [f"{region}:{a['AlarmName']}" for a in alarms if a.get("StateValue") == "ALARM"]
+        if firing:
+            raise GantryError(f"CloudWatch alarms firing for {env}: {', '.join(firing)[:200]}: investigate first")
+        return "no CloudWatch alarm firing"
 
     # --- source --------------------------------------------------------------------------------------
     def push_source(self, repo: Path) -> None:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from gantry.config import GantryConfig
+from gantry.config import parse
 from gantry.errors import ConfigError
 from gantry.jsonfile import write_atomic
-from gantry.targets.aws.settings import check_against
+from gantry.targets.aws.settings import AwsSettings
 
 OUTPUT_NAME = "gantry_aws"
 DEPLOY_TARGETS = "deploy_targets"
@@ -102,13 +101,11 @@ def import_outputs(config_file: Path, source: Path, out: Path | None = None, env
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
     merged = merge(raw, read_outputs(source), env)
     try:
-        cfg = GantryConfig.model_validate(merged)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"imported outputs are invalid at {where}: {first['msg']}: fix the stack outputs") from None
-    if cfg.aws is not None:
-        check_against(cfg, cfg.aws)
+        cfg = parse(merged, config_file)
+        if cfg.has_section("aws"):
+            AwsSettings.of(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"imported outputs are invalid: {exc}: fix the stack outputs") from None
     target = out or config_file
     if target.suffix == ".json":
         write_atomic(target, merged)

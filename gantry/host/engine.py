@@ -1,8 +1,10 @@
 """The container engine behind the Docker Engine API.
 
-A Docker engine is used when one answers (DOCKER_HOST, or /var/run/docker.sock). Otherwise gantry starts
-Debian's podman with its Docker-compatible socket under the run directory, configured only through
-environment variables (CONTAINERS_CONF, CONTAINERS_REGISTRIES_CONF): no system-wide file is touched.
+A Docker engine is used when one answers (DOCKER_HOST, or /var/run/docker.sock); its image store is the
+daemon's. Otherwise gantry starts Debian's podman with its Docker-compatible socket under the run directory,
+configured only through environment variables (gantry.host.podman: the project's containers.conf and its own
+image store; CONTAINERS_REGISTRIES_CONF for the plain-HTTP registries the caller names): no system file is
+touched.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import docker
+import requests
 from docker.errors import DockerException
 
 from gantry.errors import EngineError
-from gantry.local import processes
-from gantry.paths import project_root, run_dir
+from gantry.host import podman, processes
+from gantry.paths import run_dir
 
 SYSTEM_SOCKET = Path("/var/run/docker.sock")
 SERVICE_NAME = "podman-service"
@@ -31,28 +35,24 @@ def podman_socket() -> Path:
     return engine_dir() / "podman.sock"
 
 
-def registries_conf(insecure_registries: list[str]) -> str:
-    """registries.conf marking the local plain-HTTP registries insecure (they listen on 127.0.0.1 only)."""
+def registries_conf(insecure_registries: Mapping[str, str]) -> str:
+    """registries.conf for plain-HTTP registries on 127.0.0.1: each name (a registry host the images are
+    named after) is served at its location, marked insecure. Pulls follow the mapping; pushes do not."""
     lines = ["unqualified-search-registries = []", ""]
-    for location in sorted(set(insecure_registries)):
-        lines += ["[[registry]]", f'location = "{location}"', "insecure = true", ""]
+    for prefix, location in sorted(insecure_registries.items()):
+        lines += ["[[registry]]", f'prefix = "{prefix}"', f'location = "{location}"', "insecure = true", ""]
     return "\n".join(lines)
 
 
-def engine_environment(insecure_registries: list[str]) -> dict[str, str]:
-    """Environment for podman/skopeo child processes: the project's containers.conf and registries.conf."""
+def engine_environment(insecure_registries: Mapping[str, str]) -> dict[str, str]:
+    """Environment for podman/skopeo child processes: the project's podman files and registries.conf."""
     conf_dir = engine_dir()
     conf_dir.mkdir(parents=True, exist_ok=True)
     registries = conf_dir / "registries.conf"
     text = registries_conf(insecure_registries)
     if not registries.is_file() or registries.read_text() != text:
         registries.write_text(text)
-    env = dict(os.environ)
-    env["CONTAINERS_CONF"] = os.environ.get(
-        "CONTAINERS_CONF", str(project_root() / "config" / "podman" / "containers.conf")
-    )
-    env["CONTAINERS_REGISTRIES_CONF"] = str(registries)
-    return env
+    return {**podman.cli_environment(), "CONTAINERS_REGISTRIES_CONF": str(registries)}
 
 
 def _ping(base_url: str) -> docker.DockerClient | None:
@@ -60,11 +60,11 @@ def _ping(base_url: str) -> docker.DockerClient | None:
         client = docker.DockerClient(base_url=base_url, timeout=300)
         client.ping()
         return client
-    except DockerException:
+    except (DockerException, requests.RequestException):
         return None
 
 
-def connect(insecure_registries: list[str]) -> docker.DockerClient:
+def connect(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
     """A client for a running engine, starting podman's service when no Docker engine answers."""
     if host := os.environ.get("DOCKER_HOST"):
         client = _ping(host)
@@ -76,15 +76,17 @@ def connect(insecure_registries: list[str]) -> docker.DockerClient:
     return _podman(insecure_registries)
 
 
-def _podman(insecure_registries: list[str]) -> docker.DockerClient:
-    podman = shutil.which("podman")
-    if podman is None:
+def _podman(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
+    binary = shutil.which("podman")
+    if binary is None:
         raise EngineError("no Docker engine and no podman found: run `make bootstrap` (installs podman)")
     env = engine_environment(insecure_registries)
     socket = podman_socket()
-    # The registries.conf is read once at service start: restart the service when it changed.
+    # podman reads its configuration once, at service start: restart the service when any of it changed.
     fingerprint = hashlib.sha256(
-        (Path(env["CONTAINERS_REGISTRIES_CONF"]).read_text() + env["CONTAINERS_CONF"]).encode()
+        "\n".join(
+            [Path(env["CONTAINERS_REGISTRIES_CONF"]).read_text(), env[podman.CONTAINERS_CONF], env[podman.STORAGE_CONF]]
+        ).encode()
     ).hexdigest()[:16]
     running = processes.lookup(SERVICE_NAME)
     if running and running.get("fingerprint") != fingerprint:
@@ -93,7 +95,7 @@ def _podman(insecure_registries: list[str]) -> docker.DockerClient:
         socket.unlink(missing_ok=True)
         processes.start(
             SERVICE_NAME,
-            [podman, "system", "service", "--time=0", f"unix://{socket}"],
+            [binary, "system", "service", "--time=0", f"unix://{socket}"],
             env=env,
             ready=lambda: _ping(f"unix://{socket}") is not None,
             timeout=60,

@@ -1,4 +1,4 @@
-"""Long-running helper processes (registries, nginx, Prometheus...) started in their own session, with
+"""Long-running helper processes (registries, HAProxy, Prometheus...) started in their own session, with
 logs and pids recorded under the run directory so `gantry down` finds and stops every one of them."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -60,39 +59,6 @@ def lookup(name: str) -> dict[str, Any] | None:
 def all_running() -> dict[str, dict[str, Any]]:
     with _registry() as entries:
         return {name: entry for name, entry in entries.items() if _alive(entry)}
-
-
-def port_owner(port: int) -> str | None:
-    """None when 127.0.0.1:port can be bound, else a description of who holds it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            return None
-        except OSError:
-            pass
-    with contextlib.suppress(psutil.AccessDenied, PermissionError):
-        for conn in psutil.net_connections("tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
-                with contextlib.suppress(psutil.Error):
-                    return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
-    return "another process"
-
-
-def require_free(port: int, what: str, setting: str) -> None:
-    owner = port_owner(port)
-    if owner:
-        raise GantryError(
-            f"port {port} for {what} is already taken by {owner}: stop it (`gantry down` if it is ours) "
-            f"or change {setting} in the environment file"
-        )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start(

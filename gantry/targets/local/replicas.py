@@ -8,13 +8,16 @@ import time
 
 import requests
 from docker import DockerClient
-from docker.errors import APIError, DockerException, NotFound
+from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from gantry.errors import DeployError
-from gantry.local.stack import CONTAINER_LABEL
+from gantry.host.images import ENGINE_ERRORS
 from gantry.targets.base import Release
 from gantry.taskdef import ContainerSpec
+
+# Every container carries the run directory it belongs to, so `gantry down` finds all of them.
+CONTAINER_LABEL = "gantry.home"
 
 # A read-only root filesystem still needs a scratch /tmp: a private tmpfs inside the container.
 PRIVATE_TMP = {"/tmp": "rw,size=16m"}  # noqa: S108
@@ -54,8 +57,10 @@ def start(
                     cpu_shares=spec.cpu or None,
                 )
             )
-    except DockerException as exc:
-        remove(started)
+    except BaseException as exc:
+        remove(started)  # an interrupt mid-way must not leave the replicas started so far
+        if not isinstance(exc, ENGINE_ERRORS):
+            raise
         raise DeployError(f"the engine refused to start a replica: {_short(exc)}") from None
     return started
 
@@ -130,7 +135,7 @@ def stop_gracefully(containers: list[Container], timeout: int = 10) -> None:
 
 
 def _last_log_line(container: Container) -> str:
-    with contextlib.suppress(DockerException):
+    with contextlib.suppress(*ENGINE_ERRORS):
         raw: bytes = container.logs(tail=5)
         lines = raw.decode(errors="replace").strip().splitlines()
         if lines:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from pathlib import Path
 
 from gantry.config import GantryConfig
-from gantry.paths import run_dir
+from gantry.paths import project_root, run_dir
+from gantry.targets.local.settings import LocalSettings
+
+
+def socket_dir(root: Path) -> Path:
+    """A short directory for the UNIX sockets of a run directory (socket paths may not exceed 107 bytes)."""
+    return Path(tempfile.gettempdir()) / f"gantry-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
 
 
 class Layout:
-    def __init__(self, cfg: GantryConfig, root: Path | None = None) -> None:
+    def __init__(self, cfg: GantryConfig, settings: LocalSettings | None = None, root: Path | None = None) -> None:
         self.cfg = cfg
+        self.settings = settings or LocalSettings.of(cfg)
         self.root = root or run_dir()
+        self.cfg_root = project_root()  # where config/health-checks.yaml and the templates of the checkout are
 
     def region(self, region: str) -> Path:
         return self.root / "regions" / region
@@ -25,8 +35,27 @@ class Layout:
     def lb(self, region: str, env: str) -> Path:
         return self.region(region) / f"lb-{env}"
 
+    def global_lb(self, env: str) -> Path:
+        return self.root / "global" / f"lb-{env}"
+
     def release_file(self, region: str, env: str) -> Path:
         return self.region(region) / f"release-{env}.json"
+
+    @property
+    def sockets(self) -> Path:
+        return socket_dir(self.root)
+
+    @property
+    def leases(self) -> Path:
+        return self.root / "leases"
+
+    @property
+    def records(self) -> Path:
+        return self.root / "records"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
 
     @property
     def monitoring(self) -> Path:
@@ -49,16 +78,19 @@ class Layout:
         return self.prometheus / "targets" / f"{name}.json"
 
     def registry_host(self, region: str) -> str:
-        return f"127.0.0.1:{self.cfg.local_settings.regions[region].registry_port}"
+        return f"127.0.0.1:{self.settings.regions[region].registry_port}"
 
-    def registry_hosts(self) -> list[str]:
-        return [self.registry_host(region) for region in self.cfg.regions.names]
+    def registry_hosts(self) -> dict[str, str]:
+        return {self.registry_host(region): self.registry_host(region) for region in self.cfg.regions.names}
 
     def repository(self) -> str:
         return f"{self.cfg.customer}/{self.cfg.service.name}"
 
     def lb_port(self, region: str, env: str) -> int:
-        return self.cfg.local_settings.regions[region].lb_ports[env]
+        return self.settings.regions[region].lb_ports[env]
+
+    def global_port(self, env: str) -> int | None:
+        return self.settings.global_ports.get(env)
 
     def lb_envs(self, region: str) -> list[str]:
         return [env for env in self.cfg.environments if region in self.cfg.regions_of(env)]

@@ -6,9 +6,11 @@ import shutil
 import subprocess
 
 import requests
+from docker import DockerClient
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from gantry.errors import GantryError
+from gantry.errors import EngineError, GantryError
+from gantry.host import images
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -70,3 +72,22 @@ def copy(source: str, destination: str, env: dict[str, str]) -> None:
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise GantryError(f"replicating {source} to {destination} failed: {last[:300]}: check `gantry status`")
+
+
+def push(client: DockerClient, local_image: str, host: str, repository: str, tag: str, what: str) -> str:
+    """Push `local_image` to `host/repository:tag` through the engine and return the digest the registry then
+    serves for the tag (checked over the registry API, not taken from the engine's word)."""
+    remote = f"{host}/{repository}"
+    fix = f"check the {what} registry (`gantry status`) and retry"
+    image = images.require(client, local_image, after="the image was built", fix="run `gantry build`")
+    images.tag(client, image, f"{remote}:{tag}", fix=fix)
+    try:
+        for line in client.images.push(remote, tag=tag, stream=True, decode=True):
+            if "error" in line:
+                raise EngineError(f"push to the {what} registry failed: {str(line['error'])[:200]}: {fix}")
+    except images.ENGINE_ERRORS as exc:
+        raise EngineError(f"push to the {what} registry failed: {images.short(exc)}: {fix}") from None
+    digest = manifest_digest(host, repository, tag)
+    if digest is None:
+        raise EngineError(f"the {what} registry does not list {repository}:{tag} after the push: {fix}")
+    return digest

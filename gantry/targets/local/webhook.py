@@ -1,7 +1,11 @@
-"""The local notification receiver: Alertmanager posts to /alertmanager, the pipeline to /pipeline; each
-JSON body is appended as one line to <dir>/alerts.jsonl or <dir>/notifications.jsonl.
+"""The notification receiver: Alertmanager posts to /alertmanager, the pipeline to /pipeline; each JSON body is
+appended as one line to <dir>/alerts.jsonl or <dir>/notifications.jsonl. GET on the same paths returns what
+arrived: pipeline events as posted, Alertmanager notifications one entry per alert (received_at, status,
+alertname, instance, labels), which is what tests and benchmarks wait on.
 
-Run as `python -m gantry.local.webhook --port P --dir D` (gantry up starts it)."""
+Standard library only, so the same file also runs inside the Ansible scenarios' test hosts:
+`python3 webhook.py --port P --dir D` (`gantry up` starts it as `python -m gantry.targets.local.webhook`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,29 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 FILES = {"/alertmanager": "alerts.jsonl", "/pipeline": "notifications.jsonl"}
 MAX_BODY = 1_000_000
+
+
+def received(directory: Path, path: str) -> list[dict[str, Any]]:
+    """What arrived at `path` so far (see the module docstring for the shape)."""
+    file = directory / FILES[path]
+    lines = [json.loads(line) for line in file.read_text().splitlines()] if file.is_file() else []
+    if path == "/pipeline":
+        return [line["body"] for line in lines]
+    return [
+        {
+            "received_at": line["received_at"],
+            "status": alert.get("status"),
+            "alertname": alert.get("labels", {}).get("alertname"),
+            "instance": alert.get("labels", {}).get("instance"),
+            "labels": alert.get("labels", {}),
+        }
+        for line in lines
+        for alert in line["body"].get("alerts", [])
+    ]
 
 
 def make_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
@@ -21,7 +45,13 @@ def make_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self._reply(200 if self.path == "/healthz" else 404, {"ok": self.path == "/healthz"})
+            if self.path == "/healthz":
+                self._reply(200, {"ok": True})
+            elif self.path in FILES:
+                with lock:
+                    self._reply(200, received(directory, self.path))
+            else:
+                self._reply(404, {"error": "GET /healthz, /alertmanager or /pipeline"})
 
         def do_POST(self) -> None:
             name = FILES.get(self.path)
@@ -39,7 +69,7 @@ def make_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
                 out.write(line + "\n")
             self._reply(200, {"ok": True})
 
-        def _reply(self, status: int, payload: dict[str, object]) -> None:
+        def _reply(self, status: int, payload: object) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -1,1 +1,0 @@
-"""The local target: two "regions" on this machine (podman replicas, docker-registry, nginx, Prometheus)."""

@@ -1,0 +1,90 @@
+"""The health-check numbers of config/health-checks.yaml, as the local target uses them.
+
+Terraform reads the same file for the ALB target group and the Route 53 failover health checks; here the
+paths and thresholds are the same and every duration is multiplied by `local.time_scale`, so a local rollout
+or failover takes seconds where AWS takes tens of seconds, in the same number of checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gantry.errors import ConfigError
+from gantry.paths import project_root
+
+SOURCE = Path("config/health-checks.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetGroupChecks(_Strict):
+    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
+    interval_seconds: int = Field(ge=5, le=300)
+    timeout_seconds: int = Field(ge=2, le=120)
+    healthy_threshold: int = Field(ge=2, le=10)
+    unhealthy_threshold: int = Field(ge=2, le=10)
+    deregistration_delay_seconds: int = Field(ge=0, le=3600)
+
+
+class FailoverChecks(_Strict):
+    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
+    request_interval_seconds: int
+    failure_threshold: int = Field(ge=1, le=10)
+
+
+class HealthChecks(_Strict):
+    target_group: TargetGroupChecks
+    failover: FailoverChecks
+
+
+@dataclass(frozen=True)
+class Check:
+    """One HAProxy health check, durations already scaled."""
+
+    path: str
+    interval: float
+    timeout: float
+    rise: int
+    fall: int
+
+
+def load(root: Path | None = None) -> HealthChecks:
+    path = (root or project_root()) / SOURCE
+    try:
+        return HealthChecks.model_validate(yaml.safe_load(path.read_text()))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(
+            f"{path} is missing or invalid ({str(exc).splitlines()[0][:160]}): restore it from git"
+        ) from None
+
+
+def target_group(scale: float, root: Path | None = None) -> tuple[Check, float]:
+    """(replica health check, deregistration delay) for the regional load balancers."""
+    group = load(root).target_group
+    check = Check(
+        path=group.path,
+        interval=group.interval_seconds * scale,
+        timeout=group.timeout_seconds * scale,
+        rise=group.healthy_threshold,
+        fall=group.unhealthy_threshold,
+    )
+    return check, group.deregistration_delay_seconds * scale
+
+
+def failover(scale: float, root: Path | None = None) -> Check:
+    """The global entry's check of each region (Route 53 uses one threshold for failing and recovering)."""
+    checks = load(root).failover
+    interval = checks.request_interval_seconds * scale
+    return Check(
+        path=checks.path,
+        interval=interval,
+        timeout=min(interval / 2, 4.0),
+        rise=checks.failure_threshold,
+        fall=checks.failure_threshold,
+    )
