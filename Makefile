@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF ?= $(CURDIR)/config/podman/containers.conf
 export CONTAINERS_STORAGE_CONF ?= $(CURDIR)/.cache/containers/storage.conf
 GANTRY := $(BIN)/gantry
-APPROVER ?= demo-approver
+APPROVER ?= demo@gantry.invalid
 DEMO_FLAGS ?= --allow-dirty
 PYTEST_FLAGS ?=
 

@@ -14,6 +14,7 @@ import traceback
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TextIO
 
 import click
 from rich.console import Console
@@ -22,7 +23,7 @@ from rich.table import Table
 
 from gantry import runrecord
 from gantry.config import GantryConfig, load_config
-from gantry.errors import GantryError
+from gantry.errors import ConfigError, GantryError
 from gantry.host import baseimage, engine
 from gantry.paths import project_root, run_dir
 from gantry.stages import interrupts
@@ -209,13 +210,51 @@ def smoke_command(ctx: Context, env: str, region: str | None) -> None:
 
 
 @cli.command()
-@click.option("--approver", required=True, help="Your name as listed in approvals.approvers.")
-@click.option("--digest", default=None, help="Digest to approve (default: the run's image).")
-@click.option("--build-url", default=None, help="The CI build that asked for the approval.")
+@click.option("--env", "env", default="production", show_default=True, help="The protected environment.")
+@click.option("--approver", default=None, help="Your identity in the target's allowed signers (an e-mail).")
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Your SSH private key (or its .pub with the key in ssh-agent); never stored.",
+)
+@click.option("--digest", default=None, help="Digest to approve, in full (default: the run's image).")
+@click.option("--print", "print_only", is_flag=True, help="Print the signed approval instead of storing it.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.File("r"),
+    default=None,
+    help="Store a signed approval made elsewhere (from `--print`; Jenkins' approval step).",
+)
+@click.option("--submitter", default=None, help="With --import or --check: who asked (the approval must be theirs).")
+@click.option("--check", "check_only", is_flag=True, help="Only check that a valid approval is on record.")
 @pass_ctx
-def approve(ctx: Context, approver: str, digest: str | None, build_url: str | None) -> None:
-    """Approve the digest that passed staging for production."""
-    click.echo(json.dumps(ctx.pipeline().approve(approver, digest, build_url), sort_keys=True))
+def approve(
+    ctx: Context,
+    env: str,
+    approver: str | None,
+    key: Path | None,
+    digest: str | None,
+    print_only: bool,
+    import_file: TextIO | None,
+    submitter: str | None,
+    check_only: bool,
+) -> None:
+    """Sign an approval of the digest that passed staging for every protected target of an environment."""
+    pipeline = ctx.pipeline()
+    if check_only:
+        statement = pipeline.check_approval(env, submitter)
+        click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
+        return
+    if import_file is not None:
+        statement = pipeline.import_approval(import_file.read(), env=env, submitter=submitter)
+        click.echo(f"stored the approval of {statement.approver}")
+        return
+    if approver is None or key is None:
+        raise ConfigError("gantry approve needs --approver EMAIL and --key PATH (or --import FILE, or --check)")
+    signed = pipeline.approve(approver, key, env=env, digest=digest, print_only=print_only)
+    click.echo(json.dumps(signed.model_dump()) if print_only else f"stored the approval of {approver}")
 
 
 @cli.command()
@@ -291,21 +330,24 @@ def pipeline() -> None:
 @click.option(
     "--approver",
     default=None,
-    help="Approve as this approver when staging passes (the demo uses demo-approver); without it "
-    "the run waits for `gantry approve` until approvals.timeout_seconds.",
+    help="Sign the approval as this approver when staging passes (with --key; the local demo signer needs "
+    "none); without it the run waits for `gantry approve` until approvals.timeout_seconds.",
 )
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="The approver's SSH key.")
 @click.option("--allow-dirty", is_flag=True, help="Ship uncommitted changes under a '-dirty' tag.")
 @click.option("--force", is_flag=True, help="Roll out even where the digest already runs.")
 @pass_ctx
-def pipeline_run(ctx: Context, approver: str | None, allow_dirty: bool, force: bool) -> None:
+def pipeline_run(ctx: Context, approver: str | None, key: Path | None, allow_dirty: bool, force: bool) -> None:
     """source → mirror → base image → build → push → staging → smoke → approval → production → verify."""
     p = ctx.pipeline(new_run=True)
     try:
-        p.run_all(approver, allow_dirty, force)
+        p.run_all(approver, allow_dirty, force, key)
     finally:
         _summary(p)
     for region in p.cfg.regions_of("production"):
         out.print(f"production {region}: {p.target.endpoint('production', region)}")
+    if entry := p.target.global_endpoint("production"):
+        out.print(f"production, both regions (global entry): {entry}")
     out.print(f"run record: {runrecord.path_of(p._run())}")
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from gantry.approvals import ApprovalPolicy, Hours, Principal
 from gantry.errors import ConfigError
 from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName
 from gantry.paths import project_root
@@ -64,10 +65,10 @@ class RegionsConfig(Strict):
 
 
 class EnvironmentConfig(Strict):
-    # Order matters: production deploys region by region in this order.
+    # Order matters: production deploys region by region in this order. Whether an environment needs an
+    # approval is not said here: protection belongs to the target (Target.protection).
     regions: list[RegionRole] = Field(min_length=1)
     replicas: int = Field(default=2, ge=1, le=10)
-    requires_approval: bool = False
 
     @field_validator("regions")
     @classmethod
@@ -78,9 +79,32 @@ class EnvironmentConfig(Strict):
 
 
 class ApprovalConfig(Strict):
-    approvers: list[EnvironmentName] = Field(min_length=1)
-    timeout_seconds: float = Field(default=3600, gt=0)
-    max_age_hours: float = Field(default=24, gt=0)
+    """What the approval policy of a protected target is made from when the target is set up (the local
+    target's load balancers; on AWS the stack's policy parameter). A deploy checks the target's copy, never
+    this file, so editing it cannot loosen a running target's policy."""
+
+    # Who may approve, with the SSH public key each signs with: an allowed-signers file (the format of git's
+    # gpg.ssh.allowedSignersFile), relative to the repository.
+    allowed_signers: str = Field(default="environments/example/allowed_signers", pattern=r"^[A-Za-z0-9_./-]+$")
+    # How long an approval holds, and how long after staging passed an approver may still approve.
+    max_age_hours: Hours = 24
+    timeout_seconds: float = Field(default=3600, gt=0, le=7 * 24 * 3600)
+    separation_of_duties: bool = True
+    # The environment whose smoke pass opens the approval window.
+    staging_environment: EnvironmentName = "staging"
+    # Local target only: a key generated into the run directory signs as this approver, so `make demo` runs
+    # unattended. Never set it in a real environment; the aws target refuses it.
+    demo_signer: Principal | None = None
+
+    def policy(self, root: Path) -> ApprovalPolicy:
+        path = root / self.allowed_signers
+        if not path.is_file():
+            raise ConfigError(f"approvals.allowed_signers: {path} not found: list the approvers' SSH keys there")
+        return ApprovalPolicy(
+            allowed_signers=path.read_text(),
+            max_age_hours=self.max_age_hours,
+            separation_of_duties=self.separation_of_duties,
+        )
 
 
 class NotificationConfig(Strict):
@@ -110,8 +134,8 @@ class GantryConfig(BaseModel):
         for required in ("staging", "production"):
             if required not in self.environments:
                 raise ValueError(f"environments must define '{required}'")
-        if not self.environments["production"].requires_approval:
-            raise ValueError("environments.production.requires_approval must be true")
+        if self.approvals.staging_environment not in self.environments:
+            raise ValueError(f"approvals.staging_environment: no environment '{self.approvals.staging_environment}'")
         known = registered_targets()
         if self.target not in known:
             raise ValueError(f"target '{self.target}' is not one of {known}")

@@ -15,14 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 from docker import DockerClient
 from docker.errors import DockerException, ImageNotFound
 from docker.models.images import Image
 
 from gantry.errors import EngineError
 
-# What the Docker SDK raises when the engine refuses, or when its socket goes away mid-call.
-ENGINE_ERRORS = (DockerException, requests.RequestException)
+# What the Docker SDK raises when the engine refuses, or when its socket goes away mid-call (a stream cut off
+# surfaces as urllib3's own error, not wrapped by requests).
+ENGINE_ERRORS = (DockerException, requests.RequestException, urllib3.exceptions.HTTPError)
 
 
 def split(name: str) -> tuple[str, str]:

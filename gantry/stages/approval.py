@@ -1,119 +1,287 @@
-"""Stage 6, approve: a named approver approves the exact digest that passed staging.
+"""Stage 6, approve: an approver signs a statement binding the digest that passed staging to the production
+targets; every deploy to a protected target verifies it first (gantry.approvals holds the rules).
 
-Records are create-only (gantry.records): an approval, once written, is never replaced or lost. Production
-deploys check for an approval of the digest they ship, whichever command or Jenkins stage calls them.
-The approval window opens when staging passes and closes after approvals.timeout_seconds.
+Records are create-only (gantry.records): a staging pass per digest, approvals keyed by digest and statement
+hash (so nobody can block a real approval by writing a bogus one first), refused deploys for the audit trail,
+and the releases that reached steady state on each target (what a rollback may return to).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import secrets
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from gantry import approvals
+from gantry.approvals import DeploySubject, MaintenanceSubject, Protection, SignedApproval, StagingPassRef, Statement
 from gantry.config import GantryConfig
-from gantry.errors import ApprovalError
-from gantry.records import RecordStore
+from gantry.errors import ApprovalError, GantryError
+from gantry.host import sshsig
+from gantry.records import RELEASES, RecordStore, release_key
+from gantry.targets.base import Release, Target
 
 APPROVALS = "approvals"
 STAGING_PASSES = "staging-passes"
+REFUSED = "refused-deploys"
 
 
-def key(digest: str) -> str:
-    if not digest.startswith("sha256:") or len(digest) != 71:
-        raise ApprovalError(f"'{digest}' is not an image digest: pass --digest sha256:<64 hex>")
-    return f"{digest.replace(':', '-')}"
+def digest_key(digest: str) -> str:
+    try:
+        return approvals.check_digest(digest).replace(":", "-")
+    except ValueError as exc:
+        raise ApprovalError(f"{exc}: pass --digest sha256:<64 hex>") from None
 
 
-def record_staging_pass(records: RecordStore, digest: str, sha: str, run_id: str | None) -> dict[str, Any]:
+def record_staging_pass(records: RecordStore, digest: str, sha: str, run_id: str | None, env: str) -> dict[str, Any]:
     """The first staging pass of a digest opens its approval window (create-only, kept for audit)."""
-    value = {
-        "digest": digest,
-        "sha": sha,
-        "run_id": run_id,
-        "passed_at": time.time(),
-        "passed_at_iso": datetime.now(UTC).isoformat(),
-    }
-    records.create(STAGING_PASSES, key(digest), value)
-    stored = records.get(STAGING_PASSES, key(digest))
-    return stored or value
+    value = {"digest": digest, "sha": sha, "run_id": run_id, "environment": env, "passed_at": round(time.time(), 3)}
+    records.create(STAGING_PASSES, digest_key(digest), value)
+    return records.get(STAGING_PASSES, digest_key(digest)) or value
+
+
+def protections(target: Target, env: str, regions: list[str]) -> dict[str, Protection]:
+    """region -> protection, for the regions of `env` whose target is protected."""
+    found = {region: target.protection(env, region) for region in regions}
+    return {region: p for region, p in found.items() if p is not None}
+
+
+def one_policy(found: dict[str, Protection]) -> approvals.ApprovalPolicy:
+    policies = {p.policy for p in found.values()}
+    if len(policies) != 1:
+        raise ApprovalError("the protected targets disagree on their approval policy: align them (terraform apply)")
+    return next(iter(policies))
+
+
+# -- signing ---------------------------------------------------------------------------------------------
+
+
+def statement_for(
+    cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, now: float | None = None
+) -> tuple[Statement, approvals.ApprovalPolicy]:
+    """The statement an approver signs for `digest` in `env`: every protected target of `env`, the staging pass."""
+    try:
+        approver = approvals.check_principal(approver)
+    except ValueError as exc:
+        raise ApprovalError(f"--approver: {exc}") from None
+    found = protections(target, env, cfg.regions_of(env))
+    if not found:
+        raise ApprovalError(f"no target of {env} is protected: it needs no approval")
+    policy = one_policy(found)
+    if approver not in policy.approvers():
+        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
+    passed = target.records().get(STAGING_PASSES, digest_key(digest))
+    if passed is None:
+        raise ApprovalError(
+            f"{digest[:19]} has not passed staging: run `gantry deploy --env {cfg.approvals.staging_environment}` "
+            f"and `gantry smoke --env {cfg.approvals.staging_environment}` first"
+        )
+    waited = (now or time.time()) - float(passed["passed_at"])
+    if waited > cfg.approvals.timeout_seconds:
+        raise ApprovalError(
+            f"the approval window for {digest[:19]} closed {waited - cfg.approvals.timeout_seconds:.0f} s ago "
+            f"(approvals.timeout_seconds={cfg.approvals.timeout_seconds:g}): ship a new commit through staging"
+        )
+    subject = DeploySubject(
+        digest=digest,
+        sha=str(passed["sha"]),
+        environment=env,
+        targets=[p.identity for p in found.values()],
+        staging_pass=StagingPassRef(
+            digest=digest,
+            run_id=passed.get("run_id"),
+            passed_at=float(passed["passed_at"]),
+            record=approvals.record_hash(passed),
+        ),
+    )
+    return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy
+
+
+def sign(statement: Statement, key: Path) -> SignedApproval:
+    text = statement.canonical()
+    return SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
+
+
+def store(target: Target, signed: SignedApproval) -> bool:
+    return target.records().create(APPROVALS, signed.key, signed.model_dump())
 
 
 def approve(
+    cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, key: Path, store_it: bool = True
+) -> SignedApproval:
+    """Make, sign and (unless store_it is False: `--print`) store an approval."""
+    statement, policy = statement_for(cfg, target, env=env, digest=digest, approver=approver)
+    signed = sign(statement, key)
+    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
+        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
+    if store_it:
+        store(target, signed)
+    return signed
+
+
+def import_signed(
+    cfg: GantryConfig, target: Target, raw: str, *, env: str, digest: str, submitter: str | None
+) -> Statement:
+    """A signed approval made elsewhere (pasted into Jenkins), stored once it verifies; with `submitter`, the
+    approver must be who Jenkins authenticated."""
+    try:
+        signed = approvals.parse_signed(json.loads(raw))
+    except ValueError:
+        raise ApprovalError("the approval is not JSON: paste the output of `gantry approve --print`") from None
+    statement = verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env), candidates=[signed])
+    if submitter is not None and submitter.lower() != statement.approver.lower():
+        raise ApprovalError(
+            f"the approval is {statement.approver}'s, but {submitter!r} submitted it: each signs their own"
+        )
+    store(target, signed)
+    return statement
+
+
+# -- verification ---------------------------------------------------------------------------------------------
+
+
+def stored(target: Target, digest: str) -> list[SignedApproval]:
+    found = []
+    for raw in target.records().find(APPROVALS, digest_key(digest) + "--"):
+        try:
+            found.append(approvals.parse_signed(raw))
+        except ApprovalError:
+            continue  # a malformed record approves nothing; the refusal message names what is missing
+    return found
+
+
+def verify_for_deploy(
     cfg: GantryConfig,
-    records: RecordStore,
-    *,
-    approver: str,
+    target: Target,
+    env: str,
     digest: str,
-    build_url: str | None = None,
-    run_id: str | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Record an approval; returns (record, created). An existing approval of the digest is kept as is."""
-    if approver not in cfg.approvals.approvers:
+    regions: list[str],
+    *,
+    candidates: list[SignedApproval] | None = None,
+    rollback: bool = False,
+) -> Statement:
+    """The approval that lets `digest` into the protected targets among `regions` of `env`; ApprovalError
+    naming what is missing otherwise."""
+    found = protections(target, env, regions)
+    policy = one_policy(found)
+    try:
+        approvals.check_digest(digest)
+    except ValueError as exc:
+        raise ApprovalError(str(exc)) from None
+    options = stored(target, digest) if candidates is None else candidates
+    if not options:
         raise ApprovalError(
-            f"'{approver}' is not an approver for {cfg.customer}: ask one of {', '.join(cfg.approvals.approvers)}"
+            f"no approval on record for {digest[:19]} in {env}: an approver runs "
+            f"`gantry approve --env {env} --digest {digest} --approver EMAIL --key KEY` after staging passed"
         )
-    existing = records.get(APPROVALS, key(digest))
-    if existing:
-        return existing, False
-    passed = records.get(STAGING_PASSES, key(digest))
-    if passed is None:
-        raise ApprovalError(
-            f"{digest[:19]} has not passed staging: run `gantry deploy --env staging` and "
-            "`gantry smoke --env staging` first"
-        )
-    waited = time.time() - float(passed["passed_at"])
-    if waited > cfg.approvals.timeout_seconds:
-        raise ApprovalError(
-            f"the approval window for {digest[:19]} closed {waited - cfg.approvals.timeout_seconds:.0f}"
-            f" s ago (approvals.timeout_seconds={cfg.approvals.timeout_seconds:g}): ship a new "
-            "commit through staging"
-        )
-    value = {
-        "approver": approver,
-        "digest": digest,
-        "sha": passed["sha"],
-        "build_url": build_url,
-        "run_id": run_id,
-        "approved_at": time.time(),
-        "approved_at_iso": datetime.now(UTC).isoformat(),
-    }
-    created = records.create(APPROVALS, key(digest), value)
-    return (value if created else records.get(APPROVALS, key(digest)) or value), created
+    passed = target.records().get(STAGING_PASSES, digest_key(digest))
+    sha = passed.get("sha") if passed else None
+    author = None
+    if policy.separation_of_duties:
+        author = target.commit_author(str(sha)) if sha else None
+        if author is None:  # fail closed: an approval is no use if nobody can tell who wrote the change
+            raise ApprovalError(
+                f"cannot tell who wrote {str(sha)[:12]} (not in the primary source copy): separation of duties "
+                "needs the commit there (`gantry source`)"
+            )
+    reasons = []
+    for signed in options:
+        try:
+            return approvals.check(
+                signed,
+                policy,
+                sshsig.verify,
+                now=datetime.now(UTC),
+                customer=cfg.customer,
+                environment=env,
+                targets=[p.identity for p in found.values()],
+                digest=digest,
+                staging_pass=passed,
+                author=author,
+                enforce_expiry=not rollback,
+            )
+        except ApprovalError as exc:
+            reasons.append(str(exc))
+    raise ApprovalError(f"no valid approval for {digest[:19]} in {env}: {'; '.join(dict.fromkeys(reasons))[:400]}")
 
 
-def require(cfg: GantryConfig, records: RecordStore, digest: str) -> dict[str, Any]:
-    """The approval production needs for `digest`; ApprovalError when missing, stale or not by an approver."""
-    approval = records.get(APPROVALS, key(digest))
-    if approval is None:
-        raise ApprovalError(
-            f"no approval on record for {digest[:19]}: an approver runs "
-            f"`gantry approve --approver NAME --digest {digest}` after staging passed"
-        )
-    if approval.get("digest") != digest:
-        raise ApprovalError(f"the approval record for {digest[:19]} names another digest: investigate the records")
-    if approval["approver"] not in cfg.approvals.approvers:
-        raise ApprovalError(
-            f"approval by '{approval['approver']}' no longer counts (not in approvals.approvers): "
-            "ask a current approver"
-        )
-    age_hours = (time.time() - float(approval["approved_at"])) / 3600
-    if age_hours > cfg.approvals.max_age_hours:
-        raise ApprovalError(
-            f"the approval of {digest[:19]} is {age_hours:.1f} h old (max "
-            f"{cfg.approvals.max_age_hours:g} h): ship it through staging again"
-        )
-    return approval
+def require(
+    cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str], *, run_id: str, rollback: bool
+) -> Statement | None:
+    """Before a deploy touches anything: None when no region of it is protected, else the valid approval.
+    A refusal is recorded (who tried what, why) before it is raised."""
+    if not protections(target, env, regions):
+        return None
+    try:
+        return verify_for_deploy(cfg, target, env, release.digest, regions, rollback=rollback)
+    except ApprovalError as exc:
+        attempt = {
+            "environment": env,
+            "regions": regions,
+            "digest": release.digest,
+            "run_id": run_id,
+            "rollback": rollback,
+            "reason": str(exc),
+            "at": datetime.now(UTC).isoformat(),
+        }
+        key = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        with contextlib.suppress(GantryError):  # the refusal itself matters more than its record
+            target.records().create(REFUSED, key, attempt)
+        raise
 
 
-def wait(cfg: GantryConfig, records: RecordStore, digest: str, poll_seconds: float = 1.0) -> dict[str, Any]:
-    """Block until an approval of `digest` is recorded (e.g. from another terminal), or the window closes."""
+def wait(cfg: GantryConfig, target: Target, env: str, digest: str, poll_seconds: float = 1.0) -> Statement:
+    """Block until a valid approval of `digest` is stored (by an approver elsewhere), or the window closes."""
     deadline = time.monotonic() + cfg.approvals.timeout_seconds
     while time.monotonic() < deadline:
-        if records.get(APPROVALS, key(digest)):
-            return require(cfg, records, digest)
+        if stored(target, digest):
+            try:
+                return verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env))
+            except ApprovalError:
+                pass  # an invalid one arrived: keep waiting for a valid one
         time.sleep(poll_seconds)
     raise ApprovalError(
-        f"no approval for {digest[:19]} within {cfg.approvals.timeout_seconds:g} s: run "
-        f"`gantry approve --approver NAME --digest {digest}`, then `gantry deploy --env production`"
+        f"no valid approval for {digest[:19]} within {cfg.approvals.timeout_seconds:g} s: an approver runs "
+        f"`gantry approve --env {env} --digest {digest} --approver EMAIL --key KEY`"
     )
+
+
+# -- releases -------------------------------------------------------------------------------------------------
+
+
+def record_release(target: Target, identity: str, release: Release, run_id: str) -> None:
+    """A release that reached steady state on a target: what a rollback may return to."""
+    target.records().create(
+        RELEASES,
+        release_key(identity, release.digest),
+        {
+            "identity": identity,
+            "sha": release.sha,
+            "digest": release.digest,
+            "run_id": run_id,
+            "steady_at": time.time(),
+        },
+    )
+
+
+def reached_steady_state(target: Target, identity: str, release: Release) -> bool:
+    return target.records().get(RELEASES, release_key(identity, release.digest)) is not None
+
+
+def maintenance_statement(
+    cfg: GantryConfig, target: Target, *, env: str, playbook: str, limit: str, sha: str, approver: str
+) -> tuple[Statement, approvals.ApprovalPolicy]:
+    found = protections(target, env, cfg.regions_of(env))
+    if not found:
+        raise ApprovalError(f"no target of {env} is protected: maintenance there needs no approval")
+    policy = one_policy(found)
+    try:
+        subject = MaintenanceSubject(
+            playbook=playbook, limit=limit, sha=sha, environment=env, targets=[p.identity for p in found.values()]
+        )
+    except ValueError as exc:
+        raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
+    return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy

@@ -140,11 +140,14 @@ def deploy_environment(
     force: bool = False,
     regions: list[str] | None = None,
     step: Step | None = None,
+    rollback: bool = False,
 ) -> list[RegionOutcome]:
     order = [cfg.check_region(env, region) for region in regions] if regions else cfg.regions_of(env)
     note = step.note if step else (lambda _text: None)
-    if cfg.environment(env).requires_approval:
-        approval.require(cfg, target.records(), release.digest)
+    # Before anything is touched: a protected target takes only an approved release (recorded if refused).
+    statement = approval.require(cfg, target, env, release, order, run_id=run_id, rollback=rollback)
+    if statement is not None:
+        note(f"approved by {statement.approver} until {statement.expires_at:%Y-%m-%d %H:%M} UTC")
     with leased(target, env, run_id, command) as lease:
         intent = _intent(target, cfg, lease, run_id, env, release)
         _save(lease, intent, run_id)  # the intent is on record before any region changes
@@ -169,6 +172,7 @@ def deploy_environment(
             item.state = "done"
             item.changed = item.changed or changed
             _save(lease, intent, run_id)
+            approval.record_release(target, target.identity(env, region), release, run_id)
             done.append(RegionOutcome(region, release_of(item.previous), changed))
         return done
 

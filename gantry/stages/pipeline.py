@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
-from gantry import runrecord
+from gantry import approvals, runrecord
 from gantry.config import GantryConfig
-from gantry.errors import GantryError
+from gantry.errors import ApprovalError, GantryError
 from gantry.host import engine
 from gantry.runrecord import RunRecord
 from gantry.stages import approval, build, deploy, notify, smoke, source, verify
@@ -141,45 +140,74 @@ class Pipeline:
             step.detail += f"; {sum(h.healthy for h in health)} load balancer targets healthy"
             with runrecord.update(self._run()) as record:
                 record.smoke[env] = [c.__dict__ for c in checks]
-            if not self.cfg.environment(env).requires_approval:
-                passed = approval.record_staging_pass(self.target.records(), release.digest, release.sha, self.run_id)
+            if env == self.cfg.approvals.staging_environment and region is None:
+                if approval.protections(self.target, env, regions):
+                    raise GantryError(f"the staging environment {env} is protected: protect production, not staging")
+                passed = approval.record_staging_pass(
+                    self.target.records(), release.digest, release.sha, self.run_id, env
+                )
                 with runrecord.update(self._run()) as record:
                     record.staging_passed_at = float(passed["passed_at"])
         return checks
 
-    def approve(self, approver: str, digest: str | None = None, build_url: str | None = None) -> dict[str, Any]:
+    def approve(
+        self, approver: str, key: Path, *, env: str = "production", digest: str | None = None, print_only: bool = False
+    ) -> approvals.SignedApproval:
+        """Sign an approval of `digest` (default: this run's) for every protected target of `env`."""
         digest = digest or self.release().digest
         with stage("approve", self.run_id) as step:
-            value, created = approval.approve(
-                self.cfg,
-                self.target.records(),
-                approver=approver,
-                digest=digest,
-                build_url=build_url,
-                run_id=self.run_id,
+            signed = approval.approve(
+                self.cfg, self.target, env=env, digest=digest, approver=approver, key=key, store_it=not print_only
             )
-            step.detail = (
-                f"approved by {value['approver']}"
-                if created
-                else f"already approved by {value['approver']} at {value.get('approved_at_iso')}"
-            )
-        if self.run_id is not None and digest == self.record().digest:
-            with runrecord.update(self.run_id) as record:
-                record.approval = value
-        return value
+            statement = signed.parse()
+            step.detail = f"signed by {statement.approver} for {len(statement.subject.targets)} target(s)"
+        self._note_approval(statement)
+        return signed
 
-    def await_approval(self) -> dict[str, Any]:
+    def import_approval(self, raw: str, *, env: str, submitter: str | None) -> approvals.Statement:
+        """Store a signed approval made on the approver's machine (Jenkins' input step), once it verifies."""
+        digest = self.release().digest
+        with stage("approve", self.run_id) as step:
+            statement = approval.import_signed(self.cfg, self.target, raw, env=env, digest=digest, submitter=submitter)
+            step.detail = f"signed by {statement.approver}"
+        self._note_approval(statement)
+        return statement
+
+    def check_approval(self, env: str, approver: str | None) -> approvals.Statement:
+        """A valid approval of this run's digest is on record (by `approver`, when given)."""
+        digest = self.release().digest
+        with stage("approval check", self.run_id) as step:
+            statement = approval.verify_for_deploy(self.cfg, self.target, env, digest, self.cfg.regions_of(env))
+            if approver is not None and statement.approver.lower() != approver.lower():
+                raise ApprovalError(f"the valid approval on record is {statement.approver}'s, not {approver!r}'s")
+            step.detail = f"approved by {statement.approver}"
+        self._note_approval(statement)
+        return statement
+
+    def await_approval(self, env: str = "production") -> approvals.Statement:
         release = self.release()
         with stage("wait for approval", self._run()) as step:
             step.note(
-                f"waiting up to {self.cfg.approvals.timeout_seconds:g} s: `gantry approve --approver NAME "
-                f"--digest {release.digest}`"
+                f"waiting up to {self.cfg.approvals.timeout_seconds:g} s: `gantry approve --env {env} "
+                f"--digest {release.digest} --approver EMAIL --key KEY`"
             )
-            value = approval.wait(self.cfg, self.target.records(), release.digest)
-            step.detail = f"approved by {value['approver']}"
-        with runrecord.update(self._run()) as record:
-            record.approval = value
-        return value
+            statement = approval.wait(self.cfg, self.target, env, release.digest)
+            step.detail = f"approved by {statement.approver}"
+        self._note_approval(statement)
+        return statement
+
+    def _note_approval(self, statement: approvals.Statement) -> None:
+        if self.run_id is None or not runrecord.exists(self.run_id):
+            return
+        subject = statement.subject
+        if isinstance(subject, approvals.DeploySubject) and subject.digest == self.record().digest:
+            with runrecord.update(self.run_id) as record:
+                record.approval = {
+                    "approver": statement.approver,
+                    "approved_at": statement.approved_at.isoformat(),
+                    "expires_at": statement.expires_at.isoformat(),
+                    "targets": subject.targets,
+                }
 
     def verify(self, env: str) -> None:
         release = self.release()
@@ -208,10 +236,17 @@ class Pipeline:
         done: list[str] = []
         with stage(f"rollback {env}", self.run_id) as step:
             targets: dict[Release, list[str]] = {}
+            protected = approval.protections(self.target, env, regions)
             for name in regions:
                 previous = self.target.previous_release(env, name)
                 if previous is None:
                     raise GantryError(f"{env} in {name} has no previous release to roll back to")
+                identity = self.target.identity(env, name)
+                if name in protected and not approval.reached_steady_state(self.target, identity, previous):
+                    raise ApprovalError(
+                        f"{env} in {name}: {previous.digest[:19]} never reached steady state there: "
+                        "a protected target rolls back only to a release it ran (deploy a fixed release instead)"
+                    )
                 targets.setdefault(previous, []).append(name)
             for previous, names in targets.items():
                 step.note(f"{', '.join(names)}: back to {previous.short}")
@@ -225,6 +260,7 @@ class Pipeline:
                     force=True,
                     regions=names,
                     step=step,
+                    rollback=True,
                 )
                 done += [f"{name} -> {previous.digest[:19]}" for name in names]
             step.detail = ", ".join(done)
@@ -263,7 +299,25 @@ class Pipeline:
         return failures
 
     # -- the whole pipeline -------------------------------------------------------------------------------
-    def run_all(self, approver: str | None, allow_dirty: bool, force: bool) -> RunRecord:
+    def _already_approved(self) -> bool:
+        """A valid approval of this run's digest is on record (a second run reuses it, signs nothing new)."""
+        try:
+            approval.verify_for_deploy(
+                self.cfg, self.target, "production", self.release().digest, self.cfg.regions_of("production")
+            )
+        except ApprovalError:
+            return False
+        return True
+
+    def _demo_key(self, approver: str) -> Path:
+        key = self.target.demo_key()
+        if key is None or approver != self.cfg.approvals.demo_signer:
+            raise GantryError(f"pass --key with {approver}'s SSH key (only the local demo signer has a key here)")
+        return key
+
+    def run_all(
+        self, approver: str | None, allow_dirty: bool, force: bool, approver_key: Path | None = None
+    ) -> RunRecord:
         run_id = self._run()
         try:
             self.source(allow_dirty)
@@ -273,10 +327,13 @@ class Pipeline:
             self.push()
             self.deploy("staging", force=force)
             self.smoke("staging")
-            if approver:
-                self.approve(approver)
-            else:
-                self.await_approval()
+            if approval.protections(self.target, "production", self.cfg.regions_of("production")):
+                if self._already_approved():
+                    self.check_approval("production", None)
+                elif approver:
+                    self.approve(approver, approver_key or self._demo_key(approver))
+                else:
+                    self.await_approval()
             self.deploy("production", force=force)
             self.smoke("production")
             self.verify("production")

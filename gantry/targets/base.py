@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from docker import DockerClient
 
+from gantry.approvals import Protection
 from gantry.config import GantryConfig
 from gantry.leases import LeaseStore
 from gantry.records import RecordStore
@@ -128,6 +129,23 @@ class Target(Protocol):
 
     def endpoint(self, env: str, region: str) -> str:
         """Base URL of the load balancer in front of `env` in `region`."""
+
+    def global_endpoint(self, env: str) -> str | None:
+        """The one address in front of both regions of `env` (the failover record), if it has one."""
+
+    def identity(self, env: str, region: str) -> str:
+        """Which target `env` in `region` is, for approvals and release history: on AWS the account, region,
+        cluster and service; locally the region and the load balancer (with the id of that instance of it)."""
+
+    def protection(self, env: str, region: str) -> Protection | None:
+        """The approval policy the target itself carries (None: not protected). Whatever an environment file
+        says, a deploy to a protected target needs a signed approval that satisfies this."""
+
+    def commit_author(self, sha: str) -> str | None:
+        """E-mail of the author of `sha` in the primary region's source copy (separation of duties)."""
+
+    def demo_key(self) -> Path | None:
+        """The demo approver's signing key (local target with approvals.demo_signer), else None."""
 
     def health(self, env: str, region: str) -> Health:
         """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""

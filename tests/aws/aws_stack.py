@@ -92,7 +92,7 @@ def _alb(url: str, region: str, name: str, vpc: str, subnets: list[str]) -> dict
     return {"load_balancer": name, "target_group_arn": tg, "dns": lb["LoadBalancers"][0]["DNSName"]}
 
 
-def _service(url: str, region: str, cluster: str, name: str) -> None:
+def _service(url: str, region: str, cluster: str, name: str, tags: list[dict[str, str]]) -> None:
     ecs = client(url, "ecs", region)
     # The stack's bootstrap task definition: no GIT_SHA, so current_release() is None until gantry deploys.
     placeholder = ecs.register_task_definition(
@@ -101,11 +101,22 @@ def _service(url: str, region: str, cluster: str, name: str) -> None:
             {"name": "cart", "image": "public.ecr.aws/nginx/nginx:stable", "cpu": 128, "memory": 128, "essential": True}
         ],
     )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=placeholder, desiredCount=2, launchType="EC2")
+    ecs.create_service(
+        cluster=cluster, serviceName=name, taskDefinition=placeholder, desiredCount=2, launchType="EC2", tags=tags
+    )
 
 
-def provision(url: str, version_urls: dict[tuple[str, str], str], tmp: Path) -> dict[str, Any]:
-    """Create the resources of both regions and return the environment file (as a dict) that names them."""
+POLICY_PARAMETER = "/gantry/example/approval-policy"
+APPROVERS = ("alice@example.com", "bob@example.com")
+
+
+def provision(
+    url: str, version_urls: dict[tuple[str, str], str], tmp: Path, signers: str, *, separation_of_duties: bool = False
+) -> dict[str, Any]:
+    """Create the resources of both regions and return the environment file (as a dict) that names them.
+    Production's services are protected as modules/ecs_service tags them, with the approval policy (who may
+    sign: `signers`, an allowed-signers text) in the SSM parameter the stack writes in each region. Separation
+    of duties is off unless asked for: most tests ship made-up commits the source copies do not hold."""
     regions: dict[str, Any] = {}
     envs = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
     for region in (PRIMARY, SECONDARY):
@@ -122,9 +133,19 @@ def provision(url: str, version_urls: dict[tuple[str, str], str], tmp: Path) -> 
         subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
         vpc, subnets = _network(url, region)
         services = {}
+        policy = {"allowed_signers": signers, "max_age_hours": 24, "separation_of_duties": separation_of_duties}
+        client(url, "ssm", region).put_parameter(Name=POLICY_PARAMETER, Type="String", Value=json.dumps(policy))
         for env in envs[region]:
             alb = _alb(url, region, f"cart-{env}-{short}", vpc, subnets)
-            _service(url, region, cluster, f"cart-{env}")
+            tags = (
+                [
+                    {"key": "gantry:protected", "value": "true"},
+                    {"key": "gantry:approval-policy", "value": POLICY_PARAMETER},
+                ]
+                if env == "production"
+                else []
+            )
+            _service(url, region, cluster, f"cart-{env}", tags)
             services[env] = {
                 "service": f"cart-{env}",
                 "load_balancer": alb["load_balancer"],

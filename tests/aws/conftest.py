@@ -12,9 +12,10 @@ import pytest
 
 # The helpers module sits next to this file (no __init__.py in tests/, per the project layout).
 sys.path.insert(0, str(Path(__file__).parent))
-from aws_stack import PRIMARY, SECONDARY, ApiPusher, VersionServer, moto_server, provision, reset
+from aws_stack import APPROVERS, PRIMARY, SECONDARY, ApiPusher, VersionServer, moto_server, provision, reset
 
 from gantry.config import GantryConfig
+from gantry.host import sshsig
 from gantry.targets.aws.target import AwsTarget
 
 
@@ -40,6 +41,7 @@ class Stack:
     raw: dict[str, Any]
     versions: dict[tuple[str, str], VersionServer]
     tmp: Path
+    keys: dict[str, Path]
 
     def config(self, **aws: Any) -> GantryConfig:
         raw = {**self.raw, "aws": {**self.raw["aws"], **aws}}
@@ -50,10 +52,21 @@ class Stack:
         return AwsTarget(cfg or self.config(), **kwargs)
 
 
+@pytest.fixture(scope="session")
+def approver_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """SSH keys of the test approvers; the stack's approval policy lists them."""
+    directory = tmp_path_factory.mktemp("approvers")
+    keys = {who: directory / who.split("@")[0] for who in APPROVERS}
+    for who, key in keys.items():
+        sshsig.generate(key, who)
+    return keys
+
+
 @pytest.fixture
 def stack(
     moto_url: str,
     version_servers: dict[tuple[str, str], VersionServer],
+    approver_keys: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Stack:
@@ -64,4 +77,8 @@ def stack(
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
     urls = {key: server.url for key, server in version_servers.items()}
-    return Stack(moto_url, provision(moto_url, urls, tmp_path), version_servers, tmp_path)
+    signers = "".join(
+        sshsig.allowed_signer_line(who, key.with_name(key.name + ".pub").read_text())
+        for who, key in approver_keys.items()
+    )
+    return Stack(moto_url, provision(moto_url, urls, tmp_path, signers), version_servers, tmp_path, approver_keys)

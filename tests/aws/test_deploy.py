@@ -30,10 +30,11 @@ def publish(stack, target_waiter, seed):
     return target, target.publish(f"localhost/gantry/cart:{seed}", seed)
 
 
-def approve(target, cfg, digest, sha):
-    records = target.records()
-    approval.record_staging_pass(records, digest, sha, "test-run")
-    approval.approve(cfg, records, approver="alice", digest=digest, build_url="http://127.0.0.1/job/1")
+def approve(stack, target, cfg, digest, sha):
+    approval.record_staging_pass(target.records(), digest, sha, "test-run", "staging")
+    approval.approve(
+        cfg, target, env="production", digest=digest, approver="bob@example.com", key=stack.keys["bob@example.com"]
+    )
 
 
 def task_definition(target, region):
@@ -91,14 +92,14 @@ def test_region2_failure_after_region1_rolls_region1_back(stack):
     good = AcceptedWaiter()
     target, published1 = publish(stack, good, "v1")
     release1 = Release(SHA1, published1.digest)
-    approve(target, cfg, release1.digest, SHA1)
+    approve(stack, target, cfg, release1.digest, SHA1)
     deploy_environment(target, cfg, "production", release1, run_id="run-1", command="deploy production")
     assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
 
     flaky = AcceptedWaiter(fail_clusters={secondary_cluster})
     target2, published2 = publish(stack, flaky, "v2")
     release2 = Release(SHA2, published2.digest)
-    approve(target2, cfg, release2.digest, SHA2)
+    approve(stack, target2, cfg, release2.digest, SHA2)
     with pytest.raises(DeployError) as failure:
         deploy_environment(target2, cfg, "production", release2, run_id="run-2", command="deploy production")
     message = str(failure.value)
@@ -156,16 +157,28 @@ def test_unknown_region_for_environment_is_a_config_error(stack):
         target.deploy_region("staging", SECONDARY, Release(SHA1, "sha256:" + "0" * 64))
 
 
+def ship(stack, target, release, run_id):
+    approve(stack, target, stack.config(), release.digest, release.sha)
+    deploy_environment(target, stack.config(), "production", release, run_id=run_id, command="deploy production")
+
+
 def test_find_published_and_previous_release(stack):
-    """What `gantry build` (skip an already published tag) and `gantry rollback` read from AWS."""
+    """What `gantry build` (skip an already published tag) and `gantry rollback` read from AWS: the release
+    history gantry records after each rollout that completed, not the task definition family's revisions."""
     target, first = publish(stack, AcceptedWaiter(), "v1")
     assert target.find_published("v1") == first
     assert target.find_published("never-pushed") is None
-    target.deploy_region("production", PRIMARY, Release(SHA1, first.digest))
+    ship(stack, target, Release(SHA1, first.digest), "run-1")
     assert target.previous_release("production", PRIMARY) is None  # only the stack's placeholder before
 
     second_target, second = publish(stack, AcceptedWaiter(), "v2")
-    second_target.deploy_region("production", PRIMARY, Release(SHA2, second.digest))
+    ship(stack, second_target, Release(SHA2, second.digest), "run-2")
     assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
     second_target.deploy_region("production", PRIMARY, Release(SHA2, second.digest), force=True)
     assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
+
+    # A third release whose rollout failed registered a revision, but never becomes what a rollback picks.
+    third_target, third = publish(stack, PollingWaiter(poll_seconds=0.1), "v3")
+    with pytest.raises(DeployError):
+        third_target.deploy_region("production", PRIMARY, Release("3" * 40, third.digest))
+    assert third_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)

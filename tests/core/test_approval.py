@@ -1,84 +1,292 @@
-"""Approval rules on the real file record store (the one the local target uses)."""
+"""The production gate, attacked. Real SSH signatures (ssh-keygen -Y), real file records, and the real local
+target's protection (kept with each load balancer), without starting any process: each test plays someone
+with a shell on the deploy agent trying to get an image into a protected target without a valid approval."""
 
 from __future__ import annotations
 
-import time
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from gantry.errors import ApprovalError
-from gantry.records import FileRecordStore
+from gantry import approvals
+from gantry.config import load_config
+from gantry.errors import ApprovalError, ConfigError
+from gantry.host import sshsig
 from gantry.stages import approval
+from gantry.targets.base import Release
+from gantry.targets.local.target import LocalTarget
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
+SHA = "c" * 40
+ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("keys")
+    return {
+        who: directory / who.split("@")[0]
+        for who in (ALICE, BOB, MALLORY)
+        if sshsig.generate(directory / who.split("@")[0], who)
+    }
+
+
+def allowed(keys: dict[str, Path], *people: str) -> str:
+    return "".join(sshsig.allowed_signer_line(p, keys[p].with_suffix(".pub").read_text()) for p in people)
 
 
 @pytest.fixture
-def records(tmp_path: Path) -> FileRecordStore:
-    return FileRecordStore(tmp_path / "records")
+def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A local target whose production is protected; alice and bob may approve."""
+    monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(allowed(keys, ALICE, BOB))
+    example["approvals"].update(allowed_signers=str(signers), demo_signer=None)
+    config = tmp_path / "env.yaml"
+    config.write_text(yaml.safe_dump(example))
+
+    def target(data: dict[str, Any] | None = None) -> LocalTarget:
+        path = config
+        if data is not None:
+            path = tmp_path / "other.yaml"
+            path.write_text(yaml.safe_dump(data))
+        return LocalTarget(load_config(str(path)))
+
+    made = target()
+    approval.record_staging_pass(made.records(), DIGEST, SHA, "run-1", "staging")
+    return made, target, example
 
 
-def test_approval_needs_a_staging_pass_of_that_digest(cfg, records) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ApprovalError, match="has not passed staging"):
-        approval.approve(cfg, records, approver="alice", digest=DIGEST)
-    approval.record_staging_pass(records, DIGEST, "c" * 40, "run-1")
-    with pytest.raises(ApprovalError, match="has not passed staging"):
-        approval.approve(cfg, records, approver="alice", digest=OTHER)
-    value, created = approval.approve(cfg, records, approver="alice", digest=DIGEST, build_url="http://ci/1")
-    assert created and value["approver"] == "alice" and value["digest"] == DIGEST and value["sha"] == "c" * 40
-    assert approval.require(cfg, records, DIGEST)["approver"] == "alice"
+def deploy_check(target: LocalTarget, digest: str = DIGEST, *, rollback: bool = False):  # type: ignore[no-untyped-def]
+    return approval.require(
+        target.cfg,
+        target,
+        "production",
+        Release(SHA, digest),
+        ["us-east-1", "us-west-2"],
+        run_id="r",
+        rollback=rollback,
+    )
 
 
-def test_non_approver_is_refused_and_nothing_is_recorded(cfg, records) -> None:  # type: ignore[no-untyped-def]
-    approval.record_staging_pass(records, DIGEST, "c" * 40, None)
-    with pytest.raises(ApprovalError, match="'mallory' is not an approver"):
-        approval.approve(cfg, records, approver="mallory", digest=DIGEST)
-    assert records.get(approval.APPROVALS, approval.key(DIGEST)) is None
+def signed_by(target: LocalTarget, who: str, key: Path, **changes: Any) -> approvals.SignedApproval:
+    """A statement as `gantry approve` makes it, then changed (an attacker edits it) and signed with `key`."""
+    statement, _ = approval.statement_for(target.cfg, target, env="production", digest=DIGEST, approver=ALICE)
+    data = json.loads(statement.canonical())
+    data["approver"] = who
+    for path, value in changes.items():
+        node = data
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    try:  # in the canonical form `gantry approve` writes, where the changed statement still has one
+        text = approvals.Statement.model_validate(data).canonical()
+    except ValueError:
+        text = approvals.canonical(data)
+    return approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
 
 
-def test_an_approval_is_never_replaced(cfg, records) -> None:  # type: ignore[no-untyped-def]
-    approval.record_staging_pass(records, DIGEST, "c" * 40, None)
-    approval.approve(cfg, records, approver="alice", digest=DIGEST)
-    value, created = approval.approve(cfg, records, approver="bob", digest=DIGEST)
-    assert not created and value["approver"] == "alice"
-
-
-def test_the_approval_window_closes(cfg, records) -> None:  # type: ignore[no-untyped-def]
-    old = time.time() - cfg.approvals.timeout_seconds - 5
-    records.create(approval.STAGING_PASSES, approval.key(DIGEST), {"digest": DIGEST, "sha": "c" * 40, "passed_at": old})
-    with pytest.raises(ApprovalError, match="approval window for sha256:aaaaaaaaaaaa closed"):
-        approval.approve(cfg, records, approver="alice", digest=DIGEST)
-
-
-def test_production_refuses_missing_stale_or_revoked_approvals(cfg, records) -> None:  # type: ignore[no-untyped-def]
+def test_a_listed_approver_with_their_own_key_opens_the_gate(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
     with pytest.raises(ApprovalError, match="no approval on record"):
-        approval.require(cfg, records, DIGEST)
-    stale = time.time() - (cfg.approvals.max_age_hours + 1) * 3600
-    records.create(
-        approval.APPROVALS, approval.key(DIGEST), {"approver": "alice", "digest": DIGEST, "approved_at": stale}
-    )
-    with pytest.raises(ApprovalError, match="h old"):
-        approval.require(cfg, records, DIGEST)
-    records.create(
-        approval.APPROVALS, approval.key(OTHER), {"approver": "eve", "digest": OTHER, "approved_at": time.time()}
-    )
-    with pytest.raises(ApprovalError, match="no longer counts"):
-        approval.require(cfg, records, OTHER)
+        deploy_check(target)
+    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
+    statement = deploy_check(target)
+    assert statement.approver == ALICE and statement.subject.digest == DIGEST  # type: ignore[union-attr]
+    assert set(statement.subject.targets) == {target.identity("production", r) for r in ("us-east-1", "us-west-2")}
 
 
-def test_waiting_for_an_approval_times_out(write_config, example, records) -> None:  # type: ignore[no-untyped-def]
-    from gantry.config import load_config
-
-    example["approvals"]["timeout_seconds"] = 0.5
-    short = load_config(str(write_config(example)))
-    started = time.monotonic()
-    with pytest.raises(ApprovalError, match=r"no approval for sha256:a{12} within 0\.5 s"):
-        approval.wait(short, records, DIGEST, poll_seconds=0.1)
-    assert time.monotonic() - started >= 0.5
+def test_anyone_can_claim_a_name_but_not_sign_for_it(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    with pytest.raises(ApprovalError, match="is not a key the target lists for alice@example.com"):
+        approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[MALLORY])
+    approval.store(target, signed_by(target, ALICE, keys[MALLORY]))  # written straight into the records
+    with pytest.raises(ApprovalError, match="the signature is not 'alice@example.com'"):
+        deploy_check(target)
 
 
-def test_malformed_digest_is_refused(cfg, records) -> None:  # type: ignore[no-untyped-def]
+def test_a_hand_written_or_malformed_record_opens_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    records = target.records()
+    records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--forged", {"approver": ALICE, "digest": DIGEST})
+    records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--junk", {"statement": "{", "signature": "x"})
+    with pytest.raises(ApprovalError, match="no approval on record|no valid approval"):
+        deploy_check(target)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"approved_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}, "in the future"),
+        ({"expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}, "longer than the target's 24 h"),
+        (
+            {"approved_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-01T12:00:00Z"},
+            "expired at 2026-01-01T12:00:00",
+        ),
+        ({"subject__digest": OTHER}, "another image"),
+        ({"subject__targets": ["local:example:us-east-1:lb-production:18080:someone-else"]}, "other targets"),
+        ({"subject__environment": "staging"}, "not example/production"),
+        ({"subject__staging_pass__record": "0" * 64}, "a different staging pass"),
+    ],
+)
+def test_a_listed_key_signing_something_else_is_refused(world, keys, changes, reason) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    signed = signed_by(target, ALICE, keys[ALICE], **changes)
+    # Stored under this digest's name, whatever it says inside: the checks, not the key, must refuse it.
+    target.records().create(approval.APPROVALS, approval.digest_key(DIGEST) + "--attempt", signed.model_dump())
+    with pytest.raises(ApprovalError, match=reason):
+        deploy_check(target)
+
+
+def test_non_numbers_and_times_without_zone_are_not_statements(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    for changes in ({"approved_at": "nan"}, {"approved_at": "2026-12-01T10:00:00"}):
+        signed = signed_by(target, ALICE, keys[ALICE], **changes)
+        with pytest.raises(ApprovalError, match="malformed|time zone"):
+            approvals.check(
+                signed,
+                target.protection("production", "us-east-1").policy,  # type: ignore[union-attr]
+                sshsig.verify,
+                now=datetime.now(UTC),
+                customer="example",
+                environment="production",
+                targets=[],
+            )
+
+
+def test_an_old_approval_does_not_open_a_new_digest(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
+    approval.record_staging_pass(target.records(), OTHER, "d" * 40, "run-2", "staging")
+    with pytest.raises(ApprovalError, match="no approval on record for sha256:bbbbbbbbbbbb"):
+        deploy_check(target, OTHER)
+
+
+@pytest.mark.parametrize("digest", [DIGEST[:19], DIGEST.upper(), DIGEST.replace("sha256:", "SHA256:"), DIGEST + " "])
+def test_a_digest_is_matched_in_full_and_exactly(world, keys, digest) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
     with pytest.raises(ApprovalError, match="is not an image digest"):
-        approval.approve(cfg, records, approver="alice", digest="latest")
+        deploy_check(target, digest)
+    with pytest.raises(ApprovalError, match="is not an image digest"):
+        approval.approve(target.cfg, target, env="production", digest=digest, approver=ALICE, key=keys[ALICE])
+
+
+@pytest.mark.parametrize(
+    "name", ["alice@example.com ", "alice @example.com", "alice@example.com\n", "\x1b[31malice", "[red]x[/]@a.b"]
+)
+def test_approver_names_with_spaces_control_or_markup_are_refused(world, keys, name) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    with pytest.raises(ApprovalError, match="is not an approver identity"):
+        approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=name, key=keys[ALICE])
+
+
+def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world, keys) -> None:  # type: ignore[no-untyped-def]
+    """mallory edits the environment file: adds her key, unprotects production, makes approvals eternal."""
+    target, make, example = world
+    target.protection("production", "us-east-1")  # the load balancer exists (gantry up) and keeps its policy
+    target.protection("production", "us-west-2")
+    signers = Path(example["approvals"]["allowed_signers"]).with_name("mallory_signers")
+    signers.write_text(allowed(keys, MALLORY))
+    edited = {**example, "approvals": {**example["approvals"], "allowed_signers": str(signers)}}
+    edited["local"] = {**example["local"], "protected": []}
+    hostile = make(edited)
+    assert hostile.protection("production", "us-east-1") is not None  # still protected
+    with pytest.raises(ApprovalError, match="is not an approver"):
+        approval.approve(hostile.cfg, hostile, env="production", digest=DIGEST, approver=MALLORY, key=keys[MALLORY])
+    approval.store(hostile, signed_by(hostile, MALLORY, keys[MALLORY]))
+    with pytest.raises(ApprovalError, match="'mallory@example.com' is not an approver of this target"):
+        deploy_check(hostile)
+    eternal = {**example, "approvals": {**example["approvals"], "max_age_hours": float("inf")}}
+    with pytest.raises(ConfigError, match="max_age_hours"):
+        make(eternal)
+
+
+def test_separation_of_duties_refuses_the_commits_author(world, keys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    repo = target.layout.source_repo("us-east-1")
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(work),
+            "-c",
+            f"user.email={ALICE}",
+            "-c",
+            "user.name=a",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "-C", str(work), "push", "-q", str(repo), "HEAD:refs/heads/main"], check=True)
+    approval.record_staging_pass(target.records(), OTHER, sha, "run-3", "staging")
+    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
+    with pytest.raises(ApprovalError, match="alice@example.com wrote the commit"):
+        deploy_check(target, OTHER)
+    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=BOB, key=keys[BOB])
+    assert deploy_check(target, OTHER).approver == BOB  # type: ignore[union-attr]
+
+
+def test_a_pasted_approval_must_be_the_submitters_own(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    signed = approval.approve(
+        target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE], store_it=False
+    )
+    assert approval.stored(target, DIGEST) == []  # --print stores nothing
+    raw = json.dumps(signed.model_dump())
+    with pytest.raises(ApprovalError, match="but 'bob@example.com' submitted it"):
+        approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=BOB)
+    with pytest.raises(ApprovalError, match="not JSON"):
+        approval.import_signed(target.cfg, target, "not json", env="production", digest=DIGEST, submitter=ALICE)
+    approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=ALICE)
+    assert deploy_check(target).approver == ALICE  # type: ignore[union-attr]
+
+
+def test_every_refused_attempt_is_recorded(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    for _ in range(2):
+        with pytest.raises(ApprovalError):
+            deploy_check(target)
+    refused = target.records().find(approval.REFUSED, "")
+    assert len(refused) == 2 and all(r["digest"] == DIGEST and "no approval" in r["reason"] for r in refused)
+
+
+def test_rollback_accepts_an_expired_but_genuine_approval(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    old = datetime.now(UTC) - timedelta(days=3)
+    approval.store(
+        target,
+        signed_by(
+            target,
+            ALICE,
+            keys[ALICE],
+            approved_at=old.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            expires_at=(old + timedelta(hours=24)).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        ),
+    )
+    with pytest.raises(ApprovalError, match="expired"):
+        deploy_check(target)
+    assert deploy_check(target, rollback=True).approver == ALICE  # type: ignore[union-attr]
+
+
+def test_unprotected_environments_need_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    assert (
+        approval.require(target.cfg, target, "staging", Release(SHA, DIGEST), ["us-east-1"], run_id="r", rollback=False)
+        is None
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gantry.approvals import ApprovalPolicy, Protection
 from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, LeaseHeldError
 from gantry.records import FileRecordStore
@@ -31,9 +32,21 @@ class MemoryTarget:
         self.store = FileRecordStore(root / "records")
         self.lease_store = FileLeaseStore(root / "leases")
         self.interrupt: str | None = None
+        self.protected = False  # the gate has its own tests (test_approval.py); here only that it runs first
 
     def records(self) -> FileRecordStore:
         return self.store
+
+    def identity(self, env: str, region: str) -> str:
+        return f"memory:{env}:{region}"
+
+    def protection(self, env: str, region: str) -> Protection | None:
+        if env != "production" or not self.protected:
+            return None
+        return Protection(identity=self.identity(env, region), policy=ApprovalPolicy(allowed_signers="nobody@x.y k"))
+
+    def commit_author(self, sha: str) -> str | None:
+        return None
 
     def leases(self) -> FileLeaseStore:
         return self.lease_store
@@ -54,10 +67,7 @@ class MemoryTarget:
 
 @pytest.fixture
 def target(tmp_path: Path, cfg) -> MemoryTarget:  # type: ignore[no-untyped-def]
-    made = MemoryTarget(tmp_path, {"us-east-1": OLD, "us-west-2": OLD}, set())
-    approval.record_staging_pass(made.store, NEW.digest, NEW.sha, None)
-    approval.approve(cfg, made.store, approver="alice", digest=NEW.digest)
-    return made
+    return MemoryTarget(tmp_path, {"us-east-1": OLD, "us-west-2": OLD}, set())
 
 
 def deploy_environment(target: MemoryTarget, cfg, env: str, release: Release, **kwargs):  # type: ignore[no-untyped-def]
@@ -91,15 +101,18 @@ def test_first_deploy_cannot_roll_back_and_says_so(cfg, target) -> None:  # type
 
 def test_no_region_moves_without_an_approval(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bare = MemoryTarget(tmp_path / "other", {"us-east-1": OLD, "us-west-2": OLD}, set())
-    with pytest.raises(ApprovalError):
+    bare.protected = True
+    with pytest.raises(ApprovalError, match="no approval on record"):
         deploy_environment(bare, cfg, "production", NEW)
-    with pytest.raises(ApprovalError):
+    with pytest.raises(ApprovalError, match="no approval on record"):
         deploy_environment(bare, cfg, "production", NEW, regions=["us-west-2"])
     assert bare.calls == []
+    assert len(bare.store.find(approval.REFUSED, "")) == 2  # both attempts are on record
 
 
 def test_staging_needs_no_approval(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bare = MemoryTarget(tmp_path / "other", {}, set())
+    bare.protected = True
     deploy_environment(bare, cfg, "staging", NEW)
     assert bare.calls == [("us-east-1", "2", False)]
 

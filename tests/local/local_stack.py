@@ -17,7 +17,7 @@ from typing import Any
 import requests
 import yaml
 
-from gantry.host import podman
+from gantry.host import podman, sshsig
 
 ROOT = Path(__file__).resolve().parents[2]
 GANTRY = ROOT / ".venv" / "bin" / "gantry"
@@ -36,6 +36,8 @@ def ports_for(base: int) -> dict[str, Any]:
 
 
 PORTS = ports_for(25000)  # tests/local/test_pipeline.py's
+APPROVERS = ("alice@example.com", "bob@example.com")
+ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
 
 
 @dataclass
@@ -45,6 +47,11 @@ class Stack:
     config: Path
     env: dict[str, str]
     ports: dict[str, Any]
+    keys: dict[str, Path]
+
+    def signer(self, who: str) -> list[str]:
+        """`--approver WHO --key KEY` for a test approver (alice@example.com, bob@example.com, mallory...)."""
+        return ["--approver", who, "--key", str(self.keys[who])]
 
     def gantry(
         self, *args: str, ok: bool = True, config: Path | None = None, extra_env: dict[str, str] | None = None
@@ -82,8 +89,8 @@ class Stack:
 
     def new_commit(self, tag: str) -> str:
         """A new commit touching the service, so the next build makes a new image."""
-        store = self.repo / "app/cart/store.py"
-        return self.commit("app/cart/store.py", store.read_text() + f"# {tag}\n", tag)
+        package = self.repo / "app/cart/__init__.py"
+        return self.commit("app/cart/__init__.py", package.read_text() + f"# {tag}\n", tag)
 
     def serving(self, port: int) -> str:
         digest: str = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["digest"]
@@ -163,6 +170,15 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
         health_timeout_seconds=45,
     )
     data["notifications"]["webhook_urls"] = [f"http://127.0.0.1:{ports['webhook']}/pipeline"]
+    # Test approvers with keys of their own; mallory has a key but is not listed.
+    keys = {who: base / "keys" / who.split("@")[0] for who in APPROVERS + ("mallory@example.com",)}
+    for who, key in keys.items():
+        sshsig.generate(key, who)
+    signers = base / "allowed_signers"
+    signers.write_text(
+        "".join(sshsig.allowed_signer_line(w, keys[w].with_name(keys[w].name + ".pub").read_text()) for w in APPROVERS)
+    )
+    data["approvals"].update(allowed_signers=str(signers), demo_signer=None)
     config = base / "env.yaml"
     config.write_text(yaml.safe_dump(data))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GANTRY_", "DOCKER_HOST"))}
@@ -173,4 +189,4 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
         GANTRY_CACHE=str(ROOT / ".cache"),
         **podman.environment(),
     )
-    return Stack(repo, base / "home", config, env, ports)
+    return Stack(repo, base / "home", config, env, ports, keys)

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from local_stack import Stack, wait_for
+from local_stack import ALICE, Stack, wait_for
 
 pytestmark = pytest.mark.integration
 PORT_BASE = 26000
@@ -25,13 +25,13 @@ REPLICAS = 2
 def releases(stack: Stack) -> dict[str, str]:
     """Release 1 in production (both regions), release 2 through staging with an approval."""
     stack.gantry("up")
-    stack.gantry("pipeline", "run", "--approver", "alice")
+    stack.gantry("pipeline", "run", *stack.signer(ALICE))
     first = stack.run_record()["digest"]
     stack.new_commit("release 2")
     for stage in (("source",), ("build", "--skip-tests"), ("push",), ("deploy", "--env", "staging")):
         stack.gantry(*stage)
     stack.gantry("smoke", "--env", "staging")
-    stack.gantry("approve", "--approver", "alice")
+    stack.gantry("approve", *stack.signer(ALICE))
     second = stack.run_record()["digest"]
     assert stack.production() == (first, first) and first != second
     return {"first": first, "second": second}
@@ -132,7 +132,7 @@ def test_the_engine_dying_mid_deploy_ends_on_one_release(stack: Stack, releases:
 
 
 def test_two_pipeline_runs_at_once_keep_their_own_records(stack: Stack, releases: dict[str, str]) -> None:
-    runs = [stack.start("pipeline", "run", "--approver", "alice") for _ in range(2)]
+    runs = [stack.start("pipeline", "run", *stack.signer(ALICE)) for _ in range(2)]
     outputs = [run.communicate(timeout=600) for run in runs]
     ids = sorted({n["run_id"] for n in stack.notifications()} - {None})
     records = [stack.run_record(run_id) for run_id in ids[-2:]]

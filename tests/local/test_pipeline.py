@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 import requests
-from local_stack import PORTS, Stack
+from local_stack import ALICE, BOB, MALLORY, PORTS, Stack
 
 pytestmark = pytest.mark.integration
 PROD_EAST, PROD_WEST = PORTS["production"]
@@ -55,7 +55,7 @@ def test_port_already_taken_names_the_setting(stack: Stack) -> None:
 
 
 def test_pipeline_ships_to_both_regions(stack: Stack) -> None:
-    result = stack.gantry("pipeline", "run", "--approver", "alice")
+    result = stack.gantry("pipeline", "run", *stack.signer(ALICE))
     record = stack.run_record()
     assert record["result"] == "success"
     digest, sha = record["digest"], record["sha"]
@@ -70,7 +70,9 @@ def test_pipeline_ships_to_both_regions(stack: Stack) -> None:
     for port in (STAGING, PROD_EAST, PROD_WEST):
         version = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()
         assert version["digest"] == digest and version["sha"] == sha
-    assert record["approval"]["approver"] == "alice" and record["approval"]["digest"] == digest
+    assert record["approval"]["approver"] == ALICE
+    targets = sorted(record["approval"]["targets"])  # bound to both production load balancers, and only them
+    assert [t.split(":")[2:4] for t in targets] == [["us-east-1", "lb-production"], ["us-west-2", "lb-production"]]
     assert [s["name"] for s in record["stages"]] == [
         "source",
         "mirror source",
@@ -87,17 +89,18 @@ def test_pipeline_ships_to_both_regions(stack: Stack) -> None:
     assert f"http://127.0.0.1:{PROD_WEST}" in result.stdout
     inbox = stack.home / "monitoring/inbox/notifications.jsonl"
     event = json.loads(inbox.read_text().splitlines()[-1])["body"]
-    assert event["status"] == "success" and event["digest"] == digest and event["approver"] == "alice"
+    assert event["status"] == "success" and event["digest"] == digest and event["approver"] == ALICE
 
 
 def test_second_run_changes_nothing(stack: Stack) -> None:
     before = stack.serving(PROD_EAST)
-    stack.gantry("pipeline", "run", "--approver", "bob")
+    stack.gantry("pipeline", "run", *stack.signer(BOB))
     record = stack.run_record()
     details = {s["name"]: s["detail"] for s in record["stages"]}
     assert "nothing to build" in details["build"]
     assert details["deploy production"] == "us-east-1 unchanged, us-west-2 unchanged"
-    assert record["approval"]["approver"] == "alice"  # the recorded approval is reused, never replaced
+    assert "approval check" in details and "approve" not in details  # the valid approval is reused
+    assert record["approval"]["approver"] == ALICE
     assert stack.serving(PROD_EAST) == before
 
 
@@ -108,38 +111,40 @@ def test_unknown_environment_or_region_exit_2(stack: Stack) -> None:
     assert result.returncode == 2 and "does not run in region 'us-west-2'" in result.stderr
 
 
-def test_production_needs_an_approval_of_that_digest(stack: Stack) -> None:
+def test_production_needs_a_signed_approval_of_that_digest(stack: Stack) -> None:
     live = stack.serving(PROD_EAST)
-    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "\n# v2\n", "v2")
+    stack.new_commit("v2")
     for stage in (("source",), ("build",), ("push",), ("deploy", "--env", "staging")):
         stack.gantry(*stage)
     digest = stack.run_record()["digest"]
     refused = stack.gantry("deploy", "--env", "production", ok=False)
     assert refused.returncode == 1 and "no approval on record" in refused.stderr
-    not_staged = stack.gantry("approve", "--approver", "alice", ok=False)
+    not_staged = stack.gantry("approve", *stack.signer(ALICE), ok=False)
     assert not_staged.returncode == 1 and "has not passed staging" in not_staged.stderr
     stack.gantry("smoke", "--env", "staging")
-    intruder = stack.gantry("approve", "--approver", "mallory", ok=False)
-    assert intruder.returncode == 1 and "'mallory' is not an approver" in intruder.stderr
-    wrong = stack.gantry("approve", "--approver", "alice", "--digest", "sha256:" + "0" * 64, ok=False)
+    intruder = stack.gantry("approve", *stack.signer(MALLORY), ok=False)
+    assert intruder.returncode == 1 and "'mallory@example.com' is not an approver for production" in intruder.stderr
+    impostor = stack.gantry("approve", "--approver", ALICE, "--key", str(stack.keys[MALLORY]), ok=False)
+    assert impostor.returncode == 1 and "is not a key the target lists for alice@example.com" in impostor.stderr
+    wrong = stack.gantry("approve", *stack.signer(ALICE), "--digest", "sha256:" + "0" * 64, ok=False)
     assert wrong.returncode == 1 and "has not passed staging" in wrong.stderr
     assert stack.serving(PROD_EAST) == live == stack.serving(PROD_WEST)
-    stack.gantry("approve", "--approver", "alice")
+    stack.gantry("approve", *stack.signer(ALICE))
     stack.gantry("deploy", "--env", "production")
     assert stack.serving(PROD_EAST) == digest == stack.serving(PROD_WEST)
 
 
 def test_approval_window_times_out(stack: Stack) -> None:
-    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v3\n", "v3")
+    stack.new_commit("v3")
     ship_to_staging(stack)
     quick = stack.with_changes("quick.yaml", timeout_seconds=0.5)
     import time
 
     time.sleep(1)
-    late = stack.gantry("approve", "--approver", "alice", ok=False, config=quick)
+    late = stack.gantry("approve", *stack.signer(ALICE), ok=False, config=quick)
     assert late.returncode == 1 and "approval window" in late.stderr and "closed" in late.stderr
     waited = stack.gantry("pipeline", "run", ok=False, config=quick)  # no --approver: waits, then times out
-    assert waited.returncode == 1 and "no approval for" in waited.stderr
+    assert waited.returncode == 1 and "no valid approval for" in waited.stderr
     assert stack.run_record()["result"] == "failed"
 
 
@@ -166,9 +171,9 @@ def test_broken_image_is_rolled_back(stack: Stack) -> None:
 
 def test_region_two_failure_rolls_region_one_back(stack: Stack) -> None:
     before = stack.serving(PROD_EAST)
-    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v4\n", "v4")
+    stack.new_commit("v4")
     ship_to_staging(stack)
-    stack.gantry("approve", "--approver", "bob")
+    stack.gantry("approve", *stack.signer(BOB))
     stack.kill("registry-us-west-2")  # region 2 cannot pull the new image
     failed = stack.gantry("deploy", "--env", "production", ok=False)
     assert failed.returncode == 1
@@ -182,7 +187,7 @@ def test_region_two_failure_rolls_region_one_back(stack: Stack) -> None:
 def test_registry_down_during_push_loses_nothing(stack: Stack) -> None:
     """The secondary registry dies after the primary push: replication fails, the run keeps its record and
     no digest, and `gantry push` after `gantry up` completes the same image in both regions."""
-    stack.commit("app/cart/store.py", (stack.repo / "app/cart/store.py").read_text() + "# v5\n", "v5")
+    stack.new_commit("v5")
     stack.gantry("source")
     stack.gantry("build")
     stack.kill("registry-us-west-2")

@@ -96,9 +96,11 @@ class EcsDeployer:
         self.waiter = waiter
         self.timeout = timeout
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, *, tags: bool = False) -> dict[str, Any]:
         with aws_errors(f"ECS service {self.ref.service} in {self.ref.region}", "apply the Terraform stack"):
-            found = self.ecs.describe_services(cluster=self.ref.cluster, services=[self.ref.service])
+            found = self.ecs.describe_services(
+                cluster=self.ref.cluster, services=[self.ref.service], include=["TAGS"] if tags else []
+            )
         services: list[dict[str, Any]] = found.get("services", [])
         if not services or services[0].get("status") != "ACTIVE":
             raise GantryError(

@@ -86,6 +86,29 @@ class SsmRecordStore:
                     raise GantryError(f"record {kind}/{key} differs between regions: inspect SSM {name}")
         return created
 
+    def find(self, kind: str, prefix: str) -> list[dict[str, Any]]:
+        """Records of `kind` whose key starts with `prefix`, from the first region that answers."""
+        check_key(kind, prefix or "-")
+        path = f"{self.path}/records/{kind}"
+        start = f"{path}/{prefix.replace(':', '_')}"
+        last: Exception | None = None
+        for region in self.regions:
+            try:
+                with aws_errors(f"listing records {kind}/{prefix}* in {region}"):
+                    pages = self.clients("ssm", region).get_paginator("get_parameters_by_path")
+                    found = []
+                    for page in pages.paginate(Path=path, WithDecryption=True):
+                        for parameter in page["Parameters"]:
+                            if parameter["Name"].startswith(start):
+                                found.append((parameter.get("LastModifiedDate"), json.loads(parameter["Value"])))
+                    found.sort(key=lambda item: str(item[0]))
+                    return [envelope["value"] for _, envelope in found if envelope.get("kind") == kind]
+            except GantryError as exc:
+                if not isinstance(exc.__context__, EndpointConnectionError):
+                    raise
+                last = exc
+        raise GantryError(f"no region answered for records {kind}/{prefix}*: {last}")
+
     @staticmethod
     def _body(kind: str, key: str, value: dict[str, Any]) -> str:
         return json.dumps({"kind": kind, "key": key, "value": value}, sort_keys=True, default=str)

@@ -166,6 +166,8 @@ class AwsSettings(_Strict):
         except ValidationError as exc:
             raise ConfigError(f"{cfg.source}: {describe(exc, 'aws')}") from None
         check_against(cfg, settings)
+        if cfg.approvals.demo_signer is not None:
+            raise ConfigError(f"{cfg.source}: approvals.demo_signer is for the local demo only: remove it")
         return settings
 
     def region(self, name: str) -> AwsRegionSettings:

@@ -8,18 +8,21 @@ skopeo) and the rollout wait (`waiter`, default polling describe_services until 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from docker import DockerClient
 
 from gantry import taskdef
+from gantry.approvals import ApprovalPolicy, Protection
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError, DeployError, GantryError
 from gantry.host.git import archive, git
-from gantry.records import RecordStore
+from gantry.records import RELEASES, RecordStore, release_prefix
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
 from gantry.targets.aws.ecs import (
@@ -34,7 +37,11 @@ from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
 from gantry.targets.aws.settings import AwsSettings
 from gantry.targets.aws.source import CODECOMMIT_AUTH, SourceCopies
-from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release
+from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
+
+# How the stack marks a protected service (modules/ecs_service) and names its approval policy (SSM).
+PROTECTED_TAG = "gantry:protected"
+POLICY_TAG = "gantry:approval-policy"
 
 
 class AwsTarget:
@@ -137,12 +144,18 @@ class AwsTarget:
 
     def build_context(self, tree: str, paths: list[str]) -> bytes:
         """The build paths at `tree`, fetched from the primary region's CodeCommit copy."""
+        with self._fetched(tree) as repo:
+            return archive(repo, tree, paths)
+
+    @contextlib.contextmanager
+    def _fetched(self, commit: str) -> Iterator[Path]:
+        """A scratch repository holding `commit`, fetched from the primary region's source copy."""
         url = self.source.url(self.cfg.regions.primary)
-        scratch = Path(tempfile.mkdtemp(prefix="gantry-aws-context-"))
+        scratch = Path(tempfile.mkdtemp(prefix="gantry-aws-source-"))
         try:
             git("init", "--quiet", "--bare", str(scratch))
-            git("fetch", "--quiet", "--depth=1", url, tree, cwd=scratch, config=CODECOMMIT_AUTH)
-            return archive(scratch, tree, paths)
+            git("fetch", "--quiet", "--depth=1", url, commit, cwd=scratch, config=CODECOMMIT_AUTH)
+            yield scratch
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -192,25 +205,14 @@ class AwsTarget:
         return None  # the stack's placeholder task definition, before gantry's first deploy
 
     def previous_release(self, env: str, region: str) -> Release | None:
-        """The newest earlier revision of the service's task family that shipped another digest."""
-        current = self.deployer(env, region).describe().get("taskDefinition")
-        if not current:
-            return None
-        ecs = self.clients("ecs", region)
-        family, revision = current.rsplit("/", 1)[1].rsplit(":", 1)
+        """The newest release before the current one that reached steady state on this service (from the
+        release history gantry records after each deploy): never a revision whose rollout failed, nor one
+        another environment registered in the same family."""
         now = self.current_release(env, region)
-        with aws_errors(f"list_task_definitions {family} in {region}"):
-            arns = ecs.list_task_definitions(familyPrefix=family, sort="DESC")["taskDefinitionArns"]
-        for arn in arns:
-            if int(arn.rsplit(":", 1)[1]) >= int(revision):
-                continue
-            with aws_errors(f"describe_task_definition {arn} in {region}"):
-                task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-            for container in task.get("containerDefinitions", []):
-                values = {e["name"]: e["value"] for e in container.get("environment", [])}
-                digest = values.get("IMAGE_DIGEST", "")
-                if digest.startswith(DIGEST_PREFIX) and (now is None or digest != now.digest):
-                    return Release(sha=values["GIT_SHA"], digest=digest)
+        history = self.records().find(RELEASES, release_prefix(self.identity(env, region)))
+        for entry in reversed(history):
+            if now is None or entry["digest"] != now.digest:
+                return Release(sha=str(entry["sha"]), digest=str(entry["digest"]))
         return None
 
     def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
@@ -260,6 +262,45 @@ class AwsTarget:
         self.cfg.check_region(env, region)
         return endpoint(self.clients, region, self.settings.service(env, region))
 
+    def global_endpoint(self, env: str) -> str | None:
+        dr = self.settings.dr
+        return dr.url if dr is not None and dr.environment == env else None
+
+    # --- approvals -----------------------------------------------------------------------------------
+    def identity(self, env: str, region: str) -> str:
+        """The ECS service's ARN names the account, region, cluster and service."""
+        arn = self.deployer(env, region).describe()["serviceArn"]
+        return f"aws:{arn}"
+
+    def protection(self, env: str, region: str) -> Protection | None:
+        """Protected when the stack tagged the service `gantry:protected=true`; the policy is the SSM parameter
+        the tag `gantry:approval-policy` names, which the stack writes and the deploy role can only read."""
+        service = self.deployer(env, region).describe(tags=True)
+        tags = {t["key"]: t["value"] for t in service.get("tags", [])}
+        if tags.get(PROTECTED_TAG) != "true":
+            return None
+        name = tags.get(POLICY_TAG)
+        if not name:
+            raise GantryError(
+                f"{service['serviceName']} in {region} is protected but names no {POLICY_TAG}: apply the stack"
+            )
+        with aws_errors(f"reading the approval policy {name} in {region}", "apply the Terraform stack"):
+            value = self.clients("ssm", region).get_parameter(Name=name)["Parameter"]["Value"]
+        try:
+            policy = ApprovalPolicy.model_validate_json(value)
+        except ValueError as exc:
+            raise GantryError(
+                f"the approval policy {name} in {region} is invalid ({str(exc).splitlines()[0][:120]})"
+            ) from None
+        return Protection(identity=self.identity(env, region), policy=policy)
+
+    def commit_author(self, sha: str) -> str | None:
+        with self._fetched(sha) as repo:
+            return git("log", "-1", "--format=%ae", sha, cwd=repo).strip() or None
+
+    def demo_key(self) -> Path | None:
+        return None
+
     def health(self, env: str, region: str) -> Health:
         """The ALB's view: healthy targets of the environment's target group."""
         self.cfg.check_region(env, region)
@@ -289,3 +330,8 @@ class AwsTarget:
 
     def mirror_source(self) -> dict[str, str]:
         return self.source.mirror(self.cfg.regions.primary, self.cfg.regions.secondary)
+
+
+def _conforms(target: AwsTarget) -> Target:
+    """mypy checks here that AwsTarget implements the whole Target contract."""
+    return target

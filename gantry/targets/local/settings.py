@@ -36,6 +36,9 @@ class LocalSettings(_Strict):
     regions: dict[str, LocalRegionSettings]
     # The global entry point of each environment that runs in both regions (the Route 53 failover record).
     global_ports: dict[EnvironmentName, Port] = {}
+    # Environments whose load balancers are protected targets: when `gantry up` makes one, it keeps the approval
+    # policy (approvals.*) with it, and every deploy there needs a signed approval that satisfies that copy.
+    protected: list[EnvironmentName] = []
     prometheus_port: Port
     alertmanager_port: Port
     webhook_port: Port
@@ -60,6 +63,11 @@ class LocalSettings(_Strict):
     def problem(self, cfg: GantryConfig) -> str | None:
         if set(self.regions) != set(cfg.regions.names):
             return f"local.regions must list exactly {cfg.regions.names}, found {sorted(self.regions)}"
+        for env_name in self.protected:
+            if env_name not in cfg.environments:
+                return f"local.protected: no environment '{env_name}'"
+            if env_name == cfg.approvals.staging_environment:
+                return f"local.protected: {env_name} is the staging environment, whose pass opens the approval window"
         ports = [self.prometheus_port, self.alertmanager_port, self.webhook_port, *self.global_ports.values()]
         for env_name in self.global_ports:
             if env_name not in cfg.environments or len(cfg.regions_of(env_name)) != 2:

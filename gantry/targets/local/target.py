@@ -11,13 +11,14 @@ from docker import DockerClient
 from filelock import FileLock
 
 from gantry import jsonfile, taskdef
+from gantry.approvals import Protection
 from gantry.config import GantryConfig
 from gantry.errors import DeployError, GantryError
 from gantry.host import baseimage, engine, images
 from gantry.host.git import archive, git, git_retrying
 from gantry.records import FileRecordStore, RecordStore
-from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release
-from gantry.targets.local import balancers, monitoring, registry, rollout, stack
+from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
+from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
 from gantry.targets.local.layout import Layout
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.settings import LocalSettings
@@ -50,6 +51,7 @@ class LocalTarget:
         stack.up(self.layout)
         for env in self.cfg.environments:
             for region in self.cfg.regions_of(env):
+                self.protection(env, region)  # a protected load balancer keeps its policy from its first start
                 self.region(env, region).reconcile_balancer()
         stack.start_supervisor(self.layout)
         return self.components()
@@ -210,11 +212,32 @@ class LocalTarget:
         if held is None:
             raise DeployError(f"{digest[:19]} is not in the {region} registry: run `gantry push` (it replicates)")
         images.pull(
-            self.client, image, fix=f"run `gantry push` first, and `gantry status` to check the {region} registry"
+            self._engine(), image, fix=f"run `gantry push` first, and `gantry status` to check the {region} registry"
         )
 
     def endpoint(self, env: str, region: str) -> str:
         return f"http://127.0.0.1:{self.layout.lb_port(region, env)}"
+
+    def global_endpoint(self, env: str) -> str | None:
+        port = self.layout.global_port(env)
+        return f"http://127.0.0.1:{port}" if port else None
+
+    # -- approvals ----------------------------------------------------------------------------------------
+    def identity(self, env: str, region: str) -> str:
+        return protection.identity(self.layout, env, region)
+
+    def protection(self, env: str, region: str) -> Protection | None:
+        return protection.of(self.layout, env, region, self.demo_key())
+
+    def commit_author(self, sha: str) -> str | None:
+        repo = self.layout.source_repo(self.cfg.regions.primary)
+        try:
+            return git("log", "-1", "--format=%ae", sha, cwd=repo).strip() or None
+        except GantryError:
+            return None
+
+    def demo_key(self) -> Path | None:
+        return protection.demo_key(self.layout)
 
     def health(self, env: str, region: str) -> Health:
         """The regional load balancer's view: recorded replicas in service, against the desired count."""
@@ -291,3 +314,8 @@ def _require_repo(path: Path) -> None:
 def _all_refs(repo: Path) -> dict[str, str]:
     lines = git("for-each-ref", "--format=%(refname) %(objectname)", cwd=repo).splitlines()
     return {ref: sha for ref, sha in (line.split(" ", 1) for line in lines if line)}
+
+
+def _conforms(target: LocalTarget) -> Target:
+    """mypy checks here that LocalTarget implements the whole Target contract."""
+    return target
