@@ -95,7 +95,7 @@ def signed_by(target: LocalTarget, who: str, key: Path, **changes: Any) -> appro
 
 def test_a_listed_approver_with_their_own_key_opens_the_gate(world, keys) -> None:  # type: ignore[no-untyped-def]
     target, _, _ = world
-    with pytest.raises(ApprovalError, match="no approval on record"):
+    with pytest.raises(ApprovalError, match=r"no approval on record"):
         deploy_check(target)
     approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
     statement = deploy_check(target)
@@ -105,10 +105,10 @@ def test_a_listed_approver_with_their_own_key_opens_the_gate(world, keys) -> Non
 
 def test_anyone_can_claim_a_name_but_not_sign_for_it(world, keys) -> None:  # type: ignore[no-untyped-def]
     target, _, _ = world
-    with pytest.raises(ApprovalError, match="is not a key the target lists for alice@example.com"):
+    with pytest.raises(ApprovalError, match=r"is not a key the target lists for alice@example.com"):
         approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[MALLORY])
     approval.store(target, signed_by(target, ALICE, keys[MALLORY]))  # written straight into the records
-    with pytest.raises(ApprovalError, match="the signature is not 'alice@example.com'"):
+    with pytest.raises(ApprovalError, match=r"the signature is not 'alice@example.com'"):
         deploy_check(target)
 
 
@@ -117,7 +117,7 @@ def test_a_hand_written_or_malformed_record_opens_nothing(world) -> None:  # typ
     records = target.records()
     records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--forged", {"approver": ALICE, "digest": DIGEST})
     records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--junk", {"statement": "{", "signature": "x"})
-    with pytest.raises(ApprovalError, match="no approval on record|no valid approval"):
+    with pytest.raises(ApprovalError, match=r"no approval on record|no valid approval"):
         deploy_check(target)
 
 
@@ -149,7 +149,7 @@ def test_non_numbers_and_times_without_zone_are_not_statements(world, keys) -> N
     target, _, _ = world
     for changes in ({"approved_at": "nan"}, {"approved_at": "2026-12-01T10:00:00"}):
         signed = signed_by(target, ALICE, keys[ALICE], **changes)
-        with pytest.raises(ApprovalError, match="malformed|time zone"):
+        with pytest.raises(ApprovalError, match=r"malformed|time zone"):
             approvals.check(
                 signed,
                 target.protection("production", "us-east-1").policy,  # type: ignore[union-attr]
@@ -165,7 +165,7 @@ def test_an_old_approval_does_not_open_a_new_digest(world, keys) -> None:  # typ
     target, _, _ = world
     approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
     approval.record_staging_pass(target.records(), OTHER, "d" * 40, "run-2", "staging")
-    with pytest.raises(ApprovalError, match="no approval on record for sha256:bbbbbbbbbbbb"):
+    with pytest.raises(ApprovalError, match=r"no approval on record for sha256:bbbbbbbbbbbb"):
         deploy_check(target, OTHER)
 
 
@@ -173,9 +173,9 @@ def test_an_old_approval_does_not_open_a_new_digest(world, keys) -> None:  # typ
 def test_a_digest_is_matched_in_full_and_exactly(world, keys, digest) -> None:  # type: ignore[no-untyped-def]
     target, _, _ = world
     approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
-    with pytest.raises(ApprovalError, match="is not an image digest"):
+    with pytest.raises(ApprovalError, match=r"is not an image digest"):
         deploy_check(target, digest)
-    with pytest.raises(ApprovalError, match="is not an image digest"):
+    with pytest.raises(ApprovalError, match=r"is not an image digest"):
         approval.approve(target.cfg, target, env="production", digest=digest, approver=ALICE, key=keys[ALICE])
 
 
@@ -184,7 +184,7 @@ def test_a_digest_is_matched_in_full_and_exactly(world, keys, digest) -> None:  
 )
 def test_approver_names_with_spaces_control_or_markup_are_refused(world, keys, name) -> None:  # type: ignore[no-untyped-def]
     target, _, _ = world
-    with pytest.raises(ApprovalError, match="is not an approver identity"):
+    with pytest.raises(ApprovalError, match=r"is not an approver identity"):
         approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=name, key=keys[ALICE])
 
 
@@ -199,13 +199,13 @@ def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world, keys)
     edited["local"] = {**example["local"], "protected": []}
     hostile = make(edited)
     assert hostile.protection("production", "us-east-1") is not None  # still protected
-    with pytest.raises(ApprovalError, match="is not an approver"):
+    with pytest.raises(ApprovalError, match=r"is not an approver"):
         approval.approve(hostile.cfg, hostile, env="production", digest=DIGEST, approver=MALLORY, key=keys[MALLORY])
     approval.store(hostile, signed_by(hostile, MALLORY, keys[MALLORY]))
-    with pytest.raises(ApprovalError, match="'mallory@example.com' is not an approver of this target"):
+    with pytest.raises(ApprovalError, match=r"'mallory@example.com' is not an approver of this target"):
         deploy_check(hostile)
     eternal = {**example, "approvals": {**example["approvals"], "max_age_hours": float("inf")}}
-    with pytest.raises(ConfigError, match="max_age_hours"):
+    with pytest.raises(ConfigError, match=r"max_age_hours"):
         make(eternal)
 
 
@@ -236,7 +236,7 @@ def test_separation_of_duties_refuses_the_commits_author(world, keys, tmp_path) 
     subprocess.run(["git", "-C", str(work), "push", "-q", str(repo), "HEAD:refs/heads/main"], check=True)
     approval.record_staging_pass(target.records(), OTHER, sha, "run-3", "staging")
     approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
-    with pytest.raises(ApprovalError, match="alice@example.com wrote the commit"):
+    with pytest.raises(ApprovalError, match=r"alice@example.com wrote the commit"):
         deploy_check(target, OTHER)
     approval.approve(target.cfg, target, env="production", digest=OTHER, approver=BOB, key=keys[BOB])
     assert deploy_check(target, OTHER).approver == BOB  # type: ignore[union-attr]
@@ -249,9 +249,9 @@ def test_a_pasted_approval_must_be_the_submitters_own(world, keys) -> None:  # t
     )
     assert approval.stored(target, DIGEST) == []  # --print stores nothing
     raw = json.dumps(signed.model_dump())
-    with pytest.raises(ApprovalError, match="but 'bob@example.com' submitted it"):
+    with pytest.raises(ApprovalError, match=r"but 'bob@example.com' submitted it"):
         approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=BOB)
-    with pytest.raises(ApprovalError, match="not JSON"):
+    with pytest.raises(ApprovalError, match=r"not JSON"):
         approval.import_signed(target.cfg, target, "not json", env="production", digest=DIGEST, submitter=ALICE)
     approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=ALICE)
     assert deploy_check(target).approver == ALICE  # type: ignore[union-attr]
@@ -279,7 +279,7 @@ def test_rollback_accepts_an_expired_but_genuine_approval(world, keys) -> None: 
             expires_at=(old + timedelta(hours=24)).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         ),
     )
-    with pytest.raises(ApprovalError, match="expired"):
+    with pytest.raises(ApprovalError, match=r"expired"):
         deploy_check(target)
     assert deploy_check(target, rollback=True).approver == ALICE  # type: ignore[union-attr]
 

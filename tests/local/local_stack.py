@@ -171,7 +171,7 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
     )
     data["notifications"]["webhook_urls"] = [f"http://127.0.0.1:{ports['webhook']}/pipeline"]
     # Test approvers with keys of their own; mallory has a key but is not listed.
-    keys = {who: base / "keys" / who.split("@")[0] for who in APPROVERS + ("mallory@example.com",)}
+    keys = {who: base / "keys" / who.split("@")[0] for who in (*APPROVERS, MALLORY)}
     for who, key in keys.items():
         sshsig.generate(key, who)
     signers = base / "allowed_signers"
