@@ -171,7 +171,7 @@ def check(
     targets: list[str],
     digest: str | None = None,
     staging_pass: dict[str, Any] | None = None,
-    author: str | None = None,
+    author: Callable[[], str | None] | None = None,
     enforce_expiry: bool = True,
 ) -> Statement:
     """The statement, once every rule holds; ApprovalError naming the first that does not."""
@@ -182,8 +182,12 @@ def check(
         raise ApprovalError(f"the signature is not {statement.approver!r}'s (not made with a key listed for them)")
     _check_subject(statement, customer, environment, targets, digest, staging_pass)
     _check_times(statement, policy, now, enforce_expiry)
-    if policy.separation_of_duties and author is not None and author.lower() == statement.approver.lower():
-        raise ApprovalError(f"{statement.approver} wrote the commit: separation of duties needs another approver")
+    if policy.separation_of_duties:
+        wrote = author() if author is not None else None
+        if wrote is None:  # fail closed: the rule cannot be checked without knowing who wrote the change
+            raise ApprovalError("who wrote the commit is unknown (not in the primary source copy): separation of duties")
+        if wrote.lower() == statement.approver.lower():
+            raise ApprovalError(f"{statement.approver} wrote the commit: separation of duties needs another approver")
     return statement
 
 

@@ -179,14 +179,13 @@ def verify_for_deploy(
         )
     passed = target.records().get(STAGING_PASSES, digest_key(digest))
     sha = passed.get("sha") if passed else None
-    author = None
-    if policy.separation_of_duties:
-        author = target.commit_author(str(sha)) if sha else None
-        if author is None:  # fail closed: an approval is no use if nobody can tell who wrote the change
-            raise ApprovalError(
-                f"cannot tell who wrote {str(sha)[:12]} (not in the primary source copy): separation of duties "
-                "needs the commit there (`gantry source`)"
-            )
+    authors: dict[str, str | None] = {}
+
+    def author() -> str | None:
+        if "sha" not in authors:
+            authors["sha"] = target.commit_author(str(sha)) if sha else None
+        return authors["sha"]
+
     reasons = []
     for signed in options:
         try:

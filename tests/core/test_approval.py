@@ -23,7 +23,6 @@ from gantry.targets.local.target import LocalTarget
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
-SHA = "c" * 40
 ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
 
 
@@ -43,6 +42,7 @@ def allowed(keys: dict[str, Path], *people: str) -> str:
 
 @pytest.fixture
 def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    global SHA  # noqa: PLW0603 - the commit each test's world ships, made fresh per test
     """A local target whose production is protected; alice and bob may approve."""
     monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
     signers = tmp_path / "allowed_signers"
@@ -59,8 +59,25 @@ def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkey
         return LocalTarget(load_config(str(path)))
 
     made = target()
+    SHA = commit(made, tmp_path / "work", "dev@example.com")  # the change under approval, by someone else
     approval.record_staging_pass(made.records(), DIGEST, SHA, "run-1", "staging")
     return made, target, example
+
+
+def commit(target: LocalTarget, work: Path, author: str) -> str:
+    """A commit by `author` in the primary region's source copy (where separation of duties looks)."""
+    repo = target.layout.source_repo("us-east-1")
+    if not repo.exists():
+        subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+        subprocess.run(["git", "init", "-q", str(work)], check=True)
+    identity = ["-c", f"user.email={author}", "-c", "user.name=x"]
+    subprocess.run(["git", "-C", str(work), *identity, "commit", "-q", "--allow-empty", "-m", author], check=True)
+    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        ["git", "-C", str(work), "push", "-q", "-f", str(repo), f"HEAD:refs/heads/{author.split('@', maxsplit=1)[0]}"],
+        check=True,
+    )
+    return sha
 
 
 def deploy_check(target: LocalTarget, digest: str = DIGEST, *, rollback: bool = False):  # type: ignore[no-untyped-def]
@@ -211,29 +228,7 @@ def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world, keys)
 
 def test_separation_of_duties_refuses_the_commits_author(world, keys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     target, _, _ = world
-    repo = target.layout.source_repo("us-east-1")
-    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
-    work = tmp_path / "work"
-    subprocess.run(["git", "init", "-q", str(work)], check=True)
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(work),
-            "-c",
-            f"user.email={ALICE}",
-            "-c",
-            "user.name=a",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-        check=True,
-    )
-    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    subprocess.run(["git", "-C", str(work), "push", "-q", str(repo), "HEAD:refs/heads/main"], check=True)
+    sha = commit(target, tmp_path / "work", ALICE)
     approval.record_staging_pass(target.records(), OTHER, sha, "run-3", "staging")
     approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
     with pytest.raises(ApprovalError, match=r"alice@example.com wrote the commit"):
@@ -255,6 +250,14 @@ def test_a_pasted_approval_must_be_the_submitters_own(world, keys) -> None:  # t
         approval.import_signed(target.cfg, target, "not json", env="production", digest=DIGEST, submitter=ALICE)
     approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=ALICE)
     assert deploy_check(target).approver == ALICE  # type: ignore[union-attr]
+
+
+def test_an_unknown_author_fails_closed(world, keys) -> None:  # type: ignore[no-untyped-def]
+    target, _, _ = world
+    approval.record_staging_pass(target.records(), OTHER, "e" * 40, "run-4", "staging")  # not in the source copy
+    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
+    with pytest.raises(ApprovalError, match=r"who wrote the commit is unknown"):
+        deploy_check(target, OTHER)
 
 
 def test_every_refused_attempt_is_recorded(world, keys) -> None:  # type: ignore[no-untyped-def]
