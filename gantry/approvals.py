@@ -185,7 +185,7 @@ def check(
     if policy.separation_of_duties:
         wrote = author() if author is not None else None
         if wrote is None:  # fail closed: the rule cannot be checked without knowing who wrote the change
-            raise ApprovalError("who wrote the commit is unknown (not in the primary source copy): separation of duties")
+            raise ApprovalError("who wrote the commit is unknown (it is not in the primary source copy)")
         if wrote.lower() == statement.approver.lower():
             raise ApprovalError(f"{statement.approver} wrote the commit: separation of duties needs another approver")
     return statement
