@@ -26,7 +26,7 @@ from gantry.config import GantryConfig, load_config
 from gantry.errors import ConfigError, GantryError
 from gantry.host import baseimage, engine
 from gantry.paths import project_root, run_dir
-from gantry.stages import interrupts
+from gantry.stages import approval, interrupts
 from gantry.stages.pipeline import Pipeline
 from gantry.targets.base import Component, Target
 from gantry.targets.factory import make_target
@@ -248,13 +248,29 @@ def approve(
         click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
         return
     if import_file is not None:
-        statement = pipeline.import_approval(import_file.read(), env=env, submitter=submitter)
+        raw = import_file.read()
+        if not raw.strip():  # nothing pasted: the approver stored their approval themselves
+            statement = pipeline.check_approval(env, submitter)
+            click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
+            return
+        statement = pipeline.import_approval(raw, env=env, submitter=submitter)
         click.echo(f"stored the approval of {statement.approver}")
         return
     if approver is None or key is None:
         raise ConfigError("gantry approve needs --approver EMAIL and --key PATH (or --import FILE, or --check)")
     signed = pipeline.approve(approver, key, env=env, digest=digest, print_only=print_only)
     click.echo(json.dumps(signed.model_dump()) if print_only else f"stored the approval of {approver}")
+
+
+@cli.command()
+@click.option("--env", "env", default="production", show_default=True)
+@pass_ctx
+def approvers(ctx: Context, env: str) -> None:
+    """Who may approve `env`: the approvers the protected targets' own policy lists (comma-separated)."""
+    found = approval.protections(ctx.target, env, ctx.cfg.regions_of(env))
+    if not found:
+        raise ConfigError(f"no target of {env} is protected: it has no approvers")
+    click.echo(",".join(approval.one_policy(found).approvers()))
 
 
 @cli.command()

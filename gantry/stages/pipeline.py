@@ -296,6 +296,10 @@ class Pipeline:
         if record is not None and self.run_id is not None:
             with runrecord.update(self.run_id) as updated:
                 updated.notification = runrecord.Notification(status=status, sent_at=time.time(), failures=failures)
+            if record.result == "running":  # the final word on a run driven step by step (Jenkins)
+                finals: dict[str, runrecord.Result] = {"success": "success", "aborted": "aborted"}
+                result = finals.get(status, "failed")
+                runrecord.finish(self.run_id, result, message if result != "success" else None)
         return failures
 
     # -- the whole pipeline -------------------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""The aws target as a whole, as users run it: `gantry pipeline run` from a state with no .gantry/, then the
+Jenkinsfile's own gantry commands on a fresh agent, through the real CLI against the local AWS API (a moto
+server process, two regions).
+
+moto answers every AWS API call; what it does not run is stood in by real components (tests/aws/standins.py
+says exactly how): ECR's registry and replication by docker-registry processes and skopeo, ECS's scheduler
+by real containers of the image the pipeline built behind real HAProxy load balancers, reported back through
+a proxy in front of moto. The build, the push, the approvals (SSH signatures against the stack's policy
+parameter), the leases (DynamoDB conditional writes), the records (SSM) and the notifications (SNS) are the
+aws target's own code against moto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jenkinsfile
+import pytest
+import requests
+import yaml
+from aws_stack import ACCOUNT, APPROVERS, PRIMARY, SECONDARY, client, moto_server, provision
+from standins import EcrDataPlane, EcsScheduler, MotoFront, ServiceRun, stand_in_alb
+
+from gantry.host import podman, ports, sshsig
+from gantry.targets.local.layout import socket_dir
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+GANTRY = ROOT / ".venv" / "bin" / "gantry"
+BASE_IMAGE = "localhost/gantry/debian-base:bookworm"
+APPROVER = "bob@example.com"
+SERVICES = [(PRIMARY, "staging"), (PRIMARY, "production"), (SECONDARY, "production")]
+
+
+@dataclass
+class World:
+    repo: Path
+    home: Path
+    config: Path
+    env: dict[str, str]
+    keys: dict[str, Path]
+    moto: str
+    albs: dict[tuple[str, str], str]
+
+    def gantry(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(GANTRY), *args], cwd=self.repo, env=self.env, capture_output=True, text=True, timeout=900
+        )
+        if ok and result.returncode != 0:
+            raise AssertionError(f"gantry {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+        return result
+
+    def serving(self, region: str, env: str) -> str:
+        digest: str = requests.get(f"{self.albs[(region, env)]}/version", timeout=5).json()["digest"]
+        return digest
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    if not GANTRY.exists():
+        pytest.skip("the virtualenv is missing: run `make bootstrap` (make test does)")
+    if subprocess.run(["podman", "image", "exists", BASE_IMAGE], env=podman.cli_environment()).returncode != 0:
+        pytest.skip(f"{BASE_IMAGE} is missing: run scripts/setup-ansible.sh (make test runs it first)")
+    base = tmp_path_factory.mktemp("aws-e2e")
+    home = base / "home"
+    saved = {k: os.environ.get(k) for k in ("GANTRY_HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(GANTRY_HOME=str(home), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    keys = {who: base / "keys" / who.split("@")[0] for who in APPROVERS}
+    for who, key in keys.items():
+        sshsig.generate(key, who)
+    signers = "".join(sshsig.allowed_signer_line(w, k.with_name(k.name + ".pub").read_text()) for w, k in keys.items())
+    with moto_server() as moto:
+        albs = {key: f"http://127.0.0.1:{ports.free_port(24600, 24700)}" for key in SERVICES}
+        raw = provision(moto, albs, base, signers, separation_of_duties=True)
+        for region in (PRIMARY, SECONDARY):  # what `gantry bake --target container` publishes to
+            client(moto, "ecr", region).create_repository(repositoryName="example/golden-base")
+        ecr = EcrDataPlane(moto, ACCOUNT, [PRIMARY, SECONDARY], base, (24400, 24500))
+        ecr.start()
+        golden = f"{ecr.registries[PRIMARY]}/example/golden-base:bookworm"
+        subprocess.run(
+            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"containers-storage:{BASE_IMAGE}", f"docker://{golden}"],
+            env=podman.cli_environment(),
+            check=True,
+        )
+        sockets = socket_dir(home)
+        runs = []
+        for region, env in SERVICES:
+            cluster = raw["aws"]["regions"][region]["cluster"]
+            port = int(albs[(region, env)].rsplit(":", 1)[1])
+            balancer = stand_in_alb(f"alb-{region}-{env}", base / f"alb-{region}-{env}", sockets, port)
+            runs.append(ServiceRun(region, cluster, f"cart-{env}", balancer))
+        scheduler = EcsScheduler(moto, runs, ecr.endpoints(), home)
+        front = MotoFront(moto, scheduler, ports.free_port(24500, 24600))
+        raw["aws"].update(
+            endpoint_url=front.url,
+            registry_endpoints=ecr.endpoints(),
+            base_image={"repository": "example/golden-base", "tag": "bookworm"},
+            replication_timeout_seconds=60,
+            deploy_timeout_seconds=180,
+            poll_seconds=0.5,
+        )
+        raw["approvals"].pop("demo_signer", None)
+        raw["notifications"] = {"file": "notifications.jsonl", "sns_topic_arn": raw["notifications"]["sns_topic_arn"]}
+        config = base / "aws.yaml"
+        config.write_text(yaml.safe_dump(raw))
+        repo = base / "repo"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+        for key, value in (("user.email", "ci@gantry.invalid"), ("user.name", "gantry tests")):
+            subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GANTRY_", "DOCKER_HOST"))}
+        env.update(
+            GANTRY_ROOT=str(repo),
+            GANTRY_HOME=str(home),
+            GANTRY_CONFIG=str(config),
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+            **podman.environment(),
+        )
+        scheduler.start()
+        try:
+            yield World(repo, home, config, env, keys, moto, {k: v for k, v in albs.items()})
+            assert scheduler.errors == [] and ecr.errors == [], scheduler.errors + ecr.errors
+        finally:
+            scheduler.stop()
+            front.close()
+            ecr.stop()
+            subprocess.run([str(GANTRY), "down"], cwd=repo, env={**env, "GANTRY_CONFIG": ""}, capture_output=True)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def test_pipeline_run_on_aws_from_a_fresh_agent(world: World) -> None:
+    """No .gantry/ yet: the run makes everything it needs (base image resolved from ECR, build context from
+    CodeCommit), and ships to staging and both production regions."""
+    assert not world.home.exists()
+    result = world.gantry("pipeline", "run", "--approver", APPROVER, "--key", str(world.keys[APPROVER]))
+    record: dict[str, Any] = json.loads(world.gantry("run", "show").stdout)
+    assert record["result"] == "success" and record["target"] == "aws"
+    digest = record["digest"]
+    assert record["base_image"].startswith(f"{ACCOUNT}.dkr.ecr.{PRIMARY}.amazonaws.com/example/golden-base@sha256:")
+    for region in (PRIMARY, SECONDARY):
+        images = client(world.moto, "ecr", region).describe_images(repositoryName="example/cart")["imageDetails"]
+        assert digest in {i["imageDigest"] for i in images}, f"{region} lacks {digest}"
+    assert [world.serving(r, e) for r, e in SERVICES] == [digest] * 3
+    assert record["approval"]["approver"] == APPROVER
+    stages = [s["name"] for s in record["stages"]]
+    assert stages[:3] == ["source", "mirror source", "base image"] and "deploy production" in stages
+    assert "us-east-1 updated, us-west-2 updated" in result.stderr
+    # The deploy lease was taken and given back through DynamoDB; the release history went to SSM.
+    lease = client(world.moto, "dynamodb", PRIMARY).get_item(
+        TableName="example-terraform-locks", Key={"LockID": {"S": "gantry/example/production"}}
+    )["Item"]
+    assert "lease_token" not in lease and json.loads(lease["intent"]["S"])["state"] == "finished"
+
+
+def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path) -> None:
+    """The Jenkinsfile's own gantry commands, in its order, on a fresh agent (a new clone, no .gantry/)."""
+    workspace = tmp_path / "workspace"
+    subprocess.run(["git", "clone", "-q", str(world.repo), str(workspace)], check=True)
+    (workspace / "app/cart/__init__.py").write_text((workspace / "app/cart/__init__.py").read_text() + "# jenkins\n")
+    identity = ["-c", "user.email=ci@gantry.invalid", "-c", "user.name=ci"]
+    subprocess.run(["git", "-C", str(workspace), *identity, "commit", "-qam", "jenkins build"], check=True)
+    home = tmp_path / "agent-home"
+    env = {**world.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(home)}
+    env.update(BUILD_TAG="jenkins-example-cart-pipeline-7", BUILD_URL="http://127.0.0.1:9/job/7/")
+    env["GANTRY_RUN_ID"] = env["BUILD_TAG"]
+
+    def approver(step_env: dict[str, str]) -> tuple[str, str]:
+        """alice... bob signs on his own machine and pastes the result; Jenkins authenticated him."""
+        assert APPROVER in step_env["APPROVERS"].split(",")
+        signed = subprocess.run(
+            [str(GANTRY), "approve", "--env", "production", "--digest", step_env["DIGEST"], "--approver", APPROVER,
+             "--key", str(world.keys[APPROVER]), "--print"],
+            cwd=workspace, env=step_env, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        return APPROVER, signed
+
+    agent = jenkinsfile.Agent(workspace, env, approver)
+    result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
+    assert result == "SUCCESS", "\n".join(agent.log[-6:])
+    record = json.loads((workspace / "run-record.json").read_text())
+    assert record["run_id"] == "jenkins-example-cart-pipeline-7" and record["result"] != "failed"
+    assert [world.serving(r, e) for r, e in SERVICES] == [record["digest"]] * 3
