@@ -280,7 +280,7 @@ class EcsScheduler:
             return
         spec = container_spec(task)
         docker = engine.connect(self.registries)
-        labels = {"gantry.home": str(self.home), "gantry.standin": f"{run.region}-{run.service}"}
+        labels = replicas.labels_for(str(self.home), "ecs", run.region, run.service)
         started = replicas.start(
             docker, spec, labels, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), int(service["desiredCount"])
         )

@@ -68,15 +68,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     if subprocess.run(["podman", "image", "exists", BASE_IMAGE], env=podman.cli_environment()).returncode != 0:
         pytest.skip(f"{BASE_IMAGE} is missing: run scripts/setup-ansible.sh (make test runs it first)")
     base = tmp_path_factory.mktemp("aws-e2e")
-    home = base / "home"
+    home = base / "home"  # the gantry under test's run directory: it does not exist before the first run
+    # The stand-ins keep their own processes (HAProxy, a podman service) in a run directory of their own.
+    standins = base / "standins"
     saved = {k: os.environ.get(k) for k in ("GANTRY_HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(GANTRY_HOME=str(home), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    os.environ.update(GANTRY_HOME=str(standins), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     keys = {who: base / "keys" / who.split("@")[0] for who in APPROVERS}
     for who, key in keys.items():
         sshsig.generate(key, who)
     signers = "".join(sshsig.allowed_signer_line(w, k.with_name(k.name + ".pub").read_text()) for w, k in keys.items())
     with moto_server() as moto:
-        albs = {key: f"http://127.0.0.1:{ports.free_port(24600, 24700)}" for key in SERVICES}
+        albs = {key: f"http://127.0.0.1:{ports.free_port(24600 + 10 * i, 24700)}" for i, key in enumerate(SERVICES)}
         raw = provision(moto, albs, base, signers, separation_of_duties=True)
         for region in (PRIMARY, SECONDARY):  # what `gantry bake --target container` publishes to
             client(moto, "ecr", region).create_repository(repositoryName="example/golden-base")
@@ -88,14 +90,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             env=podman.cli_environment(),
             check=True,
         )
-        sockets = socket_dir(home)
+        sockets = socket_dir(standins)
         runs = []
         for region, env in SERVICES:
             cluster = raw["aws"]["regions"][region]["cluster"]
             port = int(albs[(region, env)].rsplit(":", 1)[1])
             balancer = stand_in_alb(f"alb-{region}-{env}", base / f"alb-{region}-{env}", sockets, port)
             runs.append(ServiceRun(region, cluster, f"cart-{env}", balancer))
-        scheduler = EcsScheduler(moto, runs, ecr.endpoints(), home)
+        scheduler = EcsScheduler(moto, runs, ecr.endpoints(), standins)
         front = MotoFront(moto, scheduler, ports.free_port(24500, 24600))
         raw["aws"].update(
             endpoint_url=front.url,
@@ -131,7 +133,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             scheduler.stop()
             front.close()
             ecr.stop()
-            subprocess.run([str(GANTRY), "down"], cwd=repo, env={**env, "GANTRY_CONFIG": ""}, capture_output=True)
+            local = {**env, "GANTRY_CONFIG": str(ROOT / "environments/example/local.yaml")}
+            for directory in (home, standins):  # their podman services and leftover containers
+                subprocess.run([str(GANTRY), "down"], cwd=repo, env={**local, "GANTRY_HOME": str(directory)})
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

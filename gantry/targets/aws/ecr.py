@@ -121,12 +121,17 @@ class Ecr:
         details: list[dict[str, Any]] = found.get("imageDetails", [])
         return details[0] if details else None
 
-    def verify(self, region: str, tag: str, digest: str) -> None:
+    def verify(self, region: str, tag: str, digest: str, settle: float = 30, poll: float = 1) -> None:
         """The tag in `region` must name exactly `digest` (a pusher that reports something else is a bug or
-        a race with another push)."""
+        a race with another push). The API may show a push a moment late (AWS read-after-write consistency
+        is eventual), so a missing tag is looked up again for up to `settle` seconds."""
+        deadline = time.monotonic() + settle
         image = self.find(region, tag=tag)
+        while image is None and time.monotonic() < deadline:
+            time.sleep(poll)
+            image = self.find(region, tag=tag)
         if image is None:
-            raise GantryError(f"ECR {region} has no image tagged {tag} after the push: re-run gantry push")
+            raise GantryError(f"ECR {region} has no image tagged {tag} {settle:g} s after the push: re-run gantry push")
         if image["imageDigest"] != digest:
             raise GantryError(
                 f"digest mismatch in {region}: {tag} is {image['imageDigest']}, pushed {digest}: "

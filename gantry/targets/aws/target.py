@@ -166,7 +166,7 @@ class AwsTarget:
         digest = self.pusher.push(local_image, self.ecr.repository_uri(primary), tag)
         if not digest.startswith(DIGEST_PREFIX):
             raise GantryError(f"the push reported '{digest}', not a sha256 digest: check the pusher")
-        self.ecr.verify(primary, tag, digest)
+        self.ecr.verify(primary, tag, digest, poll=self.settings.poll_seconds)
         for region in self.cfg.regions.names[1:]:
             self.ecr.wait_for(
                 region, tag, digest, self.settings.replication_timeout_seconds, self.settings.poll_seconds
