@@ -135,8 +135,8 @@ class LocalTarget:
         if digest is None:
             digest = registry.push(self.client, local_image, self.layout.registry_host(primary), repo, tag, primary)
         else:
-            local_digest = self._local_digest(local_image, primary)
-            if local_digest is not None and local_digest != digest:
+            pushed = self._local_digests(local_image, primary)
+            if pushed and digest not in pushed:  # this image went there before as something else
                 raise GantryError(
                     f"tag {tag} already holds {digest} in {primary}; tags are immutable: commit the change "
                     "so it gets a new SHA tag"
@@ -158,12 +158,16 @@ class LocalTarget:
             raise GantryError(f"{secondary} holds {copied} for {tag} after replication, expected {digest}")
         return Published(digest, {region: f"{self._image(region)}@{digest}" for region in (primary, secondary)})
 
-    def _local_digest(self, local_image: str, region: str) -> str | None:
+    def _local_digests(self, local_image: str, region: str) -> set[str]:
+        """The digests the engine recorded when it pushed `local_image` to the region's registry (it may record
+        more than one manifest form of the same push)."""
         image = images.find(self.client, local_image)
-        for ref in (image.attrs.get("RepoDigests") or []) if image else []:
-            if ref.startswith(self._image(region) + "@"):
-                return str(ref.split("@", 1)[1])
-        return None
+        prefix = self._image(region) + "@"
+        return (
+            {ref.split("@", 1)[1] for ref in (image.attrs.get("RepoDigests") or []) if ref.startswith(prefix)}
+            if image
+            else set()
+        )
 
     # -- deployments --------------------------------------------------------------------------------------
     def region(self, env: str, region: str) -> rollout.Region:
