@@ -16,7 +16,11 @@
         {"name": "GIT_SHA", "value": "${git_sha}"},
         {"name": "IMAGE_DIGEST", "value": "${image_digest}"},
         {"name": "DEPLOY_ENV", "value": "${deploy_env}"},
-        {"name": "REGION", "value": "${region}"}
+        {"name": "REGION", "value": "${region}"},
+        {"name": "DATABASE_URL", "value": "${database_url}"}
+      ],
+      "secrets": [
+        {"name": "DATABASE_PASSWORD", "valueFrom": "${database_secret_arn}"}
       ],
       "healthCheck": {
         "command": ["CMD-SHELL", "python3 /app/healthcheck.py"],

@@ -189,6 +189,15 @@ def push(ctx: Context) -> None:
     click.echo(ctx.pipeline().push().digest)
 
 
+@cli.command("migrate")
+@ENV_OPTION
+@pass_ctx
+def migrate_command(ctx: Context, env: str) -> None:
+    """Apply the service's schema migrations (from the run's commit) to the environment's database."""
+    for migration in ctx.pipeline().migrate(env) or ["schema up to date"]:
+        click.echo(migration)
+
+
 @cli.command("deploy")
 @ENV_OPTION
 @REGION_OPTION

@@ -35,6 +35,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DatabaseConfig(Strict):
+    migrations: str = Field(default="app/migrations", pattern=r"^[A-Za-z0-9_./-]+$")
+
+
 class ServiceConfig(Strict):
     name: ServiceName
     container_port: int = Field(default=80, ge=1, le=65535)
@@ -44,6 +48,9 @@ class ServiceConfig(Strict):
     dockerfile: str = "app/Dockerfile"
     task_definition: str = "app/task-definition.json.tpl"
     unit_tests: list[str] = ["app/tests"]
+    # The service's PostgreSQL schema migrations (yoyo's format), applied by `gantry migrate` before deploys;
+    # null for a service without a database.
+    database: DatabaseConfig | None = None
 
 
 class RegionsConfig(Strict):

@@ -5,7 +5,7 @@ Terraform's templatefile() understand."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -39,6 +39,9 @@ class ContainerSpec:
     memory: int
     read_only: bool
     health: HealthCheck | None
+    # ECS `secrets`: environment variable name -> where the value comes from (an ARN on AWS; on the local
+    # target the path of a file, which it mounts read-only and names in <NAME>_FILE instead).
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 def fill(template: Path, values: dict[str, str | int]) -> dict[str, Any]:
@@ -68,8 +71,12 @@ def render(
     region: str,
     family: str | None = None,
     log_group: str | None = None,
+    database_url: str = "",
+    database_secret: str = "",
 ) -> dict[str, Any]:
-    """The service's task definition for one environment and region (both targets call this)."""
+    """The service's task definition for one environment and region (both targets call this). The database
+    settings are the target's: where the service's database of this environment and region is, without a
+    password (database_url), and where the password comes from (database_secret)."""
     path = project_root() / cfg.service.task_definition
     if not path.is_file():
         raise ConfigError(f"task definition template {path} not found: fix service.task_definition")
@@ -85,6 +92,8 @@ def render(
         "deploy_env": env,
         "region": region,
         "log_group": log_group or f"/gantry/{cfg.customer}/{cfg.service.name}/{env}",
+        "database_url": database_url,
+        "database_secret_arn": database_secret,
     }
     return fill(path, values)
 
@@ -104,6 +113,7 @@ def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:
         cpu=int(container.get("cpu", 0)),
         memory=int(container.get("memory", 0)),
         read_only=bool(container.get("readonlyRootFilesystem", False)),
+        secrets={item["name"]: item["valueFrom"] for item in container.get("secrets", []) if item.get("valueFrom")},
         health=HealthCheck(
             command=health["command"],
             interval=health.get("interval", 30),

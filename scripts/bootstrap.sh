@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gantry needs on a fresh Debian 12 machine; safe to run again (it skips what is in place).
-#   - Debian packages: container engine (podman + runc), registry, skopeo, HAProxy, Prometheus stack, debootstrap
+#   - Debian packages: container engine (podman + runc), registry, skopeo, HAProxy, PostgreSQL 15, Prometheus stack,
+#     debootstrap
 #   - .venv with the pinned Python packages (pyproject.toml pins, requirements.lock constrains the rest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  podman runc uidmap fuse-overlayfs skopeo debootstrap docker-registry haproxy
+  podman runc uidmap fuse-overlayfs skopeo debootstrap docker-registry haproxy postgresql-15
   prometheus prometheus-alertmanager prometheus-node-exporter
   git ca-certificates openssh-client
 )
@@ -21,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these as system services on install; gantry runs its own instances on its own ports.
-  for svc in haproxy prometheus prometheus-alertmanager prometheus-node-exporter docker-registry; do
+  for svc in haproxy postgresql prometheus prometheus-alertmanager prometheus-node-exporter docker-registry; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

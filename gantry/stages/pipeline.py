@@ -15,7 +15,7 @@ from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, GantryError
 from gantry.host import engine
 from gantry.runrecord import RunRecord
-from gantry.stages import approval, build, deploy, notify, smoke, source, verify
+from gantry.stages import approval, build, deploy, migrate, notify, smoke, source, verify
 from gantry.stages.interrupts import Interrupted
 from gantry.stages.progress import stage
 from gantry.targets.base import Published, Release, Target
@@ -108,6 +108,19 @@ class Pipeline:
                 updated.digest, updated.references = published.digest, published.references
             step.detail = f"{published.digest[:19]} identical in {', '.join(published.references)}"
         return published
+
+    def migrate(self, env: str) -> list[str]:
+        """The service's schema migrations from the run's commit, on `env`'s database (before its deploy)."""
+        database = self.cfg.service.database
+        if database is None:
+            return []
+        found = source.of(self.record())
+        with stage(f"migrate {env}", self._run()) as step:
+            archive = self.target.build_context(found.tree, [database.migrations])
+            with self.target.migration_database(env) as url:
+                applied = migrate.apply(url, archive, database.migrations)
+            step.detail = f"applied {', '.join(applied)}" if applied else "schema up to date"
+        return applied
 
     def deploy(self, env: str, region: str | None = None, force: bool = False) -> None:
         release = self.release()
@@ -329,6 +342,7 @@ class Pipeline:
             self.base_image()
             self.build()
             self.push()
+            self.migrate("staging")
             self.deploy("staging", force=force)
             self.smoke("staging")
             if approval.protections(self.target, "production", self.cfg.regions_of("production")):
@@ -338,6 +352,7 @@ class Pipeline:
                     self.approve(approver, approver_key or self._demo_key(approver))
                 else:
                     self.await_approval()
+            self.migrate("production")
             self.deploy("production", force=force)
             self.smoke("production")
             self.verify("production")

@@ -10,6 +10,7 @@ implements this Protocol and registers itself as a `gantry.targets` entry point.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -146,6 +147,11 @@ class Target(Protocol):
 
     def demo_key(self) -> Path | None:
         """The demo approver's signing key (local target with approvals.demo_signer), else None."""
+
+    # -- the service's database -----------------------------------------------------------------------
+    def migration_database(self, env: str) -> AbstractContextManager[str]:
+        """yoyo's URL of `env`'s database on the region that takes writes, as the role that owns the schema;
+        the password only in a 0600 passfile that exists while the block runs."""
 
     def health(self, env: str, region: str) -> Health:
         """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""

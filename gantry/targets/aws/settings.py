@@ -57,7 +57,22 @@ class AwsServiceSettings(_Strict):
         return self
 
 
+class AwsDatabaseSettings(_Strict):
+    """The service's Aurora PostgreSQL global database (terraform/modules/aurora_global outputs)."""
+
+    # One database per environment: <prefix>_<environment>.
+    name_prefix: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    user: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    port: int = Field(default=5432, ge=1, le=65535)
+    # The master credentials (Secrets Manager, primary region): only `gantry migrate` reads them.
+    owner_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
+    sslmode: Literal["require", "verify-full"] = "verify-full"
+
+
 class AwsRegionSettings(_Strict):
+    # The region's Aurora cluster endpoint and the secret (in that region) the service's tasks read.
+    database_endpoint: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
+    database_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     cluster: ResourceName
     environments: dict[EnvName, AwsServiceSettings]
     source_repository: ResourceName  # CodeCommit repository holding this region's copy of the source
@@ -141,6 +156,7 @@ class AwsSettings(_Strict):
     lease_table: ResourceName | None = None
     lease_seconds: float = Field(default=300, ge=30, le=3600)
     base_image: AwsBaseImageSettings | None = None
+    database: AwsDatabaseSettings | None = None
     dr: DrSettings | None = None
 
     @field_validator("endpoint_url")

@@ -9,11 +9,14 @@ skopeo) and the rollout wait (`waiter`, default polling describe_services until 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from docker import DockerClient
 
@@ -35,7 +38,7 @@ from gantry.targets.aws.elb import endpoint, target_health
 from gantry.targets.aws.leases import DynamoLeaseStore
 from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
-from gantry.targets.aws.settings import AwsSettings
+from gantry.targets.aws.settings import AwsDatabaseSettings, AwsSettings
 from gantry.targets.aws.source import CODECOMMIT_AUTH, SourceCopies
 from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
 
@@ -226,7 +229,12 @@ class AwsTarget:
             region=region,
             family=stack.task_family,
             log_group=stack.log_group,
+            database_url=self.database_url(env, region) if self.cfg.service.database else "",
+            database_secret=self.settings.region(region).database_secret_arn or "",
         )
+        if self.cfg.service.database is None:
+            for container in rendered["containerDefinitions"]:  # ECS refuses a secret with no valueFrom
+                container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
         if execution_role:
@@ -300,6 +308,43 @@ class AwsTarget:
 
     def demo_key(self) -> Path | None:
         return None
+
+    # --- the service's database ----------------------------------------------------------------------
+    def _database(self, region: str) -> tuple[AwsDatabaseSettings, str]:
+        database = self.settings.database
+        endpoint = self.settings.region(region).database_endpoint
+        if database is None or endpoint is None:
+            raise ConfigError(
+                f"{self.cfg.source}: aws.database and aws.regions.{region}.database_endpoint are needed: the service "
+                "has a database (import the aurora_global outputs with gantry aws-import)"
+            )
+        return database, endpoint
+
+    def database_url(self, env: str, region: str) -> str:
+        database, endpoint = self._database(region)
+        name = f"{database.name_prefix}_{env.replace('-', '_')}"
+        return f"host={endpoint} port={database.port} dbname={name} user={database.user} sslmode={database.sslmode}"
+
+    @contextlib.contextmanager
+    def migration_database(self, env: str) -> Iterator[str]:
+        """The primary region's writer, as the master user, whose password the migration reads from Secrets
+        Manager into a 0600 passfile that is gone when the migration ends."""
+        primary = self.cfg.regions.primary
+        database, endpoint = self._database(primary)
+        with aws_errors(f"reading {database.owner_secret_arn}", "check the secret and the role's access to it"):
+            raw = self.clients("secretsmanager", primary).get_secret_value(SecretId=database.owner_secret_arn)
+        credentials = json.loads(raw["SecretString"])
+        user = str(credentials["username"])
+        with tempfile.TemporaryDirectory(prefix="gantry-migrate-") as scratch:
+            passfile = Path(scratch) / "pgpass"
+            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"*:*:*:{user}:{credentials['password']}\n")
+            name = f"{database.name_prefix}_{env.replace('-', '_')}"
+            yield (
+                f"postgresql+psycopg://{quote(user)}@{endpoint}:{database.port}/{name}"
+                f"?sslmode={database.sslmode}&passfile={quote(str(passfile), safe='')}"
+            )
 
     def health(self, env: str, region: str) -> Health:
         """The ALB's view: healthy targets of the environment's target group."""

@@ -34,10 +34,23 @@ def running(client: DockerClient, labels: dict[str, str]) -> list[Container]:
 
 
 def start(
-    client: DockerClient, spec: ContainerSpec, labels: dict[str, str], release: Release, count: int
+    client: DockerClient,
+    spec: ContainerSpec,
+    labels: dict[str, str],
+    release: Release,
+    count: int,
+    mounts: dict[str, str] | None = None,
 ) -> list[Container]:
+    """`count` replicas of `spec`. `mounts` (host path -> container path) are read-only; each of the task
+    definition's `secrets` is a host file here, mounted read-only under /run/secrets and named in <NAME>_FILE."""
     started: list[Container] = []
     suffix = secrets.token_hex(3)
+    environment = dict(spec.environment)
+    volumes = {host: {"bind": inside, "mode": "ro"} for host, inside in (mounts or {}).items()}
+    for name, source in spec.secrets.items():
+        inside = f"/run/secrets/{name.lower()}"
+        volumes[source] = {"bind": inside, "mode": "ro"}
+        environment[f"{name}_FILE"] = inside
     try:
         for index in range(count):
             name = (
@@ -49,7 +62,8 @@ def start(
                     detach=True,
                     name=name,
                     labels={**labels, "gantry.digest": release.digest, "gantry.sha": release.sha},
-                    environment=spec.environment,
+                    environment=environment,
+                    volumes=volumes or None,
                     ports={f"{spec.container_port}/tcp": ("127.0.0.1", None)},
                     read_only=spec.read_only,
                     tmpfs=PRIVATE_TMP if spec.read_only else None,

@@ -70,9 +70,16 @@ class Region:
     """One environment in one region: its record, its replicas and its load balancer."""
 
     def __init__(
-        self, layout: Layout, env: str, region: str, client: Callable[[], DockerClient], balancer: Balancer
+        self,
+        layout: Layout,
+        env: str,
+        region: str,
+        client: Callable[[], DockerClient],
+        balancer: Balancer,
+        mounts: dict[str, str] | None = None,
     ) -> None:
         self.layout = layout
+        self.mounts = mounts or {}  # read-only host paths every replica gets (the region's database socket)
         self.env = env
         self.region = region
         self.client = client  # a fresh, checked engine connection each call (the engine may restart)
@@ -123,7 +130,7 @@ class Region:
         if not self.balancer.running():
             raise DeployError(f"the {self.env} load balancer in {self.region} is not running: run `gantry up`")
         try:
-            started = replicas.start(self.client(), spec, self.labels, release, desired)
+            started = replicas.start(self.client(), spec, self.labels, release, desired, self.mounts)
             replicas.wait_healthy(started, spec, release, timeout)
             fresh = [Replica(name=c.name, id=c.id, port=replicas.host_port(c, spec.container_port)) for c in started]
             for replica in fresh:
@@ -231,7 +238,7 @@ class Region:
     def replace(self, record: RegionRecord, dead: list[Replica], timeout: float) -> RegionRecord:
         """New replicas for `dead` from the recorded task definition, in service before the dead ones leave."""
         spec = record.spec()
-        started = replicas.start(self.client(), spec, self.labels, record.release, len(dead))
+        started = replicas.start(self.client(), spec, self.labels, record.release, len(dead), self.mounts)
         try:
             replicas.wait_healthy(started, spec, record.release, timeout)
             fresh = [Replica(name=c.name, id=c.id, port=replicas.host_port(c, spec.container_port)) for c in started]

@@ -20,6 +20,8 @@ class _Strict(BaseModel):
 class LocalRegionSettings(_Strict):
     registry_port: Port
     lb_ports: dict[EnvironmentName, Port]
+    # The region's PostgreSQL cluster (needed when the service has a database).
+    database_port: Port | None = None
 
 
 class BaseImageSettings(_Strict):
@@ -61,22 +63,46 @@ class LocalSettings(_Strict):
         return settings
 
     def problem(self, cfg: GantryConfig) -> str | None:
+        """The first inconsistency with the rest of the file, as `field: what is wrong`."""
+        for check in (self._regions, self._global_entries, self._protection, self._databases, self._ports):
+            if found := check(cfg):
+                return found
+        return None
+
+    def _regions(self, cfg: GantryConfig) -> str | None:
         if set(self.regions) != set(cfg.regions.names):
             return f"local.regions must list exactly {cfg.regions.names}, found {sorted(self.regions)}"
+        for name, region in self.regions.items():
+            for env_name in cfg.environments:
+                if name in cfg.regions_of(env_name) and env_name not in region.lb_ports:
+                    return f"local.regions.{name}.lb_ports needs a port for '{env_name}'"
+        return None
+
+    def _global_entries(self, cfg: GantryConfig) -> str | None:
+        for env_name in self.global_ports:
+            if env_name not in cfg.environments or len(cfg.regions_of(env_name)) != 2:
+                return f"local.global_ports.{env_name}: a global entry needs an environment in both regions"
+        return None
+
+    def _protection(self, cfg: GantryConfig) -> str | None:
         for env_name in self.protected:
             if env_name not in cfg.environments:
                 return f"local.protected: no environment '{env_name}'"
             if env_name == cfg.approvals.staging_environment:
                 return f"local.protected: {env_name} is the staging environment, whose pass opens the approval window"
+        return None
+
+    def _databases(self, cfg: GantryConfig) -> str | None:
+        if cfg.service.database is not None:
+            for name, region in self.regions.items():
+                if region.database_port is None:
+                    return f"local.regions.{name}.database_port is needed: the service has a database"
+        return None
+
+    def _ports(self, cfg: GantryConfig) -> str | None:
         ports = [self.prometheus_port, self.alertmanager_port, self.webhook_port, *self.global_ports.values()]
-        for env_name in self.global_ports:
-            if env_name not in cfg.environments or len(cfg.regions_of(env_name)) != 2:
-                return f"local.global_ports.{env_name}: a global entry needs an environment in both regions"
-        for name, region in self.regions.items():
-            ports.append(region.registry_port)
-            ports.extend(region.lb_ports.values())
-            for env_name in cfg.environments:
-                if name in cfg.regions_of(env_name) and env_name not in region.lb_ports:
-                    return f"local.regions.{name}.lb_ports needs a port for '{env_name}'"
+        for region in self.regions.values():
+            ports += [region.registry_port, *region.lb_ports.values()]
+            ports += [region.database_port] if region.database_port else []
         duplicates = sorted({p for p in ports if ports.count(p) > 1})
         return f"local: ports used twice: {duplicates}" if duplicates else None

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -262,8 +263,9 @@ def settle_deploys(leases: FileLeaseStore, *, wait: bool, timeout: float = 300) 
     return done
 
 
-def down(leases: FileLeaseStore, *, wait: bool) -> list[str]:
-    """Remove every container, process and file this run directory's local target created."""
+def down(leases: FileLeaseStore, *, wait: bool, before_files: Callable[[], None] | None = None) -> list[str]:
+    """Remove every container, process and file this run directory's local target created (`before_files` stops
+    what is not a recorded process, the databases, before their files go)."""
     home = run_dir()
     # The supervisor goes first: it would replace the replicas being removed.
     removed = [f"process {SUPERVISOR}"] if processes.stop(SUPERVISOR) else []
@@ -272,6 +274,8 @@ def down(leases: FileLeaseStore, *, wait: bool) -> list[str]:
     for name in sorted(processes.all_running(), key=lambda n: n == engine.SERVICE_NAME):
         if processes.stop(name):
             removed.append(f"process {name}")
+    if before_files is not None:
+        before_files()
     if home.exists():
         shutil.rmtree(home)
         removed.append(f"directory {home}")

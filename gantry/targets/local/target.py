@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from gantry.host.git import archive, git, git_retrying
 from gantry.records import FileRecordStore, RecordStore
 from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
 from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
+from gantry.targets.local.database import Databases
 from gantry.targets.local.layout import Layout
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.settings import LocalSettings
@@ -31,6 +34,7 @@ class LocalTarget:
         self.cfg = cfg
         self.settings = LocalSettings.of(cfg)
         self.layout = Layout(cfg, self.settings)
+        self.databases = Databases(self.layout)
 
     @cached_property
     def client(self) -> DockerClient:
@@ -49,6 +53,7 @@ class LocalTarget:
         """Start what is not running, give restarted load balancers their replicas, start the supervisor."""
         engine.connect(self.layout.registry_hosts())
         stack.up(self.layout)
+        self.databases.up()
         for env in self.cfg.environments:
             for region in self.cfg.regions_of(env):
                 self.protection(env, region)  # a protected load balancer keeps its policy from its first start
@@ -57,7 +62,7 @@ class LocalTarget:
         return self.components()
 
     def down(self, *, wait: bool) -> list[str]:
-        return stack.down(self.leases(), wait=wait)
+        return stack.down(self.leases(), wait=wait, before_files=self.databases.down)
 
     def components(self) -> list[Component]:
         return stack.status(self.layout)
@@ -172,7 +177,9 @@ class LocalTarget:
     # -- deployments --------------------------------------------------------------------------------------
     def region(self, env: str, region: str) -> rollout.Region:
         self.cfg.check_region(env, region)
-        return rollout.Region(self.layout, env, region, self._engine, balancers.regional(self.layout, region, env))
+        mounts = self.databases.mounts(region) if self.databases.enabled else {}
+        balancer = balancers.regional(self.layout, region, env)
+        return rollout.Region(self.layout, env, region, self._engine, balancer, mounts)
 
     def current_release(self, env: str, region: str) -> Release | None:
         record = self.region(env, region).record
@@ -184,6 +191,7 @@ class LocalTarget:
 
     def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
         place = self.region(env, region)
+        database = self.databases
         task_definition = taskdef.render(
             self.cfg,
             image=f"{self._image(region)}@{release.digest}",
@@ -191,6 +199,8 @@ class LocalTarget:
             digest=release.digest,
             env=env,
             region=region,
+            database_url=database.replica_conninfo(env, region) if database.enabled else "",
+            database_secret=str(database.secret_file(region)) if database.enabled else "",
         )
         before = place.record
         if not (before and before.digest == release.digest and not force and place.in_shape(before)):
@@ -242,6 +252,11 @@ class LocalTarget:
 
     def demo_key(self) -> Path | None:
         return protection.demo_key(self.layout)
+
+    @contextlib.contextmanager
+    def migration_database(self, env: str) -> Iterator[str]:
+        self.cfg.environment(env)
+        yield self.databases.owner_url(env)
 
     def health(self, env: str, region: str) -> Health:
         """The regional load balancer's view: recorded replicas in service, against the desired count."""

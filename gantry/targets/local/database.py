@@ -1,0 +1,116 @@
+"""The local target's databases: one PostgreSQL 15 cluster per region, region 1's the primary and region 2's a
+hot standby fed by streaming replication (the local stand-in for an Aurora global database), with one database
+per environment (`<service>_<environment>`).
+
+Each region's replicas use their own region's cluster, through its UNIX socket directory mounted read-only
+into the container, with the service role's password as a read-only secret file: so a standby region answers
+reads and refuses writes until its cluster is promoted. Credentials are generated into the run directory
+(0600, or a 0444 copy only for the mount) and reach no argv, environment dump or log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from gantry.errors import GantryError
+from gantry.targets.local import postgres
+from gantry.targets.local.layout import Layout
+
+SOCKET_MOUNT = "/run/postgresql"  # where replicas see their region's socket directory
+
+
+class Databases:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.cfg = layout.cfg
+        self.app = self.cfg.service.name.replace("-", "_")
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.service.database is not None
+
+    def cluster(self, region: str) -> postgres.Cluster:
+        port = self.layout.settings.regions[region].database_port
+        if port is None:
+            raise GantryError(f"local.regions.{region}.database_port is not set: the service has a database")
+        return postgres.Cluster(f"db_{region.replace('-', '_')}", self.layout.root / "databases", port, app=self.app)
+
+    def name(self, env: str) -> str:
+        return f"{self.app}_{env.replace('-', '_')}"
+
+    def up(self) -> None:
+        """Region 1's primary and region 2's standby, made on first use and started if they stopped (a fenced
+        node stays down: `gantry dr` decides when it rejoins)."""
+        if not self.enabled:
+            return
+        primary_region, secondary_region = self.cfg.regions.names
+        primary, standby = self.cluster(primary_region), self.cluster(secondary_region)
+        for node in (primary, standby):
+            postgres.RunAs.detect().check_traversable(node.node_dir.parent)
+        if not primary.data_dir.exists():
+            primary.init_primary()
+        elif not primary.is_running() and not primary.is_fenced():
+            primary.start()
+        writer = self.writer()
+        if writer is not None:
+            for env in self.cfg.environments:
+                writer.create_database(self.name(env))
+        if not standby.data_dir.exists():
+            standby.init_standby(primary)
+        elif not standby.is_running() and not standby.is_fenced():
+            standby.start()
+
+    def down(self) -> None:
+        if not self.enabled:
+            return
+        for region in self.cfg.regions.names:
+            with contextlib.suppress(Exception):  # best effort: `gantry down` removes the directory anyway
+                node = self.cluster(region)
+                if node.is_running():
+                    node.stop("immediate")
+
+    def writer(self) -> postgres.Cluster | None:
+        """The cluster that takes writes now (region 1's, until a drill or a failover promotes region 2's)."""
+        for region in self.cfg.regions.names:
+            node = self.cluster(region)
+            with contextlib.suppress(Exception):  # a node that does not answer takes no writes
+                if node.is_running() and not node.is_in_recovery():
+                    return node
+        return None
+
+    def replica_conninfo(self, env: str, region: str) -> str:
+        """DATABASE_URL as a replica in `region` sees it: the socket mount, no password."""
+        return f"host={SOCKET_MOUNT} port={self.cluster(region).port} dbname={self.name(env)} user={self.app}"
+
+    def secret_file(self, region: str) -> Path:
+        """The service role's password as a file a replica mounts (0444: the container's unprivileged user
+        reads it; the directory holding it is 0700, so nobody else on the machine does)."""
+        node = self.cluster(region)
+        directory = self.layout.root / "secrets"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = directory / f"{region}-{self.app}.password"
+        password = node.secrets.password(self.app, create=False)
+        if not path.is_file() or path.read_text().strip() != password:
+            fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password + "\n")
+            path.with_suffix(".tmp").replace(path)
+        return path
+
+    def mounts(self, region: str) -> dict[str, str]:
+        """host path -> container path, read-only, for a replica in `region`."""
+        return {str(self.cluster(region).socket_dir): SOCKET_MOUNT}
+
+    def owner_url(self, env: str) -> str:
+        """yoyo's URL for the writer's `env` database as the owner role; the password stays in its passfile."""
+        node = self.writer()
+        if node is None:
+            raise GantryError("no region's database takes writes: run `gantry up` (or finish the DR drill)")
+        passfile = node.secrets.passfile(node.owner_user)
+        return (
+            f"postgresql+psycopg://{node.owner_user}@/{self.name(env)}?host={quote(str(node.socket_dir), safe='')}"
+            f"&port={node.port}&passfile={quote(str(passfile), safe='')}"
+        )
