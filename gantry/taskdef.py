@@ -95,7 +95,14 @@ def render(
         "database_url": database_url,
         "database_secret_arn": database_secret,
     }
-    return fill(path, values)
+    rendered = fill(path, values)
+    for container in rendered.get("containerDefinitions", []):
+        # A service without a database: no secret without a source (ECS refuses one), no empty DATABASE_URL.
+        container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]
+        container["environment"] = [
+            e for e in container.get("environment", []) if e.get("value") or e.get("name") != "DATABASE_URL"
+        ]
+    return rendered
 
 
 def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:

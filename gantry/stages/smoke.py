@@ -1,4 +1,7 @@
-"""Stage 5, smoke: HTTP checks through an environment's load balancer in each region."""
+"""Stage 5, smoke: HTTP checks through an environment's load balancer in each region.
+
+A region whose database is a standby (the DR region until a failover) must serve reads and refuse writes with
+503: smoke checks exactly that there, and the full write path where the database is the primary."""
 
 from __future__ import annotations
 
@@ -26,8 +29,19 @@ def _call(method: str, url: str, **kwargs: object) -> requests.Response:
     return requests.request(method, url, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
+def _database_role(base: str) -> str | None:
+    """ "primary", "standby" or None (no database, or a /healthz that does not say)."""
+    try:
+        body = _call("GET", f"{base}/healthz").json()
+    except (requests.RequestException, ValueError):
+        return None  # the healthz check reports it
+    database = body.get("database") if isinstance(body, dict) else None
+    return database.get("role") if isinstance(database, dict) else None
+
+
 def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[bool, str]]]]:
     cart = f"{base}/carts/smoke-{secrets.token_hex(4)}"
+    standby = _database_role(base) == "standby"
 
     def healthz() -> tuple[bool, str]:
         response = _call("GET", f"{base}/healthz")
@@ -45,6 +59,14 @@ def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[b
             "quantity"
         ) == 2, f"HTTP {response.status_code}"
 
+    def standby_refuses_writes() -> tuple[bool, str]:
+        response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 2})
+        return response.status_code == 503 and "Retry-After" not in response.headers, f"HTTP {response.status_code}"
+
+    def read_cart() -> tuple[bool, str]:
+        response = _call("GET", cart)
+        return response.status_code == 200 and "items" in response.json(), f"HTTP {response.status_code}"
+
     def reject_bad_input() -> tuple[bool, str]:
         response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 0})
         is_json_error = (
@@ -59,7 +81,8 @@ def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[b
     return [
         ("healthz", healthz),
         ("version", version),
-        ("add item", add_item),
+        *([("standby refuses writes", standby_refuses_writes)] if standby else [("add item", add_item)]),
+        ("read cart", read_cart),
         ("bad input is 400", reject_bad_input),
         ("metrics", metrics),
     ]

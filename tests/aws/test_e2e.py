@@ -86,7 +86,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ecr.start()
         golden = f"{ecr.registries[PRIMARY]}/example/golden-base:bookworm"
         subprocess.run(
-            ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"containers-storage:{BASE_IMAGE}", f"docker://{golden}"],
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"containers-storage:{BASE_IMAGE}",
+                f"docker://{golden}",
+            ],
             env=podman.cli_environment(),
             check=True,
         )
@@ -183,9 +190,24 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path) -> None:
         """alice... bob signs on his own machine and pastes the result; Jenkins authenticated him."""
         assert APPROVER in step_env["APPROVERS"].split(",")
         signed = subprocess.run(
-            [str(GANTRY), "approve", "--env", "production", "--digest", step_env["DIGEST"], "--approver", APPROVER,
-             "--key", str(world.keys[APPROVER]), "--print"],
-            cwd=workspace, env=step_env, capture_output=True, text=True, check=True,
+            [
+                str(GANTRY),
+                "approve",
+                "--env",
+                "production",
+                "--digest",
+                step_env["DIGEST"],
+                "--approver",
+                APPROVER,
+                "--key",
+                str(world.keys[APPROVER]),
+                "--print",
+            ],
+            cwd=workspace,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         return APPROVER, signed
 

@@ -18,7 +18,14 @@ DIGEST = "sha256:" + "d" * 64
 
 def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> None:  # type: ignore[no-untyped-def]
     rendered = render(
-        cfg, image=f"reg/example/cart@{DIGEST}", sha="f" * 40, digest=DIGEST, env="production", region="us-west-2"
+        cfg,
+        image=f"reg/example/cart@{DIGEST}",
+        sha="f" * 40,
+        digest=DIGEST,
+        env="production",
+        region="us-west-2",
+        database_url="host=/run/postgresql dbname=cart_production user=cart",
+        database_secret="/run/gantry/secrets/cart.password",
     )
     assert rendered["family"] == "example-cart-production"
     spec = container_spec(rendered)
@@ -28,9 +35,20 @@ def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> 
         "IMAGE_DIGEST": DIGEST,
         "DEPLOY_ENV": "production",
         "REGION": "us-west-2",
+        "DATABASE_URL": "host=/run/postgresql dbname=cart_production user=cart",
     }
+    assert spec.secrets == {"DATABASE_PASSWORD": "/run/gantry/secrets/cart.password"}
     assert spec.health is not None and spec.health.shell_command() == ["/bin/sh", "-c", "python3 /app/healthcheck.py"]
     assert (spec.cpu, spec.memory) == (cfg.service.cpu, cfg.service.memory)
+
+
+def test_a_service_without_a_database_gets_no_empty_database_settings(cfg) -> None:  # type: ignore[no-untyped-def]
+    rendered = render(
+        cfg, image=f"reg/example/cart@{DIGEST}", sha="f" * 40, digest=DIGEST, env="staging", region="us-east-1"
+    )
+    spec = container_spec(rendered)
+    assert "DATABASE_URL" not in spec.environment and spec.secrets == {}
+    assert rendered["containerDefinitions"][0]["secrets"] == []
 
 
 HAPROXY = pytest.mark.skipif(
@@ -59,8 +77,13 @@ def test_global_entry_puts_the_secondary_region_behind_the_primary(cfg, tmp_path
     balancer = balancers.global_entry(layout, "production")
     balancer._write([], metrics_port=41998)
     text = balancer.config.read_text()
-    assert "server primary 127.0.0.1:18080" in text
-    assert "server secondary 127.0.0.1:18090" in text and text.rstrip().endswith("backup")
+    primary, secondary = text.split("\nbackend primary-region\n")[1].split("\nbackend secondary-region\n")
+    assert "server primary 127.0.0.1:18080" in primary and "server secondary" not in primary
+    assert "server secondary 127.0.0.1:18090" in secondary
+    assert "use_backend primary-region if { nbsrv(primary-region) ge 1 }" in text
+    # The primary region counts only while its database takes writes (the example service has one).
+    assert 'http-check expect string \'"role":"primary"\'' in primary
+    assert "http-check expect status 200" in secondary
     # Route 53's request_interval 10 s * 0.2, one failure_threshold both ways.
     assert "check inter 2000ms rise 2 fall 2" in text
 

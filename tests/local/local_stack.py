@@ -32,6 +32,7 @@ def ports_for(base: int) -> dict[str, Any]:
         "prometheus": base + 190,
         "alertmanager": base + 193,
         "webhook": base + 195,
+        "databases": (base + 300, base + 301),
     }
 
 
@@ -159,8 +160,13 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
         "us-east-1": {
             "registry_port": ports["registries"][0],
             "lb_ports": {"staging": ports["staging"], "production": ports["production"][0]},
+            "database_port": ports["databases"][0],
         },
-        "us-west-2": {"registry_port": ports["registries"][1], "lb_ports": {"production": ports["production"][1]}},
+        "us-west-2": {
+            "registry_port": ports["registries"][1],
+            "lb_ports": {"production": ports["production"][1]},
+            "database_port": ports["databases"][1],
+        },
     }
     data["local"].update(
         prometheus_port=ports["prometheus"],

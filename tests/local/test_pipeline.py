@@ -151,7 +151,8 @@ def test_approval_window_times_out(stack: Stack) -> None:
 def test_broken_image_is_rolled_back(stack: Stack) -> None:
     staging_before = stack.serving(STAGING)
     api = (stack.repo / "app/cart/api.py").read_text()
-    broken = api.replace('return jsonify(status="ok")', 'return jsonify(status="broken"), 500')
+    healthy = 'return jsonify(status="ok", database={"role": health.role, "latency_ms": health.latency_ms})'
+    broken = api.replace(healthy, 'return jsonify(status="broken"), 500')
     assert broken != api
     stack.commit("app/cart/api.py", broken, "break healthz")
     for stage in (("source",), ("build", "--skip-tests"), ("push",)):

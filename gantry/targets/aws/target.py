@@ -232,9 +232,6 @@ class AwsTarget:
             database_url=self.database_url(env, region) if self.cfg.service.database else "",
             database_secret=self.settings.region(region).database_secret_arn or "",
         )
-        if self.cfg.service.database is None:
-            for container in rendered["containerDefinitions"]:  # ECS refuses a secret with no valueFrom
-                container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
         if execution_role:

@@ -26,12 +26,16 @@ def global_entry(layout: Layout, env: str) -> Balancer:
     if port is None:
         raise GantryError(f"{env} has no global entry point: set local.global_ports.{env} in the environment file")
     primary, secondary = layout.cfg.regions_of(env)
+    primary_check, secondary_check = health.failover(
+        layout.settings.time_scale, layout.cfg_root, has_database=layout.cfg.service.database is not None
+    )
     return Balancer(
         f"lb-global-{env}",
         layout.global_lb(env),
         port,
-        health.failover(layout.settings.time_scale, layout.cfg_root),
+        secondary_check,  # the timings, which both share
         sockets=layout.sockets,
         kind="global",
         upstreams=(layout.lb_port(primary, env), layout.lb_port(secondary, env)),
+        primary_expect=primary_check.expect_string,
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 from gantry.errors import GantryError
@@ -20,6 +22,19 @@ from gantry.targets.local import postgres
 from gantry.targets.local.layout import Layout
 
 SOCKET_MOUNT = "/run/postgresql"  # where replicas see their region's socket directory
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One region's cluster as monitoring sees it."""
+
+    region: str
+    role: Literal["primary", "standby", "down", "fenced"]
+    # A standby: whether it streams from the writer, and how far behind it is (bytes not yet replayed,
+    # seconds of replay lag as the writer measures it; 0 when idle and caught up).
+    streaming: bool | None = None
+    lag_bytes: float | None = None
+    lag_seconds: float | None = None
 
 
 class Databases:
@@ -80,6 +95,33 @@ class Databases:
                 if node.is_running() and not node.is_in_recovery():
                     return node
         return None
+
+    def status(self) -> list[NodeStatus]:
+        """Every region's cluster: its role and, for a standby, its replication from the writer."""
+        roles: dict[str, NodeStatus] = {}
+        for region in self.cfg.regions.names:
+            node = self.cluster(region)
+            role: Literal["primary", "standby", "down", "fenced"] = "fenced" if node.is_fenced() else "down"
+            with contextlib.suppress(Exception):  # a node that does not answer is down
+                if node.is_running():
+                    role = "standby" if node.is_in_recovery() else "primary"
+            roles[region] = NodeStatus(region, role)
+        writer = next((self.cluster(r) for r, s in roles.items() if s.role == "primary"), None)
+        if writer is None:
+            return list(roles.values())
+        with contextlib.suppress(Exception):  # the writer stopped answering since: no replication figures
+            standbys = {row["name"]: row for row in writer.replication_lag()["standbys"]}
+            for region, node_status in roles.items():
+                if node_status.role == "standby":
+                    row = standbys.get(self.cluster(region).name)
+                    roles[region] = NodeStatus(
+                        region,
+                        "standby",
+                        streaming=bool(row and row["state"] == "streaming"),
+                        lag_bytes=row["replay_bytes"] if row else None,
+                        lag_seconds=(row["replay_lag_s"] or 0.0) if row else None,
+                    )
+        return list(roles.values())
 
     def replica_conninfo(self, env: str, region: str) -> str:
         """DATABASE_URL as a replica in `region` sees it: the socket mount, no password."""

@@ -31,7 +31,9 @@ from gantry.host import ports, processes
 from gantry.targets.local.health import Check
 from gantry.targets.local.render import render
 
-BACKEND = {"region": "replicas", "global": "regions"}
+# A regional load balancer has one backend of replicas; the global entry one backend per region, so each has
+# its own health check (Route 53 checks each failover record on its own).
+BACKENDS = {"region": ("replicas",), "global": ("primary-region", "secondary-region")}
 
 
 class BalancerError(GantryError):
@@ -89,6 +91,7 @@ class Balancer:
         kind: Literal["region", "global"] = "region",
         deregistration_delay: float = 0.0,
         upstreams: tuple[int, int] | None = None,
+        primary_expect: str | None = None,
         retries: int = 3,
     ) -> None:
         self.name = name
@@ -96,7 +99,9 @@ class Balancer:
         self.port = port
         self.check = check
         self.kind = kind
-        self.backend = BACKEND[kind]
+        self.backends = BACKENDS[kind]
+        self.backend = self.backends[0]  # where `add server` and the other runtime commands act
+        self.primary_expect = primary_expect  # global entry: what the primary region's /healthz must contain
         self.deregistration_delay = deregistration_delay
         self.upstreams = upstreams  # global entry: (primary region's port, secondary region's port)
         self.retries = retries
@@ -123,7 +128,8 @@ class Balancer:
             admin_socket=self.admin,
             port=self.port,
             metrics_port=metrics_port,
-            backend=self.backend,
+            backends=self.backends,
+            primary_expect=self.primary_expect,
             check=self.check,
             timeout_check=_ms(self.check.timeout),
             retries=self.retries,
@@ -289,7 +295,10 @@ class Balancer:
             time.sleep(0.05)  # "Server still has connections attached to it, cannot remove it."
 
     def servers(self) -> list[Server]:
-        rows = csv.DictReader(io.StringIO(self.api(f"show stat {self.backend} 4 -1").removeprefix("# ")))
+        return [server for backend in self.backends for server in self._servers(backend)]
+
+    def _servers(self, backend: str) -> list[Server]:
+        rows = csv.DictReader(io.StringIO(self.api(f"show stat {backend} 4 -1").removeprefix("# ")))
         return [
             Server(
                 name=row["svname"],

@@ -7,8 +7,9 @@ or failover takes seconds where AWS takes tens of seconds, in the same number of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,8 +35,9 @@ class TargetGroupChecks(_Strict):
 
 class FailoverChecks(_Strict):
     path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
-    request_interval_seconds: int
+    request_interval_seconds: Literal[10, 30]
     failure_threshold: int = Field(ge=1, le=10)
+    primary_search_string: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^'\n]*$")
 
 
 class HealthChecks(_Strict):
@@ -52,6 +54,7 @@ class Check:
     timeout: float
     rise: int
     fall: int
+    expect_string: str | None = None  # the body must contain this (else HTTP 200 is enough)
 
 
 def load(root: Path | None = None) -> HealthChecks:
@@ -77,14 +80,17 @@ def target_group(scale: float, root: Path | None = None) -> tuple[Check, float]:
     return check, group.deregistration_delay_seconds * scale
 
 
-def failover(scale: float, root: Path | None = None) -> Check:
-    """The global entry's check of each region (Route 53 uses one threshold for failing and recovering)."""
+def failover(scale: float, root: Path | None = None, *, has_database: bool = False) -> tuple[Check, Check]:
+    """The global entry's checks of the (primary, secondary) region (Route 53 uses one threshold for failing and
+    recovering). With a database the primary's check also wants the writer's search string."""
     checks = load(root).failover
     interval = checks.request_interval_seconds * scale
-    return Check(
+    secondary = Check(
         path=checks.path,
         interval=interval,
         timeout=min(interval / 2, 4.0),
         rise=checks.failure_threshold,
         fall=checks.failure_threshold,
     )
+    primary = replace(secondary, expect_string=checks.primary_search_string if has_database else None)
+    return primary, secondary

@@ -383,7 +383,8 @@ class Cluster:
             "primary_slot_name": _quote_guc(self.name if upstream is not None else ""),
         }
         body = "".join(f"{k} = {v}\n" for k, v in lines.items())
-        return f"# managed by gantry pg_regions.py for node {self.name}; rewritten before every start\n{body}"
+        header = f"# managed by gantry (targets/local/postgres.py) for node {self.name}; rewritten before each start"
+        return f"{header}\n{body}"
 
     def _upstream_conninfo(self, upstream: Cluster) -> str:
         passfile = _safe_path(self.secrets.passfile(REPL_USER))

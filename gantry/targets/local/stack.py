@@ -148,7 +148,9 @@ def _monitoring(layout: Layout) -> None:
         ports.require_free(local.prometheus_port, "Prometheus", "local.prometheus_port")
         (prom / "targets").mkdir(parents=True, exist_ok=True)
         (prom / "data").mkdir(parents=True, exist_ok=True)
-        (prom / "rules.yml").write_text(render("rules.yml.j2", service=layout.cfg.service.name))
+        (prom / "rules.yml").write_text(
+            render("rules.yml.j2", service=layout.cfg.service.name, database=layout.cfg.service.database is not None)
+        )
         (prom / "prometheus.yml").write_text(
             render(
                 "prometheus.yml.j2",

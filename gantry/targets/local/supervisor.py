@@ -6,7 +6,10 @@ a replica whose container exited or whose load balancer checks fail is replaced 
 definition, and the replacement is in service before the failed one is removed. It acts only while holding
 the environment's deploy lease, so it never races a deploy, and never touches an environment whose deploy was
 interrupted (that is `gantry recover`'s). Metrics for Prometheus: desired and in-service replicas per region
-and environment, and replacements made (the alerts ReplicasBelowDesired and ReplicaReplaced read them).
+and environment, and replacements made (the alerts ReplicasBelowDesired and ReplicaReplaced read them); for a
+service with a database, each region's cluster role and its replication from the writer (the Database* and
+Replication* alerts). Replicas that fail because their region's database does not answer are left alone:
+new ones would fail the same way, and a DR failover, not the scheduler, is what helps.
 
 Run by `gantry up` as `python -m gantry.targets.local.supervisor --config FILE --metrics-port PORT`.
 """
@@ -14,6 +17,7 @@ Run by `gantry up` as `python -m gantry.targets.local.supervisor --config FILE -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from datetime import UTC, datetime
 
@@ -22,6 +26,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 from gantry.config import load_config
 from gantry.errors import GantryError
 from gantry.leases import Holder, LeaseHeldError
+from gantry.targets.local.database import NodeStatus
 from gantry.targets.local.rollout import Region
 from gantry.targets.local.target import LocalTarget
 
@@ -32,13 +37,39 @@ REPLACED = Counter(
     "gantry_replica_replacements", "Replicas replaced after they exited or failed checks", ["region", "env"]
 )
 FAILURES = Counter("gantry_supervisor_errors", "Repairs that failed (retried next round)", ["region", "env"])
+DB_UP = Gauge("gantry_database_up", "The region's PostgreSQL cluster answers", ["region"])
+DB_WRITER = Gauge("gantry_database_writer", "The region's cluster takes writes (the primary)", ["region"])
+DB_STREAMING = Gauge("gantry_database_standby_streaming", "The standby streams WAL from the writer", ["region"])
+DB_LAG_BYTES = Gauge("gantry_database_replication_lag_bytes", "WAL the standby has not replayed yet", ["region"])
+DB_LAG_SECONDS = Gauge(
+    "gantry_database_replication_lag_seconds", "Replay lag of the standby as the writer measures it", ["region"]
+)
+
+
+def watch_databases(target: LocalTarget) -> dict[str, NodeStatus]:
+    """Publish each region's database status; the regions whose database answers."""
+    if not target.databases.enabled:
+        return {}
+    nodes = {node.region: node for node in target.databases.status()}
+    for region, node in nodes.items():
+        DB_UP.labels(region).set(node.role in ("primary", "standby"))
+        DB_WRITER.labels(region).set(node.role == "primary")
+        if node.role == "standby":
+            DB_STREAMING.labels(region).set(bool(node.streaming))
+            DB_LAG_BYTES.labels(region).set(node.lag_bytes if node.lag_bytes is not None else float("nan"))
+            DB_LAG_SECONDS.labels(region).set(node.lag_seconds if node.lag_seconds is not None else float("nan"))
+        else:
+            for gauge in (DB_STREAMING, DB_LAG_BYTES, DB_LAG_SECONDS):
+                with contextlib.suppress(KeyError):  # a series only for standbys
+                    gauge.remove(region)
+    return nodes
 
 
 def log(text: str) -> None:
     print(f"{datetime.now(UTC):%H:%M:%S} {text}", flush=True)
 
 
-def supervise(target: LocalTarget, place: Region) -> None:
+def supervise(target: LocalTarget, place: Region, databases: dict[str, NodeStatus]) -> None:
     record = place.record
     if record is None:
         return
@@ -49,6 +80,9 @@ def supervise(target: LocalTarget, place: Region) -> None:
     missing = place.balancer.running() and len(place.healthy(record)) < len(record.replicas) and not failed
     if not failed and not missing:
         return
+    node = databases.get(place.region)
+    if failed and node is not None and node.role not in ("primary", "standby"):
+        return  # the replicas fail because their database does (see the module docstring)
     try:
         holder = Holder.me(SUPERVISOR_RUN, f"repair {place.env} in {place.region}", repair=True)
         lease = target.leases().acquire(place.env, holder)
@@ -85,9 +119,14 @@ def main() -> None:
     places = [target.region(env, region) for env in target.cfg.environments for region in target.cfg.regions_of(env)]
     log(f"supervising {len(places)} environment region(s)")
     while True:
+        try:
+            databases = watch_databases(target)
+        except Exception as exc:  # monitoring must not stop repairs; the log says what it was
+            log(f"database status: unexpected {type(exc).__name__}: {exc}")
+            databases = {}
         for place in places:
             try:
-                supervise(target, place)
+                supervise(target, place, databases)
             except GantryError as exc:
                 FAILURES.labels(place.region, place.env).inc()
                 log(f"{place.region} {place.env}: repair failed, retrying: {exc}")

@@ -21,7 +21,7 @@ from gantry.host.git import archive, git, git_retrying
 from gantry.records import FileRecordStore, RecordStore
 from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
 from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
-from gantry.targets.local.database import Databases
+from gantry.targets.local.database import Databases, NodeStatus
 from gantry.targets.local.layout import Layout
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.settings import LocalSettings
@@ -65,7 +65,18 @@ class LocalTarget:
         return stack.down(self.leases(), wait=wait, before_files=self.databases.down)
 
     def components(self) -> list[Component]:
-        return stack.status(self.layout)
+        rows = stack.status(self.layout)
+        if self.databases.enabled:
+            rows += [self._database_row(node) for node in self.databases.status()]
+        return rows
+
+    def _database_row(self, node: NodeStatus) -> Component:
+        state = {"primary": "running (writer)", "down": "stopped", "fenced": "fenced (DR)"}.get(node.role, "")
+        if node.role == "standby":
+            lag = f", {node.lag_bytes:.0f} B / {node.lag_seconds:.2f} s behind" if node.lag_bytes is not None else ""
+            state = f"running (standby, {'streaming' if node.streaming else 'NOT streaming'}{lag})"
+        port = self.databases.cluster(node.region).port
+        return Component(f"{node.region} database", f"postgresql://127.0.0.1:{port}", state)
 
     # -- durable state ------------------------------------------------------------------------------------
     def records(self) -> RecordStore:
