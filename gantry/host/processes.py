@@ -135,6 +135,24 @@ def stop(name: str, timeout: float = 10) -> bool:
     return True
 
 
+def kill(name: str) -> bool:
+    """SIGKILL `name` and its children at once, as losing the machine would (no clean shutdown); True when
+    something was killed. The registry entry stays, so status shows it as stopped."""
+    entry = lookup(name)
+    if entry is None:
+        return False
+    try:
+        root = psutil.Process(entry["pid"])
+        group = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return False
+    for proc in group:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(group, timeout=5)
+    return True
+
+
 def _terminate_group(pid: int, timeout: float) -> None:
     try:
         root = psutil.Process(pid)

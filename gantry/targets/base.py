@@ -77,6 +77,35 @@ class NotificationSink(Protocol):
 Note = Callable[[str], None]
 
 
+class RegionFailover(Protocol):
+    """What a disaster-recovery drill asks of a target: fail a region, move the database's writer and the
+    traffic to the other one, bring the failed region back as the standby. The drill itself (load through the
+    global entry, RTO and RPO as clients see them, the evidence) is gantry.stages.drill, shared."""
+
+    def writer(self) -> str:
+        """The region whose database takes writes now."""
+
+    def preflight(self, env: str) -> list[str]:
+        """What makes a drill of `env` unsafe now (a standby that does not stream, a fenced node, nothing
+        deployed); empty when it may start."""
+
+    def replication(self) -> dict[str, Any]:
+        """Replication figures now (the standby's lag in bytes and seconds), for the evidence."""
+
+    def fail(self, env: str, region: str, *, planned: bool, note: Note) -> dict[str, Any]:
+        """planned: a switchover that loses nothing (`region`'s database hands over and follows). Unplanned:
+        `region` is lost at once (its load balancer and database primary killed, the database fenced so it can
+        never come back as a second writer) and the other region's database is promoted. Returns the timings
+        of each step."""
+
+    def rejoin(self, env: str, region: str, note: Note) -> dict[str, Any]:
+        """Bring `region` back after fail(): its database rewound (pg_rewind or the managed equivalent) to
+        follow the new writer, its load balancer serving. Returns the timings of each step."""
+
+    def simulated(self) -> list[str]:
+        """What this target's drill does not exercise for real (empty when everything is real)."""
+
+
 class Target(Protocol):
     cfg: GantryConfig
 
@@ -158,6 +187,10 @@ class Target(Protocol):
 
     def verify_monitoring(self, env: str, note: Note) -> str:
         """Check the monitoring sees every replica of `env`; returns a one-line detail."""
+
+    # -- disaster recovery ----------------------------------------------------------------------------
+    def failover(self) -> RegionFailover:
+        """The target's side of `gantry dr drill`."""
 
     # -- source ---------------------------------------------------------------------------------------
     def push_source(self, repo: Path) -> None:

@@ -28,7 +28,13 @@ def releases(stack: Stack) -> dict[str, str]:
     stack.gantry("pipeline", "run", *stack.signer(ALICE))
     first = stack.run_record()["digest"]
     stack.new_commit("release 2")
-    for stage in (("source",), ("build", "--skip-tests"), ("push",), ("deploy", "--env", "staging")):
+    for stage in (
+        ("source",),
+        ("build", "--skip-tests"),
+        ("push",),
+        ("migrate", "--env", "staging"),
+        ("deploy", "--env", "staging"),
+    ):
         stack.gantry(*stage)
     stack.gantry("smoke", "--env", "staging")
     stack.gantry("approve", *stack.signer(ALICE))

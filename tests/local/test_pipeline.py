@@ -31,7 +31,14 @@ def registry_digest(port: int, tag: str) -> str | None:
 
 
 def ship_to_staging(stack: Stack) -> dict:  # type: ignore[type-arg]
-    for stage in (("source",), ("build",), ("push",), ("deploy", "--env", "staging"), ("smoke", "--env", "staging")):
+    for stage in (
+        ("source",),
+        ("build",),
+        ("push",),
+        ("migrate", "--env", "staging"),
+        ("deploy", "--env", "staging"),
+        ("smoke", "--env", "staging"),
+    ):
         stack.gantry(*stage)
     return stack.run_record()
 
@@ -79,9 +86,11 @@ def test_pipeline_ships_to_both_regions(stack: Stack) -> None:
         "base image",
         "build",
         "push and replicate",
+        "migrate staging",
         "deploy staging",
         "smoke staging",
         "approve",
+        "migrate production",
         "deploy production",
         "smoke production",
         "verify production",

@@ -1,5 +1,4 @@
-"""CLI objects the lead registers in gantry/cli.py: the `dr` group (`gantry dr drill`) and `gantry doctor`;
-`import_outputs` (`gantry aws-import`) is offered for registration too."""
+"""aws-only commands registered in gantry/cli.py: `gantry doctor` and `gantry aws-import`."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ import click
 from gantry.config import GantryConfig, config_path, load_config
 from gantry.errors import ConfigError, GantryError
 from gantry.targets.aws.doctor import run_checks
-from gantry.targets.aws.drill import Drill, write_report
 from gantry.targets.aws.target import AwsTarget
 from gantry.targets.aws.tfimport import import_outputs
 
@@ -27,27 +25,6 @@ def _aws_config(ctx: click.Context) -> GantryConfig:
     if cfg.target != "aws":
         raise ConfigError("this command needs an aws environment file: pass --config environments/<c>/aws.yaml")
     return cfg
-
-
-@click.group("dr")
-def dr() -> None:
-    """Disaster-recovery drills against the aws target."""
-
-
-@dr.command("drill")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="evidence JSON path")
-@click.pass_context
-def drill(ctx: click.Context, report: Path | None) -> None:
-    """Fail the primary health check, time the failover to the secondary, restore; write JSON evidence."""
-    target = AwsTarget(_aws_config(ctx))
-    if target.settings.dr is None:
-        raise ConfigError("aws.dr is missing: add hosted_zone_id, record_name and health_check_id")
-    evidence = Drill(target, target.settings.dr).run()
-    path = write_report(evidence, report)
-    click.echo(f"evidence: {path}")
-    if not evidence["ok"]:
-        raise GantryError(f"DR drill failed: {evidence.get('error')}: see {path}")
-    click.echo(f"failover RTO {evidence['rto_seconds']:.1f}s, restore {evidence['restore_seconds']:.1f}s")
 
 
 @click.command("doctor")

@@ -1,8 +1,7 @@
-"""`gantry dr drill`: fail the primary's Route 53 health check, time the failover, restore, keep evidence.
+"""The Route 53 failover pair of the aws target's DR drill (gantry.targets.aws.failover): which record
+answers, the drill's fault on the primary record's health check, and the checks before a drill may start.
 
-Measured: from the moment the fault is injected (the API call returned) until the failover record answers
-with the secondary AND the secondary serves the primary's release (same digest) — the RTO — and the same
-for the way back. Which record answers comes from a resolver:
+Which record answers comes from a resolver:
 - `route53` (real AWS): Route 53's own health checkers (get_health_check_status; healthy when more than 18%
   of checkers report success, Route 53's rule), so detection latency is Route 53's.
 - `evaluate` (a local AWS API such as moto, which runs no health checkers and does not implement
@@ -14,15 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 from gantry.errors import GantryError
-from gantry.jsonfile import write_atomic
-from gantry.paths import run_dir
 from gantry.targets.aws.clients import aws_errors
 from gantry.targets.aws.settings import DrSettings
 from gantry.targets.base import Release
@@ -104,28 +99,6 @@ class Drill:
                     StateReason="gantry dr drill" + ("" if failing else ": restored"),
                 )
 
-    def wait_for(self, want: str, release: Release, observations: list[dict[str, Any]]) -> float | None:
-        """Seconds from now until `want` answers and serves `release`; None on timeout."""
-        region = self.primary if want == PRIMARY else self.secondary
-        url = self.dr.url or self.target.endpoint(self.dr.environment, region)
-        started = self.clock()
-        while self.clock() - started < self.dr.timeout_seconds:
-            answer = self.answer()
-            served = self.version(url) if answer == want else {}
-            observations.append(
-                {
-                    "t": round(self.clock() - started, 3),
-                    "want": want,
-                    "answer": answer,
-                    "digest": served.get("digest"),
-                    "region": served.get("region"),
-                }
-            )
-            if answer == want and served.get("digest") == release.digest:
-                return self.clock() - started
-            time.sleep(self.dr.poll_seconds)
-        return None
-
     # --- the drill -----------------------------------------------------------------------------------
     def preflight(self, release: Release) -> dict[str, Any]:
         env = self.dr.environment
@@ -150,44 +123,6 @@ class Drill:
             "secondary_release_matches": secondary_release == release,
         }
 
-    def run(self) -> dict[str, Any]:
-        env = self.dr.environment
-        release = self.target.current_release(env, self.primary)
-        if release is None:
-            raise GantryError(f"nothing deployed to {env} in {self.primary}: deploy before drilling")
-        pair = self.records()
-        evidence: dict[str, Any] = {
-            "kind": "gantry-dr-drill",
-            "customer": self.target.cfg.customer,
-            "environment": env,
-            "record": self.dr.record_name,
-            "primary": self.primary,
-            "secondary": self.secondary,
-            "fault": self.dr.fault,
-            "resolver": self.dr.resolver,
-            "release": {"sha": release.sha, "digest": release.digest},
-            "records": {k: {"set_identifier": v.get("SetIdentifier")} for k, v in pair.items()},
-            "started_at": datetime.now(UTC).isoformat(),
-            "simulated": self.simulated(),
-            "observations": [],
-        }
-        evidence.update(self.preflight(release))
-        problems = self.blockers(evidence)
-        if problems:
-            evidence.update(ok=False, error="; ".join(problems))
-            return evidence
-        self.inject(failing=True)
-        try:
-            evidence["rto_seconds"] = self.wait_for(SECONDARY, release, evidence["observations"])
-        finally:
-            self.inject(failing=False)
-        evidence["restore_seconds"] = self.wait_for(PRIMARY, release, evidence["observations"])
-        evidence["finished_at"] = datetime.now(UTC).isoformat()
-        evidence["ok"] = evidence["rto_seconds"] is not None and evidence["restore_seconds"] is not None
-        if not evidence["ok"]:
-            evidence["error"] = f"failover or restore not observed within {self.dr.timeout_seconds:g}s"
-        return evidence
-
     def blockers(self, evidence: dict[str, Any]) -> list[str]:
         problems = [f"image missing in {r}" for r, ok in evidence["digests_present"].items() if not ok]
         if not evidence["capacity"]["ok"]:
@@ -205,13 +140,4 @@ class Drill:
                 "failover answer computed by gantry from the health check's Inverted flag and alarm "
                 "state (no Route 53 health checkers): Route 53's detection latency is not measured"
             )
-        if self.dr.url is None:
-            notes.append("/version fetched from each region's endpoint, not through the failover DNS name")
         return notes
-
-
-def write_report(evidence: dict[str, Any], path: Path | None = None) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path or run_dir() / "dr" / f"drill-{evidence['customer']}-{stamp}.json"
-    write_atomic(target, evidence)
-    return target

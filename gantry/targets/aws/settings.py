@@ -102,6 +102,10 @@ class DrSettings(_Strict):
     url: str | None = None
     poll_seconds: float = Field(default=5, gt=0)
     timeout_seconds: float = Field(default=600, gt=0)
+    # The Aurora global database the drill moves (terraform/modules/aurora_global's `database` output): the
+    # global cluster and each region's cluster ARN. Unset for a service without a database.
+    global_cluster_id: str | None = Field(default=None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,62}$")
+    cluster_arns: dict[str, str] = {}
 
     @field_validator("url")
     @classmethod
@@ -112,6 +116,11 @@ class DrSettings(_Strict):
     def alarm_for_alarm_fault(self) -> DrSettings:
         if self.fault == "alarm-state" and self.alarm_name is None:
             raise ValueError("fault 'alarm-state' needs 'alarm_name'")
+        if self.global_cluster_id is not None and len(self.cluster_arns) != 2:
+            raise ValueError("global_cluster_id needs 'cluster_arns' for both regions (the aurora_global outputs)")
+        for region, arn in self.cluster_arns.items():
+            if not re.match(rf"^arn:aws[a-z-]*:rds:{re.escape(region)}:[0-9]{{12}}:cluster:", arn):
+                raise ValueError(f"cluster_arns.{region}: '{arn}' is not an RDS cluster ARN in {region}")
         return self
 
 

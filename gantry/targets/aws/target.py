@@ -35,6 +35,7 @@ from gantry.targets.aws.ecs import (
     ServiceRef,
 )
 from gantry.targets.aws.elb import endpoint, target_health
+from gantry.targets.aws.failover import AwsFailover
 from gantry.targets.aws.leases import DynamoLeaseStore
 from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
@@ -266,6 +267,9 @@ class AwsTarget:
     def endpoint(self, env: str, region: str) -> str:
         self.cfg.check_region(env, region)
         return endpoint(self.clients, region, self.settings.service(env, region))
+
+    def failover(self) -> AwsFailover:
+        return AwsFailover(self)
 
     def global_endpoint(self, env: str) -> str | None:
         dr = self.settings.dr

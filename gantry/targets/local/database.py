@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -51,7 +52,7 @@ class Databases:
         port = self.layout.settings.regions[region].database_port
         if port is None:
             raise GantryError(f"local.regions.{region}.database_port is not set: the service has a database")
-        return postgres.Cluster(f"db_{region.replace('-', '_')}", self.layout.root / "databases", port, app=self.app)
+        return postgres.Cluster(f"db_{region.replace('-', '_')}", self.layout.databases, port, app=self.app)
 
     def name(self, env: str) -> str:
         return f"{self.app}_{env.replace('-', '_')}"
@@ -63,8 +64,13 @@ class Databases:
             return
         primary_region, secondary_region = self.cfg.regions.names
         primary, standby = self.cluster(primary_region), self.cluster(secondary_region)
-        for node in (primary, standby):
-            postgres.RunAs.detect().check_traversable(node.node_dir.parent)
+        self.layout.databases.mkdir(mode=0o711, parents=True, exist_ok=True)
+        try:
+            postgres.RunAs.detect().check_traversable(self.layout.databases)
+        except postgres.PgError as exc:
+            raise GantryError(
+                f"{exc}: PostgreSQL runs as that user; make the directory reachable (chmod o+x)"
+            ) from None
         if not primary.data_dir.exists():
             primary.init_primary()
         elif not primary.is_running() and not primary.is_fenced():
@@ -86,6 +92,8 @@ class Databases:
                 node = self.cluster(region)
                 if node.is_running():
                     node.stop("immediate")
+        if self.layout.databases.exists():
+            shutil.rmtree(self.layout.databases)
 
     def writer(self) -> postgres.Cluster | None:
         """The cluster that takes writes now (region 1's, until a drill or a failover promotes region 2's)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -11,9 +12,23 @@ from gantry.paths import project_root, run_dir
 from gantry.targets.local.settings import LocalSettings
 
 
+def _tag(root: Path) -> str:
+    return f"gantry-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
+
+
 def socket_dir(root: Path) -> Path:
     """A short directory for the UNIX sockets of a run directory (socket paths may not exceed 107 bytes)."""
-    return Path(tempfile.gettempdir()) / f"gantry-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
+    return Path(tempfile.gettempdir()) / _tag(root)
+
+
+# PostgreSQL refuses to run as root, so under root its clusters run as the `postgres` user, which must be able
+# to reach their directories; a run directory may sit under a 0700 home (root's is), so they live here then.
+ROOT_DATABASES = Path("/var/lib/gantry")
+
+
+def database_dir(root: Path) -> Path:
+    """Where a run directory's PostgreSQL clusters live (`gantry down` removes it either way)."""
+    return ROOT_DATABASES / _tag(root) if os.geteuid() == 0 else root / "databases"
 
 
 class Layout:
@@ -44,6 +59,10 @@ class Layout:
     @property
     def sockets(self) -> Path:
         return socket_dir(self.root)
+
+    @property
+    def databases(self) -> Path:
+        return database_dir(self.root)
 
     @property
     def leases(self) -> Path:

@@ -43,6 +43,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from gantry.errors import GantryError
+
 PG_BIN = Path(os.environ.get("GANTRY_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_OS_USER = os.environ.get("GANTRY_PG_USER", "postgres")
 HOST = "127.0.0.1"
@@ -88,8 +90,8 @@ NODE_KEYS = (
 )
 
 
-class PgError(RuntimeError):
-    """A PostgreSQL operation failed."""
+class PgError(GantryError):
+    """A PostgreSQL operation failed (a GantryError: the CLI shows its message as the one-line error)."""
 
 
 class FencedError(PgError):

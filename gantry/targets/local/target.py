@@ -22,6 +22,7 @@ from gantry.records import FileRecordStore, RecordStore
 from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
 from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
 from gantry.targets.local.database import Databases, NodeStatus
+from gantry.targets.local.failover import LocalFailover
 from gantry.targets.local.layout import Layout
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.settings import LocalSettings
@@ -263,6 +264,9 @@ class LocalTarget:
 
     def demo_key(self) -> Path | None:
         return protection.demo_key(self.layout)
+
+    def failover(self) -> LocalFailover:
+        return LocalFailover(self)
 
     @contextlib.contextmanager
     def migration_database(self, env: str) -> Iterator[str]:
