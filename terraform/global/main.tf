@@ -81,6 +81,9 @@ module "security_baseline" {
       codecommit_write_arns = [module.source_mirror.repository_arns["secondary"]]
       sns_topic_arns        = [for region in values(local.regions) : "arn:${local.partition}:sns:${region}:${local.account_id}:${local.customer.name}-${env}-alarms"]
       alarm_arns            = [for region in values(local.regions) : "arn:${local.partition}:cloudwatch:${region}:${local.account_id}:alarm:${local.customer.name}-${env}-*"]
+      # Names from modules/aurora_global: global cluster `<customer>-<env>`, regional clusters `<customer>-<env>-<region>`.
+      rds_global_cluster_arns = ["arn:${local.partition}:rds::${local.account_id}:global-cluster:${local.customer.name}-${env}"]
+      rds_cluster_arns        = [for region in values(local.regions) : "arn:${local.partition}:rds:${region}:${local.account_id}:cluster:${local.customer.name}-${env}-${region}"]
     }
   }
 }

@@ -12,11 +12,23 @@ import pytest
 
 # The helpers module sits next to this file (no __init__.py in tests/, per the project layout).
 sys.path.insert(0, str(Path(__file__).parent))
-from aws_stack import APPROVERS, PRIMARY, SECONDARY, ApiPusher, VersionServer, moto_server, provision, reset
+from aws_stack import (
+    APPROVERS,
+    PRIMARY,
+    SECONDARY,
+    AcceptedWaiter,
+    ApiPusher,
+    VersionServer,
+    moto_server,
+    provision,
+    replicate,
+    reset,
+)
 
 from gantry.config import GantryConfig
 from gantry.host import sshsig
 from gantry.targets.aws.target import AwsTarget
+from gantry.targets.base import Release
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +62,19 @@ class Stack:
     def target(self, cfg: GantryConfig | None = None, **kwargs: Any) -> AwsTarget:
         kwargs.setdefault("pusher", ApiPusher(self.url))
         return AwsTarget(cfg or self.config(), **kwargs)
+
+    def deployed(
+        self, cfg: GantryConfig | None = None, regions: tuple[str, ...] = (PRIMARY, SECONDARY)
+    ) -> tuple[AwsTarget, Release]:
+        """A target with one release in production in `regions` (its /version stand-ins serve it)."""
+        pusher = ApiPusher(self.url, seed="dr")
+        target = self.target(cfg, pusher=pusher, waiter=AcceptedWaiter())
+        replicate(self.url, "dr", pusher.manifest)
+        release = Release("3" * 40, target.publish("localhost/gantry/cart:dr", "dr").digest)
+        for region in regions:
+            target.deploy_region("production", region, release)
+            self.versions[(region, "production")].body.update(digest=release.digest, sha=release.sha)
+        return target, release
 
 
 @pytest.fixture(scope="session")

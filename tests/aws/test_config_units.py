@@ -141,6 +141,8 @@ def test_task_definition_template_pins_the_digest():
         "deploy_env": "production",
         "region": "us-east-1",
         "log_group": "/gantry/example/cart/production",
+        "database_url": "host=db.example port=5432 dbname=cart_production user=cart sslmode=verify-full",
+        "database_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:cart",
     }
     rendered = render_task_definition(ROOT / "app/task-definition.json.tpl", values)
     container = rendered["containerDefinitions"][0]
@@ -218,3 +220,45 @@ def test_per_environment_stack_deploy_targets_are_imported(tmp_path):
     assert target.settings.region("us-west-2").cluster == "prod-us-west-2"
     # Staging keeps what the file had; only production came from this stack.
     assert target.settings.service("staging", "us-east-1").service == "cart-staging"
+
+
+def test_the_database_and_failover_outputs_are_imported_for_the_drill(tmp_path):
+    arn = "arn:aws:rds:{}:111122223333:cluster:example-prod-{}"
+    secret = "arn:aws:secretsmanager:{}:111122223333:secret:example-prod-aurora-{}"
+    regions = ("us-east-1", "us-west-2")
+    outputs = {
+        "deploy_targets": {
+            "value": {
+                region: {
+                    "cluster": f"prod-{region}",
+                    "service": "cart",
+                    "db_endpoint": f"example-prod-{region}.cluster-abc.{region}.rds.amazonaws.com",
+                    "db_secret_arn": secret.format(region, region),
+                }
+                for region in regions
+            }
+        },
+        "failover": {
+            "value": {
+                "hosted_zone_id": "Z123EXAMPLE",
+                "record_name": "production.example.com",
+                "health_check_id": "hc-1",
+            }
+        },
+        "database": {
+            "value": {
+                "global_cluster_id": "example-production",
+                "regions": {r: {"cluster_arn": arn.format(r, r), "secret_arn": secret.format(r, r)} for r in regions},
+            }
+        },
+    }
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    written = import_outputs(EXAMPLE, tmp_path / "outputs.json", tmp_path / "out.yaml", env="production")
+    settings = AwsTarget(load_config(str(written))).settings
+    assert settings.dr is not None and settings.dr.global_cluster_id == "example-production"
+    assert settings.dr.cluster_arns["us-west-2"] == arn.format("us-west-2", "us-west-2")
+    assert (settings.dr.url, settings.dr.health_check_id) == ("https://production.example.com", "hc-1")
+    assert settings.database is not None and settings.database.owner_secret_arn == secret.format(
+        "us-east-1", "us-east-1"
+    )
+    assert settings.region("us-west-2").database_secret_arn == secret.format("us-west-2", "us-west-2")

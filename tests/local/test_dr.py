@@ -82,7 +82,21 @@ def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -
     load = Load(GLOBAL, writers=3, readers=2)
     load.start()
     try:
-        shipped.gantry("pipeline", "run", *shipped.signer(ALICE))
+        # Stage by stage, as the Jenkinsfile runs them (the app's own tests pin its migration list, so this
+        # test's extra migration skips them).
+        for stage in (
+            ("source",),
+            ("build", "--skip-tests"),
+            ("push",),
+            ("migrate", "--env", "staging"),
+            ("deploy", "--env", "staging"),
+            ("smoke", "--env", "staging"),
+            ("approve", *shipped.signer(ALICE)),
+            ("migrate", "--env", "production"),
+            ("deploy", "--env", "production"),
+            ("smoke", "--env", "production"),
+        ):
+            shipped.gantry(*stage)
         after = shipped.production()
         assert after[0] == after[1] != before[0]
         shipped.gantry("rollback", "--env", "production")

@@ -42,7 +42,8 @@ def test_standard_files_and_example(module: Path) -> None:
 @pytest.mark.parametrize("module", module_dirs(), ids=lambda p: p.name)
 def test_versions_pin_terraform_and_aws_major(module: Path) -> None:
     terraform = parsed(module / "versions.tf")["terraform"][0]
-    assert terraform["required_version"].startswith(">= 1.7"), "mock providers in `terraform test` need 1.7"
+    floor = re.match(r">= (\d+)\.(\d+)", terraform["required_version"])
+    assert floor and (int(floor[1]), int(floor[2])) >= (1, 7), "mock providers in `terraform test` need 1.7"
     aws = terraform["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
     assert aws["version"] == ">= 6.0, < 7.0", "modules rely on the 6.x per-resource `region` argument"

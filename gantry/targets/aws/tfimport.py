@@ -22,6 +22,8 @@ from gantry.targets.aws.settings import AwsSettings
 
 OUTPUT_NAME = "gantry_aws"
 DEPLOY_TARGETS = "deploy_targets"
+DATABASE = "database"  # the environment root's Aurora global database (terraform/modules/aurora_global)
+FAILOVER = "failover"  # the environment root's Route 53 failover pair (terraform/modules/dns_failover)
 
 
 def read_outputs(source: Path) -> dict[str, Any]:
@@ -68,7 +70,23 @@ def from_deploy_targets(outputs: dict[str, Any], env: str) -> dict[str, Any]:
             "cluster": target["cluster"],
             "environments": {env: {k: v for k, v in service.items() if v is not None}},
         }
-    return {"regions": regions}
+        for key, setting in (("db_endpoint", "database_endpoint"), ("db_secret_arn", "database_secret_arn")):
+            if target.get(key):
+                regions[region][setting] = target[key]
+    imported: dict[str, Any] = {"regions": regions}
+    failover = outputs.get(FAILOVER, {}).get("value")
+    if isinstance(failover, dict):
+        imported["dr"] = {"environment": env, "url": f"https://{failover['record_name']}", **failover}
+    database = outputs.get(DATABASE, {}).get("value")
+    if isinstance(database, dict) and database.get("global_cluster_id"):
+        members = database.get("regions") or {}
+        primary = next(iter(targets))  # deploy_targets lists the primary region first
+        imported.setdefault("dr", {}).update(
+            global_cluster_id=database["global_cluster_id"],
+            cluster_arns={region: member["cluster_arn"] for region, member in members.items()},
+        )
+        imported["database"] = {"owner_secret_arn": members[primary]["secret_arn"]}
+    return imported
 
 
 def merge(environment: dict[str, Any], outputs: dict[str, Any], env: str | None = None) -> dict[str, Any]:

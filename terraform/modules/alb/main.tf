@@ -109,12 +109,12 @@ resource "aws_lb_target_group" "this" {
 
   health_check {
     enabled             = true
-    path                = var.health_check_path
+    path                = var.health_check.path
     matcher             = "200"
-    interval            = 10
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
+    interval            = var.health_check.interval_seconds
+    timeout             = var.health_check.timeout_seconds
+    healthy_threshold   = var.health_check.healthy_threshold
+    unhealthy_threshold = var.health_check.unhealthy_threshold
   }
 
   lifecycle {

@@ -50,16 +50,44 @@ variable "target_port" {
   default     = 80
 }
 
-variable "health_check_path" {
-  type        = string
-  description = "Path the target group health check requests."
-  default     = "/healthz"
+variable "health_check" {
+  type = object({
+    path                = string
+    interval_seconds    = number
+    timeout_seconds     = number
+    healthy_threshold   = number
+    unhealthy_threshold = number
+  })
+  description = "The target group's health check (the target_group section of config/health-checks.yaml)."
+  default = {
+    path                = "/healthz"
+    interval_seconds    = 5
+    timeout_seconds     = 2
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+
+  validation {
+    condition = (
+      startswith(var.health_check.path, "/") &&
+      var.health_check.interval_seconds >= 5 && var.health_check.interval_seconds <= 300 &&
+      var.health_check.timeout_seconds >= 2 && var.health_check.timeout_seconds < var.health_check.interval_seconds &&
+      var.health_check.healthy_threshold >= 2 && var.health_check.healthy_threshold <= 10 &&
+      var.health_check.unhealthy_threshold >= 2 && var.health_check.unhealthy_threshold <= 10
+    )
+    error_message = "health_check: path starts with /, interval 5-300 s, timeout 2 s up to below the interval, thresholds 2-10."
+  }
 }
 
 variable "deregistration_delay" {
   type        = number
   description = "Seconds the load balancer drains a target before deregistering it."
-  default     = 30
+  default     = 10
+
+  validation {
+    condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600
+    error_message = "deregistration_delay must be between 0 and 3600 seconds."
+  }
 }
 
 variable "deletion_protection" {

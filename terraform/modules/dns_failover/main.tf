@@ -1,7 +1,8 @@
 resource "aws_route53_health_check" "this" {
   for_each = var.endpoints
 
-  type              = "HTTPS"
+  type              = each.key == "primary" && var.primary_search_string != null ? "HTTPS_STR_MATCH" : "HTTPS"
+  search_string     = each.key == "primary" ? var.primary_search_string : null
   fqdn              = each.value.alb_dns_name
   port              = 443
   resource_path     = var.health_check_path

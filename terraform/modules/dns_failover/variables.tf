@@ -27,6 +27,19 @@ variable "health_check_path" {
   default     = "/healthz"
 }
 
+variable "primary_search_string" {
+  type        = string
+  description = "When set, the primary region counts as healthy only while its health check body contains this (HTTPS_STR_MATCH): the record follows the database writer. The secondary's check wants HTTP 2xx/3xx only."
+  default     = null
+  nullable    = true
+
+  validation {
+    # length(null) fails, so try() lets a null through.
+    condition     = try(length(var.primary_search_string) >= 1 && length(var.primary_search_string) <= 255, true)
+    error_message = "primary_search_string must be 1 to 255 characters (Route 53's limit)."
+  }
+}
+
 variable "failure_threshold" {
   type        = number
   description = "Consecutive failed checks before a region is considered down."

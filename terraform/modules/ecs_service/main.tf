@@ -8,7 +8,7 @@ locals {
   log_group = "/gantry/${var.customer}/${var.environment}/${var.service_name}"
   # The pipeline renders the same file with the same placeholders for every deployment.
   template = coalesce(var.task_definition_template, "${path.module}/../../../app/task-definition.json.tpl")
-  task_definition = jsondecode(templatefile(local.template, {
+  rendered = jsondecode(templatefile(local.template, {
     family         = local.family
     container_name = var.service_name
     image          = var.bootstrap_image
@@ -20,7 +20,19 @@ locals {
     deploy_env     = var.environment
     region         = local.region
     log_group      = local.log_group
+    # The bootstrap image has no database; the pipeline's deploys fill both (gantry.taskdef).
+    database_url        = ""
+    database_secret_arn = ""
   }))
+  # As gantry.taskdef does: no secret without a source (ECS refuses one), no empty DATABASE_URL.
+  task_definition = merge(local.rendered, {
+    containerDefinitions = [
+      for container in local.rendered.containerDefinitions : merge(container, {
+        secrets     = [for secret in try(container.secrets, []) : secret if secret.valueFrom != ""]
+        environment = [for item in try(container.environment, []) : item if !(item.name == "DATABASE_URL" && item.value == "")]
+      })
+    ]
+  })
   # Roles live under one path per environment so the deploy role can pass exactly these (iam:PassRole).
   iam_path   = "/gantry/${var.customer}/${var.environment}/"
   iam_prefix = "${var.service_name}-${local.region}"
@@ -162,4 +174,35 @@ resource "aws_appautoscaling_policy" "requests" {
       resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
     }
   }
+}
+
+# ECS resolves `secrets[].valueFrom` with the execution role when a task starts.
+data "aws_iam_policy_document" "execution_secrets" {
+  count = length(var.secret_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "ReadTaskSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.secret_arns
+  }
+
+  statement {
+    sid       = "DecryptTaskSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = var.secret_kms_key_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  count = length(var.secret_arns) > 0 ? 1 : 0
+
+  name   = "task-secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets[0].json
 }

@@ -122,3 +122,15 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "secret_arns" {
+  type        = list(string)
+  description = "Secrets Manager secrets the task definition injects (`secrets[].valueFrom`); the execution role may read exactly these."
+  default     = []
+}
+
+variable "secret_kms_key_arns" {
+  type        = list(string)
+  description = "KMS keys encrypting `secret_arns`; the execution role may decrypt with them through Secrets Manager only."
+  default     = []
+}

@@ -9,6 +9,8 @@ locals {
   tags   = merge(var.tags, { Customer = var.customer, Environment = var.environment, RegionRole = var.role })
   # The ECR repository is created once per customer by the global root; replication fills this region's copy.
   bootstrap_image = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${local.region}.amazonaws.com/${var.customer}/${var.service_name}:${var.bootstrap_image_tag}"
+  # This region's entry of the global database, if the environment has one.
+  database = lookup(var.database, local.region, null)
 }
 
 module "kms" {
@@ -64,15 +66,17 @@ resource "aws_acm_certificate_validation" "this" {
 module "alb" {
   source = "../alb"
 
-  name                = local.name
-  vpc_id              = module.network.vpc_id
-  vpc_cidr_block      = module.network.cidr_block
-  public_subnet_ids   = module.network.public_subnet_ids
-  certificate_arn     = aws_acm_certificate_validation.this.certificate_arn
-  target_port         = var.container_port
-  deletion_protection = var.deletion_protection
-  force_destroy_logs  = !var.deletion_protection
-  tags                = local.tags
+  name                 = local.name
+  vpc_id               = module.network.vpc_id
+  vpc_cidr_block       = module.network.cidr_block
+  public_subnet_ids    = module.network.public_subnet_ids
+  certificate_arn      = aws_acm_certificate_validation.this.certificate_arn
+  target_port          = var.container_port
+  health_check         = var.health_check
+  deregistration_delay = var.deregistration_delay
+  deletion_protection  = var.deletion_protection
+  force_destroy_logs   = !var.deletion_protection
+  tags                 = local.tags
 }
 
 module "ecs_cluster" {
@@ -116,6 +120,8 @@ module "ecs_service" {
   min_tasks               = var.min_tasks
   max_tasks               = var.max_tasks
   kms_key_arn             = module.kms.key_arn
+  secret_arns             = local.database == null ? [] : [local.database.secret_arn]
+  secret_kms_key_arns     = local.database == null ? [] : [local.database.kms_key_arn]
   tags                    = local.tags
 
   depends_on = [module.alb]

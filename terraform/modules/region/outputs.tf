@@ -18,6 +18,16 @@ output "route_table_ids" {
   value       = module.network.route_table_ids
 }
 
+output "private_subnet_ids" {
+  description = "Private subnet IDs, for the database subnet group."
+  value       = module.network.private_subnet_ids
+}
+
+output "node_security_group_id" {
+  description = "Security group of the ECS container instances, the only source the database admits."
+  value       = module.ecs_cluster.node_security_group_id
+}
+
 output "alb_dns_name" {
   description = "Load balancer DNS name (failover record target)."
   value       = module.alb.dns_name
@@ -51,5 +61,7 @@ output "deploy_target" {
     task_role_arn      = module.ecs_service.task_role_arn
     log_group          = module.ecs_service.log_group_name
     url                = "https://${aws_route53_record.regional.fqdn}"
+    db_secret_arn      = try(local.database.secret_arn, null)
+    db_endpoint        = try(local.database.writer_endpoint, null)
   }
 }

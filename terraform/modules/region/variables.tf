@@ -129,3 +129,33 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "database" {
+  type = map(object({
+    cluster_identifier = string
+    cluster_arn        = string
+    writer_endpoint    = string
+    reader_endpoint    = string
+    secret_arn         = string
+    kms_key_arn        = string
+  }))
+  description = "The aurora_global module's `regions` output (both regions); this stack uses its own region's entry."
+  default     = {}
+}
+
+variable "health_check" {
+  type = object({
+    path                = string
+    interval_seconds    = number
+    timeout_seconds     = number
+    healthy_threshold   = number
+    unhealthy_threshold = number
+  })
+  description = "The load balancer's target health check (config/health-checks.yaml, target_group); the alb module validates it."
+}
+
+variable "deregistration_delay" {
+  type        = number
+  description = "Seconds the load balancer drains a deregistering task (config/health-checks.yaml)."
+  default     = 10
+}

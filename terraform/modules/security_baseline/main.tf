@@ -222,6 +222,17 @@ data "aws_iam_policy_document" "jenkins" {
     actions   = ["cloudwatch:DescribeAlarms"]
     resources = each.value.alarm_arns
   }
+
+  # `gantry dr drill` moves the database writer with the traffic: switchover there and back, failover
+  # (AllowDataLoss) for a real outage. Both need the global cluster and the target cluster.
+  dynamic "statement" {
+    for_each = length(each.value.rds_global_cluster_arns) > 0 ? [1] : []
+    content {
+      sid       = "GlobalDatabaseFailover"
+      actions   = ["rds:SwitchoverGlobalCluster", "rds:FailoverGlobalCluster", "rds:DescribeGlobalClusters", "rds:DescribeDBClusters"]
+      resources = concat(each.value.rds_global_cluster_arns, each.value.rds_cluster_arns)
+    }
+  }
 }
 
 resource "aws_iam_role" "jenkins" {

@@ -44,6 +44,9 @@ variable "jenkins_roles" {
     codecommit_write_arns = list(string)
     sns_topic_arns        = list(string)
     alarm_arns            = list(string)
+    # The environment's Aurora global database, for the DR drill's switchover (empty: no database).
+    rds_global_cluster_arns = optional(list(string), [])
+    rds_cluster_arns        = optional(list(string), [])
   }))
   description = "One Jenkins deployment role per environment (key = environment), limited to that environment's resources."
 }

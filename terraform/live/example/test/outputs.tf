@@ -20,3 +20,22 @@ output "dashboard" {
   description = "CloudWatch dashboard covering both regions."
   value       = module.monitoring.dashboard_name
 }
+
+output "database" {
+  description = "Global database: identifier, ARNs for the DR drill, endpoints and secrets per region."
+  value = {
+    global_cluster_id      = module.aurora.global_cluster_id
+    global_cluster_arn     = module.aurora.global_cluster_arn
+    global_writer_endpoint = module.aurora.global_writer_endpoint
+    regions                = module.aurora.regions
+  }
+}
+
+output "failover" {
+  description = "The Route 53 failover pair `gantry dr drill` moves: zone, record name and the primary record's health check."
+  value = {
+    hosted_zone_id  = data.aws_route53_zone.customer.zone_id
+    record_name     = module.dns_failover.fqdn
+    health_check_id = module.dns_failover.health_check_ids["primary"]
+  }
+}
