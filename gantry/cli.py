@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 import traceback
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +29,7 @@ from gantry.host import baseimage, engine
 from gantry.paths import project_root, run_dir
 from gantry.stages import approval, drill, interrupts
 from gantry.stages.pipeline import Pipeline
-from gantry.targets.base import Component, Target
+from gantry.targets.base import Alert, Component, Target
 from gantry.targets.factory import make_target
 
 # Tables keep their width when stdout is a pipe or a CI log (no terminal to measure).
@@ -113,31 +114,79 @@ def down(ctx: Context, wait: bool) -> None:
     out.print(f"removed {len(removed)} item(s)" + "".join(f"\n  {escape(item)}" for item in removed))
 
 
+@dataclass(frozen=True)
+class ReleaseRow:
+    environment: str
+    region: str
+    sha: str | None
+    digest: str | None
+    healthy: int
+    desired: int
+    endpoint: str
+
+
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON record (components, releases, alerts) instead.")
 @pass_ctx
-def status(ctx: Context) -> None:
-    """Show what runs, and which release each environment serves."""
-    _components(ctx.target.components())
-    table = Table("environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
+def status(ctx: Context, as_json: bool) -> None:
+    """Show what runs, which release each environment serves with how many healthy replicas, and the alerts
+    firing now."""
+    components = ctx.target.components()
+    releases = []
     for env in ctx.cfg.environments:
         for region in ctx.cfg.regions_of(env):
             release = ctx.target.current_release(env, region)
             health = ctx.target.health(env, region)
-            table.add_row(
-                env,
-                region,
-                release.sha[:12] if release else "-",
-                release.digest[:19] if release else "-",
-                f"{health.healthy}/{health.desired}",
-                ctx.target.endpoint(env, region),
+            releases.append(
+                ReleaseRow(
+                    env,
+                    region,
+                    release.sha if release else None,
+                    release.digest if release else None,
+                    health.healthy,
+                    health.desired,
+                    ctx.target.endpoint(env, region),
+                )
             )
+    try:
+        alerts: list[Alert] | None = ctx.target.firing_alerts()
+    except GantryError:
+        alerts = None  # the monitoring does not answer: the components table shows why
+    if as_json:
+        record = {
+            "components": [asdict(c) for c in components],
+            "releases": [asdict(r) for r in releases],
+            "alerts": None if alerts is None else [asdict(a) for a in alerts],
+        }
+        click.echo(json.dumps(record, indent=2))
+        return
+    _components(components)
+    table = Table("environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
+    for row in releases:
+        table.add_row(
+            row.environment,
+            row.region,
+            row.sha[:12] if row.sha else "-",
+            row.digest[:19] if row.digest else "-",
+            f"{row.healthy}/{row.desired}",
+            row.endpoint,
+        )
     out.print(table)
+    if alerts is None:
+        out.print("alerts: the monitoring does not answer")
+    elif not alerts:
+        out.print("alerts: none firing")
+    else:
+        firing = Table("alert", "severity", "since", "summary", title="alerts firing")
+        for alert in alerts:
+            firing.add_row(escape(alert.name), alert.severity, alert.since[:19], escape(alert.summary))
+        out.print(firing)
 
 
 def _components(rows: list[Component]) -> None:
     table = Table("component", "address", "state")
     for row in rows:
-        table.add_row(row.name, row.address, row.state)
+        table.add_row(escape(row.name), escape(row.address), escape(row.state))
     out.print(table)
 
 

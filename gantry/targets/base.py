@@ -53,6 +53,16 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """An alert firing now (a Prometheus alert locally, a CloudWatch alarm in ALARM on aws)."""
+
+    name: str
+    severity: str
+    summary: str
+    since: str  # ISO 8601
+
+
+@dataclass(frozen=True)
 class Health:
     """What the load balancer in front of an environment in a region sees."""
 
@@ -184,6 +194,9 @@ class Target(Protocol):
 
     def health(self, env: str, region: str) -> Health:
         """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""
+
+    def firing_alerts(self) -> list[Alert]:
+        """Every alert firing now, for `gantry status`."""
 
     def verify_monitoring(self, env: str, note: Note) -> str:
         """Check the monitoring sees every replica of `env`; returns a one-line detail."""

@@ -96,3 +96,24 @@ def test_global_root_discovers_environments_without_edits() -> None:
     main = (TERRAFORM / "global" / "main.tf").read_text()
     assert 'fileset(local.live_dir, "*/environment.auto.tfvars.json")' in main
     assert "customer.json" in main
+
+
+def test_health_check_numbers_have_one_source() -> None:
+    """The roots read config/health-checks.yaml (the local target reads it too); the alb module's default, for
+    use on its own, may not drift from it, and the numbers are valid for the ALB and Route 53."""
+    from gantry.targets.local import health
+
+    main = TEMPLATE / "main.tf"
+    text = main.read_text()
+    assert 'yamldecode(file("${path.module}/../../../../config/health-checks.yaml"))' in text
+    assert text.count("local.health.target_group[key]") == 2  # both regions
+    assert "primary_search_string = local.health.failover.primary_search_string" in text
+    assert "request_interval      = local.health.failover.request_interval_seconds" in text
+    checks = health.load(TERRAFORM.parent)  # validated against the AWS bounds
+    alb_default = next(
+        entry["health_check"]["default"]
+        for entry in merged(TERRAFORM / "modules/alb").get("variable", [])
+        if "health_check" in entry
+    )
+    group = checks.target_group.model_dump()
+    assert alb_default == {key: group[key] for key in alb_default}

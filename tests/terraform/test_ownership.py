@@ -52,6 +52,8 @@ def test_ecs_service_renders_the_shared_template_with_all_its_placeholders() -> 
         "deploy_env",
         "region",
         "log_group",
+        "database_url",
+        "database_secret_arn",
     }
     main = (MODULES / "ecs_service" / "main.tf").read_text()
     assert "app/task-definition.json.tpl" in main and "templatefile(" in main

@@ -230,8 +230,8 @@ def test_alb_hardening() -> None:
     assert str(_variable_default(TERRAFORM / "modules/alb", "ssl_policy")).startswith("ELBSecurityPolicy-TLS13")
     assert listeners["http"]["default_action"][0]["type"] == "redirect"
     ((_, _, group),) = _of_type("aws_lb_target_group")
-    assert group["health_check"][0]["path"] == "${var.health_check_path}"
-    assert _variable_default(TERRAFORM / "modules/alb", "health_check_path") == "/healthz"
+    assert group["health_check"][0]["path"] == "${var.health_check.path}"
+    assert _variable_default(TERRAFORM / "modules/alb", "health_check")["path"] == "/healthz"
 
 
 SKIP_RE = re.compile(r"#checkov:skip=(CKV2?_AWS_\d+)(:?)(.*)")

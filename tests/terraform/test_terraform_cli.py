@@ -41,6 +41,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     base = tmp_path_factory.mktemp("tf")
     shutil.copytree(TERRAFORM, base / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
     shutil.copytree(REPO / "app", base / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "config", base / "config")  # config/health-checks.yaml, which the roots read
     env = terraform_env(base)
     (base / "plugin-cache").mkdir()
     env["TF_PLUGIN_CACHE_DIR"] = str(base / "plugin-cache")

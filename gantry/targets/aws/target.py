@@ -41,7 +41,7 @@ from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
 from gantry.targets.aws.settings import AwsDatabaseSettings, AwsSettings
 from gantry.targets.aws.source import CODECOMMIT_AUTH, SourceCopies
-from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
+from gantry.targets.base import Alert, Component, Health, Note, NotificationSink, Published, Release, Target
 
 # How the stack marks a protected service (modules/ecs_service) and names its approval policy (SSM).
 PROTECTED_TAG = "gantry:protected"
@@ -357,6 +357,25 @@ class AwsTarget:
         if bad:
             detail += f", not healthy: {', '.join(bad)}"
         return Health(healthy=healthy, desired=desired, unhealthy=len(bad), detail=detail[:200])
+
+    def firing_alerts(self) -> list[Alert]:
+        """The customer's CloudWatch alarms in ALARM, in both regions."""
+        firing = []
+        for region in self.cfg.regions.names:
+            with aws_errors(f"describe_alarms in {region}"):
+                alarms = self.clients("cloudwatch", region).describe_alarms(
+                    AlarmNamePrefix=f"{self.cfg.customer}-", StateValue="ALARM"
+                )["MetricAlarms"]
+            firing += [
+                Alert(
+                    name=f"{region}:{alarm['AlarmName']}",
+                    severity="alarm",
+                    summary=alarm.get("AlarmDescription") or alarm.get("StateReason", ""),
+                    since=str(alarm.get("StateUpdatedTimestamp", "")),
+                )
+                for alarm in alarms
+            ]
+        return firing
 
     def verify_monitoring(self, env: str, note: Note) -> str:
         """Every CloudWatch alarm of the environment's services is OK (none in ALARM)."""

@@ -9,6 +9,7 @@ import requests
 
 from gantry import jsonfile
 from gantry.errors import GantryError
+from gantry.targets.base import Alert
 from gantry.targets.local.layout import Layout
 
 
@@ -46,3 +47,24 @@ def replicas_up(prometheus: str, env: str, want: int, timeout: float = 30) -> in
     raise GantryError(
         f"Prometheus sees {seen} of {want} {env} replicas up after {timeout:.0f} s: check {prometheus}/targets"
     )
+
+
+def firing(prometheus: str) -> list[Alert]:
+    """The alerts Prometheus holds as firing (pending ones have not held for their `for:` yet)."""
+    try:
+        reply = requests.get(f"{prometheus}/api/v1/alerts", timeout=5).json()
+        alerts = reply["data"]["alerts"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        raise GantryError(
+            f"Prometheus at {prometheus} does not answer ({exc.__class__.__name__}): run `gantry up`"
+        ) from None
+    return [
+        Alert(
+            name=alert["labels"].get("alertname", "?"),
+            severity=alert["labels"].get("severity", ""),
+            summary=alert.get("annotations", {}).get("summary", ""),
+            since=alert.get("activeAt", ""),
+        )
+        for alert in alerts
+        if alert.get("state") == "firing"
+    ]

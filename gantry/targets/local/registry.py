@@ -46,6 +46,25 @@ def manifest_digest(host: str, repository: str, reference: str) -> str | None:
     return response.headers.get("Docker-Content-Digest")
 
 
+def config_digest(host: str, repository: str, reference: str) -> str | None:
+    """The image config digest (the image ID) of the manifest the registry serves for `reference`, or None:
+    what identifies the image whatever manifest format or compression a push chose."""
+    url = f"http://{host}/v2/{repository}/manifests/{reference}"
+    try:
+        response = requests.get(url, headers={"Accept": MANIFEST_TYPES}, timeout=10)
+    except requests.RequestException:
+        raise RegistryUnavailable(f"registry {host} does not answer: run `gantry up` (or `gantry status`)") from None
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise GantryError(f"registry {host} answered HTTP {response.status_code} for {repository}:{reference}")
+    try:
+        found: str = response.json()["config"]["digest"]
+    except (ValueError, KeyError, TypeError):
+        return None  # an index or another kind of manifest: no single image config
+    return found
+
+
 def copy(source: str, destination: str, env: dict[str, str]) -> None:
     """Copy an image between the plain-HTTP loopback registries, keeping its manifest byte for byte."""
     skopeo = shutil.which("skopeo")

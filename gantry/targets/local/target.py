@@ -19,7 +19,7 @@ from gantry.errors import DeployError, GantryError
 from gantry.host import baseimage, engine, images
 from gantry.host.git import archive, git, git_retrying
 from gantry.records import FileRecordStore, RecordStore
-from gantry.targets.base import Component, Health, Note, NotificationSink, Published, Release, Target
+from gantry.targets.base import Alert, Component, Health, Note, NotificationSink, Published, Release, Target
 from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
 from gantry.targets.local.database import Databases, NodeStatus
 from gantry.targets.local.failover import LocalFailover
@@ -152,11 +152,13 @@ class LocalTarget:
         if digest is None:
             digest = registry.push(self.client, local_image, self.layout.registry_host(primary), repo, tag, primary)
         else:
-            pushed = self._local_digests(local_image, primary)
-            if pushed and digest not in pushed:  # this image went there before as something else
+            # The tag is there (a push whose replication failed, or another run's): it must be this image.
+            image = images.find(self.client, local_image)
+            held = registry.config_digest(self.layout.registry_host(primary), repo, tag)
+            if image is None or held != image.id:
                 raise GantryError(
-                    f"tag {tag} already holds {digest} in {primary}; tags are immutable: commit the change "
-                    "so it gets a new SHA tag"
+                    f"tag {tag} already holds another image ({digest}) in {primary}; tags are immutable: "
+                    "commit the change so it gets a new SHA tag"
                 )
         target_digest = registry.manifest_digest(self.layout.registry_host(secondary), repo, tag)
         if target_digest not in (None, digest):
@@ -175,18 +177,6 @@ class LocalTarget:
             raise GantryError(f"{secondary} holds {copied} for {tag} after replication, expected {digest}")
         return Published(digest, {region: f"{self._image(region)}@{digest}" for region in (primary, secondary)})
 
-    def _local_digests(self, local_image: str, region: str) -> set[str]:
-        """The digests the engine recorded when it pushed `local_image` to the region's registry (it may record
-        more than one manifest form of the same push)."""
-        image = images.find(self.client, local_image)
-        prefix = self._image(region) + "@"
-        return (
-            {ref.split("@", 1)[1] for ref in (image.attrs.get("RepoDigests") or []) if ref.startswith(prefix)}
-            if image
-            else set()
-        )
-
-    # -- deployments --------------------------------------------------------------------------------------
     def region(self, env: str, region: str) -> rollout.Region:
         self.cfg.check_region(env, region)
         mounts = self.databases.mounts(region) if self.databases.enabled else {}
@@ -272,6 +262,9 @@ class LocalTarget:
     def migration_database(self, env: str) -> Iterator[str]:
         self.cfg.environment(env)
         yield self.databases.owner_url(env)
+
+    def firing_alerts(self) -> list[Alert]:
+        return monitoring.firing(f"http://127.0.0.1:{self.settings.prometheus_port}")
 
     def health(self, env: str, region: str) -> Health:
         """The regional load balancer's view: recorded replicas in service, against the desired count."""

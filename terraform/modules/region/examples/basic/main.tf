@@ -31,6 +31,15 @@ module "region" {
   zone_id             = var.zone_id
   ami_ssm_parameter   = "/gantry/example/golden-ami/ecs-host/latest"
   deletion_protection = false
+  # The repository's one source of the health-check numbers, as the environment roots read it.
+  health_check = {
+    for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
+    key => local.health.target_group[key]
+  }
+}
+
+locals {
+  health = yamldecode(file("${path.module}/../../../../../config/health-checks.yaml"))
 }
 
 output "deploy_target" {
