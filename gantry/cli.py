@@ -401,6 +401,32 @@ def dr_drill(
         raise GantryError(f"the DR drill missed its goals: see {path}")
 
 
+@dr_group.command("failover")
+@click.option("--env", "env", default="production", show_default=True)
+@click.option("--region", required=True, help="The region to fail over from (it holds the writer now).")
+@click.option("--planned", is_flag=True, help="A switchover that loses nothing (the region still answers).")
+@click.option("--allow-data-loss", is_flag=True, help="Needed without --planned: unreplicated writes are lost.")
+@pass_ctx
+def dr_failover(ctx: Context, env: str, region: str, planned: bool, allow_data_loss: bool) -> None:
+    """Move the database writer and the traffic away from a region, for a real outage or maintenance (no load,
+    no measurement: `gantry dr drill` is the rehearsal). Bring the region back with `gantry dr rejoin`."""
+    ctx.cfg.check_region(env, region)
+    if not planned and not allow_data_loss:
+        raise GantryError("an unplanned failover may lose unreplicated writes: add --allow-data-loss (or --planned)")
+    failover = ctx.target.failover()
+    try:
+        writer: str | None = failover.writer()
+    except GantryError:
+        writer = None  # no database takes writes: the region's primary is lost
+    if writer is not None and writer != region:
+        raise GantryError(f"{region} does not hold the database writer ({writer} does): nothing to move")
+    if writer is None and planned:
+        raise GantryError("no database takes writes, so there is nothing to switch over: drop --planned")
+    steps = failover.fail(env, region, planned=planned, note=lambda text: err.print(f"  {escape(text)}"))
+    click.echo(json.dumps(steps))
+    click.echo(f"the writer is now in {failover.writer()}; run `gantry dr rejoin --env {env} --region {region}` next")
+
+
 @dr_group.command("rejoin")
 @click.option("--env", "env", default="production", show_default=True)
 @click.option("--region", required=True, help="The region a drill or an outage left failed.")

@@ -39,10 +39,16 @@ def git(
     except subprocess.TimeoutExpired:
         raise GantryError(f"git {args[0]} did not finish within {timeout:g} s: {fix}") from None
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
         where = f" in {cwd}" if cwd else ""
-        raise GantryError(f"git {args[0]} failed{where}: {last}: {fix}")
+        raise GantryError(f"git {args[0]} failed{where}: {_reason(result.stderr)}: {fix}")
     return result.stdout
+
+
+def _reason(stderr: str) -> str:
+    """What the other side said (its `remote:` lines: a hook's refusal) and git's last line, on one line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    remote = [line.removeprefix("remote:").strip() for line in lines if line.startswith("remote:")]
+    return "; ".join([*remote[-3:], *(lines[-1:] or ["no output"])])[:300]
 
 
 def refs(repo: Path | str) -> dict[str, str]:

@@ -163,6 +163,45 @@ def test_drills_both_ways_meet_their_goals(shipped: Stack, tmp_path: Path) -> No
     assert items == [{"sku": "A-1", "quantity": 3}]
 
 
+def firing(stack: Stack, alert: str) -> bool:
+    """Alertmanager delivered `alert` as firing to the webhook inbox."""
+    inbox = stack.home / "monitoring/inbox/alerts.jsonl"
+    for line in inbox.read_text().splitlines() if inbox.is_file() else []:
+        body = json.loads(line)["body"]
+        if any(a["labels"]["alertname"] == alert and a["status"] == "firing" for a in body.get("alerts", [])):
+            return True
+    return False
+
+
+def test_a_real_outage_failover_and_rejoin(shipped: Stack) -> None:
+    """The writer's database dies by itself: the alert fires, `gantry dr failover` promotes the other region,
+    writes go on through the global entry, `gantry dr rejoin` brings the lost region back as the standby,
+    and a planned failover returns the writer."""
+    cluster(shipped, "us-east-1").kill()
+    wait_for(lambda: firing(shipped, "NoDatabaseWriter"), 30, "the NoDatabaseWriter alert in the inbox")
+    refused = shipped.gantry("dr", "failover", "--region", "us-east-1", ok=False)
+    assert refused.returncode == 1 and "--allow-data-loss" in refused.stderr
+    shipped.gantry("dr", "failover", "--region", "us-east-1", "--allow-data-loss")
+    assert cluster(shipped, "us-east-1").is_fenced() and role(WEST) == "primary"
+
+    def writes() -> bool:
+        reply = requests.post(f"{GLOBAL}/carts/dr-outage/items", json={"sku": "O-1", "quantity": 1}, timeout=5)
+        return reply.status_code == 201
+
+    wait_for(writes, 15, "a write through the global entry after the failover")
+    shipped.gantry("dr", "rejoin", "--region", "us-east-1")
+    assert not cluster(shipped, "us-east-1").is_fenced() and role(EAST) == "standby"
+    shipped.gantry("dr", "failover", "--region", "us-west-2", "--planned")
+    wait_for(lambda: role(EAST) == "primary", 15, "us-east-1 writing again")
+    shipped.gantry("dr", "rejoin", "--region", "us-west-2")
+    assert role(WEST) == "standby"
+    wait_for(
+        lambda: any(i["sku"] == "O-1" for i in requests.get(f"{GLOBAL}/carts/dr-outage", timeout=5).json()["items"]),
+        15,
+        "the write made during the outage, after failing back",
+    )
+
+
 def test_drill_refuses_a_standby_that_is_down(shipped: Stack) -> None:
     cluster(shipped, "us-west-2").stop("fast")
     refused = shipped.gantry("dr", "drill", ok=False)

@@ -1,0 +1,64 @@
+"""The Jenkinsfile's own gantry commands, read from the Jenkinsfile (tests/support/jenkinsfile.py), run in its
+order on a fresh agent against the local target: a new clone, no run directory, the environment Jenkins
+gives every step. What Jenkins itself does (the input step, locks, checkout) is simulated and said so there;
+the approver's answer is a statement alice signs with her own key, as she would on her machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jenkinsfile
+import pytest
+import requests
+from local_stack import ALICE, ROOT, Stack
+
+pytestmark = pytest.mark.integration
+PORT_BASE = 28000
+
+
+def test_the_jenkinsfile_steps_on_the_local_target(stack: Stack, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    subprocess.run(["git", "clone", "-q", str(stack.repo), str(workspace)], check=True)
+    env = {**stack.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(stack.home)}
+    env.update(
+        GANTRY_CONFIG=str(stack.config),
+        BUILD_TAG="jenkins-example-cart-pipeline-3",
+        BUILD_URL="http://127.0.0.1:9/job/3/",
+        GANTRY_RUN_ID="jenkins-example-cart-pipeline-3",
+        PATH=f"{ROOT / '.venv' / 'bin'}:{env['PATH']}",
+    )
+
+    def approver(step_env: dict[str, str]) -> tuple[str, str]:
+        assert ALICE in step_env["APPROVERS"].split(",")  # the input's submitters come from the target
+        signed = subprocess.run(
+            [
+                "gantry",
+                "approve",
+                "--env",
+                "production",
+                "--digest",
+                step_env["DIGEST"],
+                *stack.signer(ALICE),
+                "--print",
+            ],
+            cwd=workspace,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return ALICE, signed
+
+    agent = jenkinsfile.Agent(workspace, env, approver)
+    result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
+    assert result == "SUCCESS", "\n".join(agent.log[-6:])
+    record = json.loads((workspace / "run-record.json").read_text())
+    assert record["run_id"] == "jenkins-example-cart-pipeline-3" and record["result"] == "success"
+    assert record["approval"]["approver"] == ALICE
+    stages = [s["name"] for s in record["stages"]]
+    assert stages.index("approve") < stages.index("deploy production")
+    for port in (stack.ports["staging"], *stack.ports["production"], stack.ports["global"]):
+        assert requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["digest"] == record["digest"]
