@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,57 @@ POLICY_PARAMETER = "/gantry/example/approval-policy"
 APPROVERS = ("alice@example.com", "bob@example.com")
 
 
+@dataclass(frozen=True)
+class AuroraStandIn:
+    """A real PostgreSQL on 127.0.0.1 in place of the Aurora global database (moto runs no database): its port,
+    the master user's credentials (what the aurora_global module stores per region) and the tasks' role."""
+
+    port: int
+    master_user: str
+    master_password: str
+    app_password: str
+    socket_dir: Path  # how containers reach it (their 127.0.0.1 is their own)
+
+
+@contextmanager
+def aurora_stand_in(directory: Path) -> Iterator[AuroraStandIn]:
+    """A PostgreSQL 15 cluster (gantry's local-target cluster code) whose `cart_owner` has what Aurora's master
+    user has through rds_superuser here (CREATEROLE, CREATEDB); stopped afterwards."""
+    import shutil
+
+    from gantry.host import ports
+    from gantry.targets.local import postgres
+    from gantry.targets.local.layout import database_dir
+
+    where = database_dir(directory)  # reachable by the postgres user when the tests run as root
+    where.mkdir(mode=0o711, parents=True, exist_ok=True)
+    node = postgres.Cluster("aurora", where, ports.free_port(24800, 24900), app="cart")
+    node.init_primary()
+    try:
+        with node.connect() as conn:
+            conn.execute("ALTER ROLE cart_owner CREATEROLE CREATEDB")
+        password = node.secrets.password(node.owner_user)
+        yield AuroraStandIn(node.port, node.owner_user, password, "app-password-1234", node.socket_dir)
+    finally:
+        node.stop("immediate")
+        shutil.rmtree(where, ignore_errors=True)
+
+
 def provision(
-    url: str, version_urls: dict[tuple[str, str], str], tmp: Path, signers: str, *, separation_of_duties: bool = False
+    url: str,
+    version_urls: dict[tuple[str, str], str],
+    tmp: Path,
+    signers: str,
+    *,
+    separation_of_duties: bool = False,
+    database: AuroraStandIn | None = None,
 ) -> dict[str, Any]:
     """Create the resources of both regions and return the environment file (as a dict) that names them.
     Production's services are protected as modules/ecs_service tags them, with the approval policy (who may
     sign: `signers`, an allowed-signers text) in the SSM parameter the stack writes in each region. Separation
-    of duties is off unless asked for: most tests ship made-up commits the source copies do not hold."""
+    of duties is off unless asked for: most tests ship made-up commits the source copies do not hold. With
+    `database`, the secrets the aurora_global module writes point at it; without, the service is configured
+    without a database (those tests never reach one)."""
     regions: dict[str, Any] = {}
     envs = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
     for region in (PRIMARY, SECONDARY):
@@ -185,7 +230,24 @@ def provision(
         "lease_table": LOCK_TABLE,
         "dr": dr,
     }
+    if database is None:
+        raw["service"]["database"] = None
+    else:
+        _database_secrets(url, raw["aws"], database)
     return raw
+
+
+def _database_secrets(url: str, aws: dict[str, Any], database: AuroraStandIn) -> None:
+    """The master and the tasks' secrets in each region, in the RDS layout the aurora_global module writes."""
+    for region in (PRIMARY, SECONDARY):
+        secrets = client(url, "secretsmanager", region)
+        master = {"username": database.master_user, "password": database.master_password, "dbname": "postgres"}
+        app = {"username": "cart", "password": database.app_password}
+        master_arn = secrets.create_secret(Name="example-production-aurora", SecretString=json.dumps(master))["ARN"]
+        app_arn = secrets.create_secret(Name="example-production-aurora-app", SecretString=json.dumps(app))["ARN"]
+        aws["regions"][region].update(database_endpoint="127.0.0.1", database_secret_arn=app_arn)
+        if region == PRIMARY:
+            aws["database"] = {"owner_secret_arn": master_arn, "port": database.port, "sslmode": "disable"}
 
 
 def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ Everything here listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import threading
@@ -35,7 +36,7 @@ from gantry.host import engine, podman, ports
 from gantry.targets.local import replicas
 from gantry.targets.local.haproxy import Balancer
 from gantry.targets.local.health import Check
-from gantry.taskdef import container_spec
+from gantry.taskdef import ContainerSpec, container_spec
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -232,8 +233,16 @@ class ServiceRun:
 class EcsScheduler:
     """Runs each service's current task definition as real containers behind a real load balancer."""
 
-    def __init__(self, moto: str, services: list[ServiceRun], registries: dict[str, str], home: Path) -> None:
+    def __init__(
+        self,
+        moto: str,
+        services: list[ServiceRun],
+        registries: dict[str, str],
+        home: Path,
+        database_socket: Path | None = None,
+    ) -> None:
         self.moto = moto
+        self.database_socket = database_socket
         self.services = {(s.region, s.cluster, s.service): s for s in services}
         self.registries = registries
         self.home = home
@@ -278,11 +287,11 @@ class EcsScheduler:
         if "IMAGE_DIGEST" not in env:  # the stack's placeholder: nothing of gantry's to run yet
             run.task_definition = wanted
             return
-        spec = container_spec(task)
+        spec, mounts = self._as_ecs_runs(container_spec(task), run)
         docker = engine.connect(self.registries)
         labels = replicas.labels_for(str(self.home), "ecs", run.region, run.service)
         started = replicas.start(
-            docker, spec, labels, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), int(service["desiredCount"])
+            docker, spec, labels, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), int(service["desiredCount"]), mounts
         )
         replicas.wait_healthy(started, spec, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), 60)
         names = []
@@ -296,6 +305,29 @@ class EcsScheduler:
             run.balancer.remove(name)
         replicas.stop_gracefully(run.containers)
         run.containers, run.task_definition = started, wanted
+
+    def _as_ecs_runs(self, spec: ContainerSpec, run: ServiceRun) -> tuple[ContainerSpec, dict[str, str]]:
+        """What ECS does before a task starts: each `secrets` entry resolved from Secrets Manager (here moto;
+        `arn:key::` picks a JSON key), given to the container (here as a read-only file, the way the replicas
+        runner mounts secrets). The database on 127.0.0.1 stands in for Aurora; a container's 127.0.0.1 is its
+        own, so it reaches the database through its socket directory instead."""
+        secrets = {}
+        for name, value_from in spec.secrets.items():
+            parts = value_from.split(":")  # arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:id]
+            arn, json_key = ":".join(parts[:7]), (parts[7] if len(parts) > 7 else "")
+            client = moto_client(self.moto, "secretsmanager", run.region)
+            value = client.get_secret_value(SecretId=arn)["SecretString"]
+            path = self.home / "secrets" / f"{run.region}-{run.service}-{name.lower()}"
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.write_text(json.loads(value)[json_key] if json_key else value)
+            path.chmod(0o444)
+            secrets[name] = str(path)
+        environment = dict(spec.environment)
+        mounts: dict[str, str] = {}
+        if self.database_socket is not None and "host=127.0.0.1" in environment.get("DATABASE_URL", ""):
+            environment["DATABASE_URL"] = environment["DATABASE_URL"].replace("host=127.0.0.1", "host=/run/postgresql")
+            mounts[str(self.database_socket)] = "/run/postgresql"
+        return dataclasses.replace(spec, secrets=secrets, environment=environment), mounts
 
     def stop(self) -> None:
         self.stopping.set()

@@ -5,7 +5,9 @@ server process, two regions).
 moto answers every AWS API call; what it does not run is stood in by real components (tests/aws/standins.py
 says exactly how): ECR's registry and replication by docker-registry processes and skopeo, ECS's scheduler
 by real containers of the image the pipeline built behind real HAProxy load balancers, reported back through
-a proxy in front of moto. The build, the push, the approvals (SSH signatures against the stack's policy
+a proxy in front of moto; the Aurora global database by one real PostgreSQL on 127.0.0.1 (the migrate stage
+provisions it through the master secret and migrates it; the tasks get their secret as ECS would).
+The build, the push, the approvals (SSH signatures against the stack's policy
 parameter), the leases (DynamoDB conditional writes), the records (SSM) and the notifications (SNS) are the
 aws target's own code against moto.
 """
@@ -24,7 +26,7 @@ import jenkinsfile
 import pytest
 import requests
 import yaml
-from aws_stack import ACCOUNT, APPROVERS, PRIMARY, SECONDARY, client, moto_server, provision
+from aws_stack import ACCOUNT, APPROVERS, PRIMARY, SECONDARY, aurora_stand_in, client, moto_server, provision
 from standins import EcrDataPlane, EcsScheduler, MotoFront, ServiceRun, stand_in_alb
 
 from gantry.host import podman, ports, sshsig
@@ -77,9 +79,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for who, key in keys.items():
         sshsig.generate(key, who)
     signers = "".join(sshsig.allowed_signer_line(w, k.with_name(k.name + ".pub").read_text()) for w, k in keys.items())
-    with moto_server() as moto:
+    with moto_server() as moto, aurora_stand_in(base / "aurora") as database:
         albs = {key: f"http://127.0.0.1:{ports.free_port(24600 + 10 * i, 24700)}" for i, key in enumerate(SERVICES)}
-        raw = provision(moto, albs, base, signers, separation_of_duties=True)
+        raw = provision(moto, albs, base, signers, separation_of_duties=True, database=database)
         for region in (PRIMARY, SECONDARY):  # what `gantry bake --target container` publishes to
             client(moto, "ecr", region).create_repository(repositoryName="example/golden-base")
         ecr = EcrDataPlane(moto, ACCOUNT, [PRIMARY, SECONDARY], base, (24400, 24500))
@@ -104,7 +106,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             port = int(albs[(region, env)].rsplit(":", 1)[1])
             balancer = stand_in_alb(f"alb-{region}-{env}", base / f"alb-{region}-{env}", sockets, port)
             runs.append(ServiceRun(region, cluster, f"cart-{env}", balancer))
-        scheduler = EcsScheduler(moto, runs, ecr.endpoints(), standins)
+        scheduler = EcsScheduler(moto, runs, ecr.endpoints(), standins, database.socket_dir)
         front = MotoFront(moto, scheduler, ports.free_port(24500, 24600))
         raw["aws"].update(
             endpoint_url=front.url,

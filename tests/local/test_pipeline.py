@@ -232,7 +232,12 @@ def test_mirror_refuses_a_diverging_copy(stack: Stack) -> None:
     """The push succeeds but the copy ends up different (something else writes to it): the ref comparison
     after the push is what catches it, and the next mirror repairs it."""
     hook = stack.home / "regions/us-west-2/source.git/hooks/post-receive"
-    hook.write_text("#!/bin/sh\ngit update-ref refs/heads/rogue HEAD\n")
+    # post-receive reads "<old> <new> <ref>" lines; the bare copy's HEAD may name no branch, so use a <new>.
+    hook.write_text(
+        "#!/bin/sh\nzero=0000000000000000000000000000000000000000\nwhile read old new ref; do\n"
+        '  [ "$new" = "$zero" ] || { git update-ref refs/heads/rogue "$new"; exit 0; }\n'
+        "done\n"
+    )
     hook.chmod(0o755)
     stack.commit("README.md", "divergence check\n", "divergence check")
     stack.gantry("source")

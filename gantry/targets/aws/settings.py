@@ -66,7 +66,8 @@ class AwsDatabaseSettings(_Strict):
     port: int = Field(default=5432, ge=1, le=65535)
     # The master credentials (Secrets Manager, primary region): only `gantry migrate` reads them.
     owner_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
-    sslmode: Literal["require", "verify-full"] = "verify-full"
+    # "disable" is for tests against a PostgreSQL on 127.0.0.1 only (AwsSettings refuses it elsewhere).
+    sslmode: Literal["require", "verify-full", "disable"] = "verify-full"
 
 
 class AwsRegionSettings(_Strict):
@@ -172,6 +173,14 @@ class AwsSettings(_Strict):
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         return _url(value)
+
+    @model_validator(mode="after")
+    def _tls_to_databases(self) -> AwsSettings:
+        if self.database is not None and self.database.sslmode == "disable":
+            for name, region in self.regions.items():
+                if region.database_endpoint not in (None, "127.0.0.1"):
+                    raise ValueError(f"aws.database.sslmode 'disable' with regions.{name}'s database: use TLS")
+        return self
 
     @field_validator("registry_endpoints")
     @classmethod

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 from docker import DockerClient
 
 from gantry import taskdef
 from gantry.approvals import ApprovalPolicy, Protection
 from gantry.config import GantryConfig
+from gantry.database import ensure_database, ensure_role
 from gantry.errors import ConfigError, DeployError, GantryError
 from gantry.host.git import archive, git
 from gantry.records import RELEASES, RecordStore, release_prefix
@@ -231,7 +233,7 @@ class AwsTarget:
             family=stack.task_family,
             log_group=stack.log_group,
             database_url=self.database_url(env, region) if self.cfg.service.database else "",
-            database_secret=self.settings.region(region).database_secret_arn or "",
+            database_secret=_password_key(self.settings.region(region).database_secret_arn),
         )
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
@@ -336,16 +338,52 @@ class AwsTarget:
             raw = self.clients("secretsmanager", primary).get_secret_value(SecretId=database.owner_secret_arn)
         credentials = json.loads(raw["SecretString"])
         user = str(credentials["username"])
+        name = f"{database.name_prefix}_{env.replace('-', '_')}"
+        self._provision_database(database, endpoint, credentials, name)
         with tempfile.TemporaryDirectory(prefix="gantry-migrate-") as scratch:
             passfile = Path(scratch) / "pgpass"
             fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(f"*:*:*:{user}:{credentials['password']}\n")
-            name = f"{database.name_prefix}_{env.replace('-', '_')}"
             yield (
                 f"postgresql+psycopg://{quote(user)}@{endpoint}:{database.port}/{name}"
                 f"?sslmode={database.sslmode}&passfile={quote(str(passfile), safe='')}"
             )
+
+    def _provision_database(
+        self, database: AwsDatabaseSettings, endpoint: str, owner: dict[str, Any], name: str
+    ) -> None:
+        """The runtime role with the password of the tasks' secret, and the environment's database, made (or the
+        password rotated) by the master user before the migrations run (Aurora creates neither)."""
+        primary = self.cfg.regions.primary
+        secret_arn = self.settings.region(primary).database_secret_arn
+        if secret_arn is None:
+            raise ConfigError(f"aws.regions.{primary}.database_secret_arn is needed: import the aurora_global outputs")
+        with aws_errors(f"reading {secret_arn}", "check the secret and the role's access to it"):
+            app = json.loads(
+                self.clients("secretsmanager", primary).get_secret_value(SecretId=secret_arn)["SecretString"]
+            )
+        if app.get("username") != database.user:
+            raise ConfigError(f"{secret_arn} is for {app.get('username')!r}, not aws.database.user {database.user!r}")
+        try:
+            with psycopg.connect(
+                host=endpoint,
+                port=database.port,
+                dbname=str(owner.get("dbname") or "postgres"),
+                user=str(owner["username"]),
+                password=str(owner["password"]),
+                sslmode=database.sslmode,
+                connect_timeout=10,
+                autocommit=True,
+            ) as conn:
+                ensure_role(conn, database.user, str(app["password"]))
+                ensure_database(conn, name, owner=str(owner["username"]), app_role=database.user)
+        except psycopg.Error as exc:  # the driver's message names the host, never the password
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            raise GantryError(
+                f"cannot prepare database {name} on {endpoint} ({reason}): check the cluster, its security group "
+                "and the master secret"
+            ) from None
 
     def health(self, env: str, region: str) -> Health:
         """The ALB's view: healthy targets of the environment's target group."""
@@ -395,6 +433,13 @@ class AwsTarget:
 
     def mirror_source(self) -> dict[str, str]:
         return self.source.mirror(self.cfg.regions.primary, self.cfg.regions.secondary)
+
+
+def _password_key(secret_arn: str | None) -> str:
+    """ECS `secrets[].valueFrom` for the `password` key of a JSON secret (the RDS secret layout)."""
+    if not secret_arn:
+        return ""
+    return secret_arn if secret_arn.count(":") > 6 else f"{secret_arn}:password::"
 
 
 def _conforms(target: AwsTarget) -> Target:

@@ -21,10 +21,7 @@ appear in argv, the environment, server logs or ``postgresql*.conf``.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import pwd
@@ -43,6 +40,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from gantry.database import ensure_database, scram_verifier
 from gantry.errors import GantryError
 
 PG_BIN = Path(os.environ.get("GANTRY_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -109,24 +107,6 @@ def parse_lsn(text: str) -> int:
 
 def format_lsn(value: int) -> str:
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """Return a SCRAM-SHA-256 verifier, the form PostgreSQL stores in pg_authid.
-
-    Sending this instead of the cleartext means even a logged CREATE/ALTER ROLE would not leak
-    the password. (The generated passwords are ASCII, so SASLprep is the identity.)
-    """
-    salt = secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def _quote_guc(value: str) -> str:
@@ -492,6 +472,7 @@ class Cluster:
             f"local   all          {self.app_user}                   scram-sha-256\n"
             f"local   all          {self.owner_user}                   scram-sha-256\n"
             f"host    all          {self.app_user}        {HOST}/32   scram-sha-256\n"
+            f"host    all          {self.owner_user}  {HOST}/32   scram-sha-256\n"
             f"host    replication  {REPL_USER}  {HOST}/32   scram-sha-256\n"
             f"host    postgres     {REPL_USER}  {HOST}/32   scram-sha-256\n"  # pg_rewind source
         )
@@ -533,21 +514,10 @@ class Cluster:
         self.secrets.passfile(self.owner_user)
 
     def create_database(self, name: str) -> bool:
-        """A database owned by the owner role, which the service's role may only connect to (its table
-        privileges come from the migrations). False when it exists already."""
+        """A database owned by the owner role, which the service's role may only connect to. False when it
+        exists already."""
         with self.connect() as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                return False
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(self.owner_user))
-            )
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
-            conn.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(name), sql.Identifier(self.app_user)
-                )
-            )
-        return True
+            return ensure_database(conn, name, owner=self.owner_user, app_role=self.app_user)
 
     def init_standby(self, primary: Cluster) -> dict[str, float]:
         """pg_basebackup from ``primary`` with a physical slot named after this node."""

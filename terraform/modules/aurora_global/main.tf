@@ -24,6 +24,8 @@ locals {
   secondary_identifier = "${var.name}-${local.secondary_region}"
   # One name in both regions: a task can name its own region's secret without knowing the region.
   secret_name = "gantry/${var.name}/aurora-master"
+  # The tasks read this one: the runtime role's credentials, never the master's.
+  app_secret_name = "gantry/${var.name}/aurora-app"
 }
 
 # --- keys: one customer-managed key per region --------------------------------------------------------
@@ -516,4 +518,43 @@ resource "aws_secretsmanager_secret_version" "secondary" {
   lifecycle {
     replace_triggered_by = [aws_rds_cluster.primary.cluster_resource_id]
   }
+}
+
+# --- the runtime role's credentials: what the tasks read (the master secret is for `gantry migrate`) ------
+resource "aws_secretsmanager_secret" "app_primary" {
+  #checkov:skip=CKV2_AWS_57:the runtime role's password is set by `gantry migrate` from this secret, so rotation is raising password_version (both regions at once), not a Lambda that would change one region's copy
+  provider = aws.primary
+
+  name                    = local.app_secret_name
+  description             = "${var.name} runtime role credentials for tasks in ${local.primary_region}"
+  kms_key_id              = module.kms_primary.key_arn
+  recovery_window_in_days = var.secret_recovery_window_in_days
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret" "app_secondary" {
+  #checkov:skip=CKV2_AWS_57:the runtime role's password is set by `gantry migrate` from this secret, so rotation is raising password_version (both regions at once), not a Lambda that would change one region's copy
+  provider = aws.secondary
+
+  name                    = local.app_secret_name
+  description             = "${var.name} runtime role credentials for tasks in ${local.secondary_region}"
+  kms_key_id              = module.kms_secondary.key_arn
+  recovery_window_in_days = var.secret_recovery_window_in_days
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "app_primary" {
+  provider = aws.primary
+
+  secret_id                = aws_secretsmanager_secret.app_primary.id
+  secret_string_wo         = jsonencode({ username = var.app_username, password = var.app_password })
+  secret_string_wo_version = var.password_version
+}
+
+resource "aws_secretsmanager_secret_version" "app_secondary" {
+  provider = aws.secondary
+
+  secret_id                = aws_secretsmanager_secret.app_secondary.id
+  secret_string_wo         = jsonencode({ username = var.app_username, password = var.app_password })
+  secret_string_wo_version = var.password_version
 }

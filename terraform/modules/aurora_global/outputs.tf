@@ -54,12 +54,12 @@ output "secondary_reader_endpoint" {
 }
 
 output "primary_secret_arn" {
-  description = "ARN of the credentials secret in the primary region, for tasks running there."
+  description = "ARN of the master credentials secret in the primary region (for `gantry migrate`)."
   value       = aws_secretsmanager_secret.primary.arn
 }
 
 output "secondary_secret_arn" {
-  description = "ARN of the credentials secret in the secondary region, for tasks running there."
+  description = "ARN of the master credentials secret in the secondary region (for `gantry migrate` after a failover)."
   value       = aws_secretsmanager_secret.secondary.arn
 }
 
@@ -107,6 +107,7 @@ output "regions" {
       writer_endpoint    = aws_rds_cluster.primary.endpoint
       reader_endpoint    = aws_rds_cluster.primary.reader_endpoint
       secret_arn         = aws_secretsmanager_secret.primary.arn
+      app_secret_arn     = aws_secretsmanager_secret.app_primary.arn
       kms_key_arn        = module.kms_primary.key_arn
     }
     (local.secondary_region) = {
@@ -115,6 +116,7 @@ output "regions" {
       writer_endpoint    = aws_rds_cluster.secondary.endpoint
       reader_endpoint    = aws_rds_cluster.secondary.reader_endpoint
       secret_arn         = aws_secretsmanager_secret.secondary.arn
+      app_secret_arn     = aws_secretsmanager_secret.app_secondary.arn
       kms_key_arn        = module.kms_secondary.key_arn
     }
   }

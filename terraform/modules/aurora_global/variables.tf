@@ -57,6 +57,30 @@ variable "master_password" {
   }
 }
 
+variable "app_username" {
+  type        = string
+  description = "The service's runtime role: DML on its tables only (the migrations grant it); `gantry migrate` creates it with the password of the app secrets."
+  default     = "cart"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,30}$", var.app_username))
+    error_message = "app_username must be 1-31 lowercase letters, digits or '_', starting with a letter."
+  }
+}
+
+variable "app_password" {
+  type = string
+  # Ephemeral like the master password: only the two app secrets' write-only values receive it.
+  ephemeral   = true
+  sensitive   = true
+  description = "Password of the runtime role, ephemeral; written to both app secrets only when `password_version` changes or they are created."
+
+  validation {
+    condition     = length(var.app_password) >= 16 && length(var.app_password) <= 99 && can(regex("^[^/@\"' ]+$", var.app_password))
+    error_message = "app_password must be 16-99 characters without '/', '@', quotes or spaces."
+  }
+}
+
 variable "password_version" {
   type        = number
   description = "Version of the master password: raise it to set a new generated password on the cluster and in both secrets in one apply."

@@ -120,7 +120,7 @@ module "ecs_service" {
   min_tasks               = var.min_tasks
   max_tasks               = var.max_tasks
   kms_key_arn             = module.kms.key_arn
-  secret_arns             = local.database == null ? [] : [local.database.secret_arn]
+  secret_arns             = local.database == null ? [] : [local.database.app_secret_arn]
   secret_kms_key_arns     = local.database == null ? [] : [local.database.kms_key_arn]
   tags                    = local.tags
 

@@ -61,7 +61,7 @@ output "deploy_target" {
     task_role_arn      = module.ecs_service.task_role_arn
     log_group          = module.ecs_service.log_group_name
     url                = "https://${aws_route53_record.regional.fqdn}"
-    db_secret_arn      = try(local.database.secret_arn, null)
+    db_secret_arn      = try(local.database.app_secret_arn, null)
     db_endpoint        = try(local.database.writer_endpoint, null)
   }
 }

@@ -137,6 +137,7 @@ variable "database" {
     writer_endpoint    = string
     reader_endpoint    = string
     secret_arn         = string
+    app_secret_arn     = string
     kms_key_arn        = string
   }))
   description = "The aurora_global module's `regions` output (both regions); this stack uses its own region's entry."

@@ -108,6 +108,16 @@ ephemeral "aws_secretsmanager_random_password" "aurora_master" {
   require_each_included_type = true
 }
 
+# The runtime role's password, made the same way (the tasks read it from the app secrets).
+ephemeral "aws_secretsmanager_random_password" "aurora_app" {
+  provider = aws.primary
+
+  password_length            = 32
+  exclude_punctuation        = true
+  include_space              = false
+  require_each_included_type = true
+}
+
 # Spans both regions like peering: one global cluster, a regional cluster next to each region's ECS nodes.
 module "aurora" {
   source = "../../../modules/aurora_global"
@@ -118,6 +128,7 @@ module "aurora" {
 
   name                            = "${local.customer.name}-${var.environment}"
   master_password                 = ephemeral.aws_secretsmanager_random_password.aurora_master.random_password
+  app_password                    = ephemeral.aws_secretsmanager_random_password.aurora_app.random_password
   primary_vpc_id                  = module.primary.vpc_id
   primary_subnet_ids              = module.primary.private_subnet_ids
   primary_ecs_security_group_id   = module.primary.node_security_group_id

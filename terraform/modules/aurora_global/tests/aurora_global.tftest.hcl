@@ -85,6 +85,7 @@ variables {
   secondary_ecs_security_group_id = "sg-0bbbbbbbbbbbbbbb1"
   # Stands in for the caller's ephemeral aws_secretsmanager_random_password (mock providers cannot open one).
   master_password = "TestOnlyPassword0123456789abcdef"
+  app_password    = "TestOnlyAppPassword0123456789ab"
 }
 
 run "storage_encrypted_with_each_regions_key" {

@@ -92,6 +92,7 @@ variables {
   secondary_ecs_security_group_id = "sg-0bbbbbbbbbbbbbbb1"
   # Stands in for the caller's ephemeral aws_secretsmanager_random_password (mock providers cannot open one).
   master_password = "TestOnlyPassword0123456789abcdef"
+  app_password    = "TestOnlyAppPassword0123456789ab"
 }
 
 # Identifiers are unknown until apply: this file applies against the mocks, with the real kms_key module inside

@@ -62,6 +62,16 @@ ephemeral "aws_secretsmanager_random_password" "aurora_master" {
   require_each_included_type = true
 }
 
+# The runtime role's password, made the same way (the tasks read it from the app secrets).
+ephemeral "aws_secretsmanager_random_password" "aurora_app" {
+  provider = aws.primary
+
+  password_length            = 32
+  exclude_punctuation        = true
+  include_space              = false
+  require_each_included_type = true
+}
+
 module "aurora" {
   source = "../.."
   providers = {
@@ -77,6 +87,7 @@ module "aurora" {
   secondary_subnet_ids            = var.secondary_private_subnet_ids
   secondary_ecs_security_group_id = var.secondary_ecs_security_group_id
   master_password                 = ephemeral.aws_secretsmanager_random_password.aurora_master.random_password
+  app_password                    = ephemeral.aws_secretsmanager_random_password.aurora_app.random_password
 
   # One instance per region; deletion protection stays on (the default).
   instance_count = 1
