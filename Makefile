@@ -52,8 +52,10 @@ test: setup lint  ## every test suite, unit and integration (CI runs this)
 test-unit: bootstrap  ## only the fast tests
 	@pytest -m "not integration" $(PYTEST_FLAGS)
 
-bench: up  ## zero-downtime benchmark: load on production during a forced rollout
+bench: up  ## after `make demo`: rollout/rollback under load, recovery and alert latency, DR drill (prints numbers)
 	@$(BIN)/python scripts/bench-rollout.py
+	@$(BIN)/python scripts/bench-recovery.py
+	@$(BIN)/python scripts/bench-dr.py
 
 clean: down  ## also drop caches (the image store, the debootstrap rootfs) and the virtualenvs
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m gantry.host.podman remove-store; fi

@@ -195,13 +195,15 @@ def _components(rows: list[Component]) -> None:
 
 @cli.command("base-image")
 @click.option("--local-only", is_flag=True, help="Only make the Debian base in the engine's store; do not push.")
+@click.option("--mirror", default=None, help="With --local-only: the Debian mirror (default: the one apt uses).")
 @pass_ctx
-def base_image(ctx: Context, local_only: bool) -> None:
+def base_image(ctx: Context, local_only: bool, mirror: str | None) -> None:
     """The golden base image builds start FROM, pinned by digest (locally: debootstrap, then the primary
     registry; aws: the golden base `gantry bake --target container` published)."""
     if local_only:
         client = engine.connect({})
-        image = baseimage.ensure(client, baseimage.BaseImageSpec(name=baseimage.DEFAULT_NAME), err.print)
+        spec = baseimage.BaseImageSpec(name=baseimage.DEFAULT_NAME, mirror=mirror)
+        image = baseimage.ensure(client, spec, lambda text: err.print(escape(text)))
         click.echo(f"{baseimage.DEFAULT_NAME} {image.id}")
         return
     click.echo(ctx.pipeline().base_image())

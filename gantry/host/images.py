@@ -37,7 +37,11 @@ def split(name: str) -> tuple[str, str]:
 
 
 def short(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:240]
+    """The engine's error on one line; a full disk said plainly (the engine buries it deep in a long message)."""
+    text = str(exc).strip()
+    if "no space left on device" in text.lower():
+        return "no space left on device"
+    return (text.splitlines() or [type(exc).__name__])[0][:240]
 
 
 def find(client: DockerClient, name: str) -> Image | None:

@@ -32,32 +32,32 @@ class RegistryUnavailable(GantryError):
     wait=wait_exponential(multiplier=0.5, max=4),
     reraise=True,
 )
-def manifest_digest(host: str, repository: str, reference: str) -> str | None:
-    """The manifest digest the registry at `host` serves for `reference` (tag or digest), or None."""
+def _manifest(method: str, host: str, repository: str, reference: str) -> requests.Response | None:
+    """The registry's answer for the manifest of `reference` (tag or digest); None when it has none."""
     url = f"http://{host}/v2/{repository}/manifests/{reference}"
     try:
-        response = requests.head(url, headers={"Accept": MANIFEST_TYPES}, timeout=10)
+        response = requests.request(method, url, headers={"Accept": MANIFEST_TYPES}, timeout=10)
     except requests.RequestException:
         raise RegistryUnavailable(f"registry {host} does not answer: run `gantry up` (or `gantry status`)") from None
     if response.status_code == 404:
         return None
     if response.status_code != 200:
         raise GantryError(f"registry {host} answered HTTP {response.status_code} for {repository}:{reference}")
-    return response.headers.get("Docker-Content-Digest")
+    return response
+
+
+def manifest_digest(host: str, repository: str, reference: str) -> str | None:
+    """The manifest digest the registry at `host` serves for `reference` (tag or digest), or None."""
+    response = _manifest("HEAD", host, repository, reference)
+    return response.headers.get("Docker-Content-Digest") if response is not None else None
 
 
 def config_digest(host: str, repository: str, reference: str) -> str | None:
     """The image config digest (the image ID) of the manifest the registry serves for `reference`, or None:
     what identifies the image whatever manifest format or compression a push chose."""
-    url = f"http://{host}/v2/{repository}/manifests/{reference}"
-    try:
-        response = requests.get(url, headers={"Accept": MANIFEST_TYPES}, timeout=10)
-    except requests.RequestException:
-        raise RegistryUnavailable(f"registry {host} does not answer: run `gantry up` (or `gantry status`)") from None
-    if response.status_code == 404:
+    response = _manifest("GET", host, repository, reference)
+    if response is None:
         return None
-    if response.status_code != 200:
-        raise GantryError(f"registry {host} answered HTTP {response.status_code} for {repository}:{reference}")
     try:
         found: str = response.json()["config"]["digest"]
     except (ValueError, KeyError, TypeError):

@@ -21,13 +21,14 @@ import contextlib
 import time
 from datetime import UTC, datetime
 
+import docker.errors
 from prometheus_client import Counter, Gauge, start_http_server
 
 from gantry.config import load_config
 from gantry.errors import GantryError
 from gantry.leases import Holder, LeaseHeldError
 from gantry.targets.local.database import NodeStatus
-from gantry.targets.local.rollout import Region
+from gantry.targets.local.rollout import Region, RegionRecord, Replica
 from gantry.targets.local.target import LocalTarget
 
 SUPERVISOR_RUN = "supervisor"
@@ -74,15 +75,36 @@ def supervise(target: LocalTarget, place: Region, databases: dict[str, NodeStatu
     if record is None:
         return
     DESIRED.labels(place.region, place.env).set(record.desired)
-    IN_SERVICE.labels(place.region, place.env).set(len(place.healthy(record)))
-    grace = target.settings.health_timeout_seconds
-    failed = place.failed(record, grace) if place.balancer.running() else []
-    missing = place.balancer.running() and len(place.healthy(record)) < len(record.replicas) and not failed
+    seen = _observe(place, record, target.settings.health_timeout_seconds)
+    if seen is None:
+        return
+    failed, missing = seen
     if not failed and not missing:
         return
     node = databases.get(place.region)
     if failed and node is not None and node.role not in ("primary", "standby"):
         return  # the replicas fail because their database does (see the module docstring)
+    _repair(target, place)
+
+
+def _observe(place: Region, record: RegionRecord, grace: float) -> tuple[list[Replica], bool] | None:
+    """(replicas that failed, whether the load balancer lost some), publishing the in-service count; None
+    while a deploy is removing containers (look again next round)."""
+    try:
+        failed = place.failed(record, grace) if place.balancer.running() else []
+        healthy = place.healthy(record)
+    except docker.errors.NotFound:
+        return None
+    # A replica found dead is out of service even before the load balancer's checks notice it, and stays
+    # counted so while the (blocking) replacement runs: ReplicasBelowDesired sees it.
+    dead = {replica.name for replica in failed}
+    IN_SERVICE.labels(place.region, place.env).set(len([name for name in healthy if name not in dead]))
+    missing = place.balancer.running() and len(healthy) < len(record.replicas) and not failed
+    return failed, missing
+
+
+def _repair(target: LocalTarget, place: Region) -> None:
+    """Under the environment's lease: give the load balancer its replicas back, replace the failed ones."""
     try:
         holder = Holder.me(SUPERVISOR_RUN, f"repair {place.env} in {place.region}", repair=True)
         lease = target.leases().acquire(place.env, holder)
@@ -96,7 +118,7 @@ def supervise(target: LocalTarget, place: Region, databases: dict[str, NodeStatu
             return
         for change in place.reconcile_balancer():
             log(f"{place.region} {place.env}: {change}")
-        dead = place.failed(record, grace)
+        dead = place.failed(record, target.settings.health_timeout_seconds)
         if dead:
             log(f"{place.region} {place.env}: replacing {', '.join(r.name for r in dead)}")
             started = time.monotonic()
