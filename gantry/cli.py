@@ -538,6 +538,7 @@ def _register_plugins() -> None:
         "gantry.newenv.cli": ["new_env"],
         "gantry.bake.cli": ["bake"],
         "gantry.jenkins.cli": ["jenkins"],
+        "gantry.maintenance.cli": ["maintenance"],
         "gantry.targets.aws.cli": ["doctor", "import_terraform"],
     }.items():
         loaded = importlib.import_module(module)

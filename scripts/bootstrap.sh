@@ -2,7 +2,8 @@
 # Installs what gantry needs on a fresh Debian 12 machine; safe to run again (it skips what is in place).
 #   - Debian packages: container engine (podman + runc), registry, skopeo, HAProxy, PostgreSQL 15, Prometheus stack,
 #     debootstrap
-#   - .venv with the pinned Python packages (pyproject.toml pins, requirements.lock constrains the rest)
+#   - .venv with the pinned Python packages: requirements.lock (every package, with hashes; made by
+#     scripts/lock-requirements.sh from pyproject.toml), then the project itself without dependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,8 @@ fi
 stamp=.venv/.gantry-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   echo "bootstrap: installing pinned Python packages into .venv"
-  .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
+  .venv/bin/pip install -q --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
 # The project's own podman image store under .cache/containers (CONTAINERS_STORAGE_CONF, see the Makefile).

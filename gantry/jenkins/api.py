@@ -75,10 +75,17 @@ class Controller:
             credentials.url, username=credentials.user, password=credentials.api_token, timeout=timeout
         )
 
-    def _request(self, method: str, path: str, what: str, params: dict[str, Any] | None = None) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> requests.Response:
         with _translated(what):
             response: requests.Response = self.server.jenkins_request(
-                requests.Request(method, self.url + path, params=params)
+                requests.Request(method, self.url + path, params=params, data=form)
             )
             return response
 
@@ -138,11 +145,17 @@ class Controller:
             for a in actions
         ]
 
-    def answer_input(self, job: str, number: int, input_id: str, *, approve: bool) -> None:
-        """Proceed (as the authenticated user, who Jenkins records as the submitter) or abort an input."""
-        action = "proceedEmpty" if approve else "abort"
-        self._request(
-            "POST",
-            f"{_job_path(job)}{number}/input/{quote(input_id, safe='')}/{action}",
-            f"{'approve' if approve else 'reject'} {job} #{number}",
-        )
+    def answer_input(
+        self, job: str, number: int, input_id: str, *, approve: bool, parameters: dict[str, str] | None = None
+    ) -> None:
+        """Proceed (as the authenticated user, whom Jenkins records as the submitter) with the input's
+        parameters, or abort it. Proceeding is the input form's own submit: `json` holds the parameters and
+        `proceed` names the button."""
+        base = f"{_job_path(job)}{number}/input/{quote(input_id, safe='')}"
+        what = f"{'approve' if approve else 'reject'} {job} #{number}"
+        if not approve:
+            self._request("POST", f"{base}/abort", what)
+            return
+        values = [{"name": name, "value": value} for name, value in (parameters or {}).items()]
+        form = {"json": json.dumps({"parameter": values}), "proceed": "Proceed"}
+        self._request("POST", f"{base}/submit", what, form=form)

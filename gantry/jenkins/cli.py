@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -143,9 +144,21 @@ def _choose_input(pending: list[PendingInput], job: str, number: int) -> Pending
     "--build", "number", type=click.IntRange(min=1), default=None, help="Build number (default: the job's last build)."
 )
 @click.option("--reject", is_flag=True, help="Abort the build instead of approving it.")
+@click.option(
+    "--signed",
+    type=click.File("r"),
+    default=None,
+    help="The signed approval statement (`gantry approve --print` output) the input asks for.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def approve(*, customer: str, service: str, number: int | None, reject: bool, yes: bool) -> None:
-    """Answer a build's pending production approval as the user whose token is configured."""
+def approve(*, customer: str, service: str, number: int | None, reject: bool, signed: TextIO | None, yes: bool) -> None:
+    """Answer a build's pending production approval as the user whose token is configured: with the signed
+    statement (the pipeline imports it and checks it is this user's), or --reject."""
+    if not reject and signed is None:
+        raise ConfigError(
+            "approving needs the signed statement: `gantry approve --env production --digest D --approver A "
+            "--key K --print > approval.json`, then --signed approval.json"
+        )
     controller = _controller()
     job = pipeline_job(customer, service)
     if number is None:
@@ -159,7 +172,8 @@ def approve(*, customer: str, service: str, number: int | None, reject: bool, ye
     click.echo(f"{job} #{number} asks:\n{pending.message}")
     if not yes and not click.confirm(f"{verb} as {user}?", default=False):
         raise ConfigError(f"not confirmed: re-run with --yes to {verb} without a prompt")
-    controller.answer_input(job, number, pending.id, approve=not reject)
+    parameters = {"SIGNED_APPROVAL": signed.read()} if signed is not None else None
+    controller.answer_input(job, number, pending.id, approve=not reject, parameters=parameters)
     click.echo(f"{verb}d {job} #{number} as {user}")
 
 

@@ -284,3 +284,143 @@ def maintenance_statement(
     except ValueError as exc:
         raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
     return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy
+
+
+# -- maintenance: running a playbook against a protected environment (the ansible-maintenance job) -----------------
+
+
+def _check_sha(sha: str) -> str:
+    if not approvals.SHA.fullmatch(sha):
+        raise ApprovalError(f"{sha!r} is not a commit: pass --sha with the 40 hex digits of the checkout, in full")
+    return sha
+
+
+def approve_maintenance(
+    cfg: GantryConfig,
+    target: Target,
+    *,
+    env: str,
+    playbook: str,
+    limit: str,
+    sha: str,
+    approver: str,
+    key: Path,
+    store_it: bool = True,
+) -> SignedApproval:
+    """Make, sign and (unless store_it is False: `--print`) store an approval to run `playbook` with `limit` at
+    commit `sha` against every protected target of `env`."""
+    try:
+        approver = approvals.check_principal(approver)
+    except ValueError as exc:
+        raise ApprovalError(f"--approver: {exc}") from None
+    statement, policy = maintenance_statement(
+        cfg, target, env=env, playbook=playbook, limit=limit, sha=_check_sha(sha), approver=approver
+    )
+    if approver not in policy.approvers():
+        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
+    signed = sign(statement, key)
+    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
+        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
+    if store_it:
+        store(target, signed)
+    return signed
+
+
+def _this_run(statement: Statement, wanted: MaintenanceSubject, submitter: str | None) -> Statement:
+    """A valid statement approves this run only for this playbook, limit and commit, and (with `submitter`) only
+    as the approval of whoever asked."""
+    subject = statement.subject
+    if not isinstance(subject, MaintenanceSubject):
+        raise ApprovalError("it approves a deploy, not maintenance")
+    if (subject.playbook, subject.limit, subject.sha) != (wanted.playbook, wanted.limit, wanted.sha):
+        raise ApprovalError(
+            f"it approves {subject.playbook} on {subject.limit!r} at {subject.sha[:12]}, "
+            f"not {wanted.playbook} on {wanted.limit!r} at {wanted.sha[:12]}"
+        )
+    if submitter is not None and submitter.lower() != statement.approver.lower():
+        raise ApprovalError(f"it is {statement.approver}'s, but {submitter!r} submitted it: each signs their own")
+    return statement
+
+
+def verify_maintenance(
+    cfg: GantryConfig,
+    target: Target,
+    *,
+    env: str,
+    playbook: str,
+    limit: str,
+    sha: str,
+    submitter: str | None = None,
+    candidates: list[SignedApproval] | None = None,
+) -> Statement:
+    """The approval that lets exactly this run happen (this playbook, limit and commit, every protected target
+    of `env`; by `submitter` when given): the stored ones, or `candidates`. ApprovalError naming why not."""
+    found = protections(target, env, cfg.regions_of(env))
+    if not found:
+        raise ApprovalError(f"no target of {env} is protected: maintenance there needs no approval")
+    policy = one_policy(found)
+    try:
+        wanted = MaintenanceSubject(
+            playbook=playbook,
+            limit=limit,
+            sha=_check_sha(sha),
+            environment=env,
+            targets=[p.identity for p in found.values()],
+        )
+    except ValueError as exc:
+        raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
+    options = candidates
+    if options is None:
+        options = []
+        for raw in target.records().find(APPROVALS, f"{playbook}--"):
+            with contextlib.suppress(ApprovalError):  # a malformed record approves nothing
+                options.append(approvals.parse_signed(raw))
+    if not options:
+        raise ApprovalError(
+            f"no maintenance approval on record for {playbook} in {env}: an approver runs `gantry maintenance "
+            f"approve --env {env} --playbook {playbook} --limit '{limit}' --sha {sha} --approver EMAIL --key KEY`"
+        )
+    reasons = []
+    for signed in options:
+        try:
+            statement = approvals.check(
+                signed,
+                policy,
+                sshsig.verify,
+                now=datetime.now(UTC),
+                customer=cfg.customer,
+                environment=env,
+                targets=wanted.targets,
+                author=lambda: target.commit_author(sha),
+            )
+            return _this_run(statement, wanted, submitter)
+        except ApprovalError as exc:
+            reasons.append(str(exc))
+    raise ApprovalError(
+        f"no valid maintenance approval for {playbook} in {env}: {'; '.join(dict.fromkeys(reasons))[:400]}"
+    )
+
+
+def import_maintenance(
+    cfg: GantryConfig,
+    target: Target,
+    raw: str,
+    *,
+    env: str,
+    playbook: str,
+    limit: str,
+    sha: str,
+    submitter: str | None,
+) -> Statement:
+    """A maintenance approval signed elsewhere (pasted into Jenkins), stored once it verifies for this run."""
+    try:
+        signed = approvals.parse_signed(json.loads(raw))
+    except ValueError:
+        raise ApprovalError(
+            "the approval is not JSON: paste the output of `gantry maintenance approve --print`"
+        ) from None
+    statement = verify_maintenance(
+        cfg, target, env=env, playbook=playbook, limit=limit, sha=sha, submitter=submitter, candidates=[signed]
+    )
+    store(target, signed)
+    return statement

@@ -188,31 +188,9 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path) -> None:
     env.update(BUILD_TAG="jenkins-example-cart-pipeline-7", BUILD_URL="http://127.0.0.1:9/job/7/")
     env["GANTRY_RUN_ID"] = env["BUILD_TAG"]
 
-    def approver(step_env: dict[str, str]) -> tuple[str, str]:
-        """alice... bob signs on his own machine and pastes the result; Jenkins authenticated him."""
-        assert APPROVER in step_env["APPROVERS"].split(",")
-        signed = subprocess.run(
-            [
-                str(GANTRY),
-                "approve",
-                "--env",
-                "production",
-                "--digest",
-                step_env["DIGEST"],
-                "--approver",
-                APPROVER,
-                "--key",
-                str(world.keys[APPROVER]),
-                "--print",
-            ],
-            cwd=workspace,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return APPROVER, signed
-
+    # bob signs on his own machine and pastes the result; Jenkins authenticated him.
+    signer = ["--approver", APPROVER, "--key", str(world.keys[APPROVER])]
+    approver = jenkinsfile.signing_approver(workspace, APPROVER, signer, str(GANTRY))
     agent = jenkinsfile.Agent(workspace, env, approver)
     result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
     assert result == "SUCCESS", "\n".join(agent.log[-6:])

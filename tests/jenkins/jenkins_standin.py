@@ -8,7 +8,8 @@ It follows Jenkins' documented behaviour for just these endpoints:
   - queue/item/<n>/api/json: "why" while waiting, then "executable" {number, url};
   - job/<name>/<n>/logText/progressiveText?start=N with X-Text-Size and X-More-Data;
   - job/<name>/<n>/api/json (building, result), job/<name>/api/json (lastBuild), api/json (jobs), me/api/json;
-  - job/<name>/<n>/wfapi/pendingInputActions and input/<id>/proceedEmpty|abort, with the input's submitter
+  - job/<name>/<n>/wfapi/pendingInputActions and input/<id>/submit|abort, with the input's submitter
+    (submit carries the input's parameters as the form field `json`, as the input page's form does)
     checked against the user's id and groups;
   - createItem, job/<name>/config.xml (GET/POST), job/<name>/doDelete for Jenkins Job Builder.
 Its fidelity is limited to what these tests assert; it is not Jenkins.
@@ -21,6 +22,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,6 +73,7 @@ class Build:
     printed: int = 0
     input_state: str = "none"  # none | pending | approved | aborted
     approver: str | None = None
+    answer: dict[str, str] = field(default_factory=dict)  # the input's parameters the approver submitted
     result: str | None = None
 
     @property
@@ -263,11 +266,13 @@ class Handler(BaseHTTPRequestHandler):
             if build is None:
                 self._send(404, {"error": "no such build"})
             else:
-                self._build_route(method, build, rest[1:], query, user)
+                self._build_route(method, build, rest[1:], query, user, body)
         else:
             self._send(404, {"error": f"no route job/{job}/{'/'.join(rest)}"})
 
-    def _build_route(self, method: str, build: Build, rest: list[str], query: dict[str, str], user: str) -> None:
+    def _build_route(
+        self, method: str, build: Build, rest: list[str], query: dict[str, str], user: str, body: str = ""
+    ) -> None:
         if rest == ["api", "json"]:
             self._send(
                 200,
@@ -296,17 +301,17 @@ class Handler(BaseHTTPRequestHandler):
                         "proceedText": "Deploy to production",
                         "message": build.plan.input_message,
                         "inputs": [],
-                        "proceedUrl": base + "proceedEmpty",
+                        "proceedUrl": base + "submit",
                         "abortUrl": base + "abort",
                     }
                 )
             self._send(200, pending)
         elif len(rest) == 3 and rest[0] == "input" and method == "POST":
-            self._answer(build, rest[1], rest[2], user)
+            self._answer(build, rest[1], rest[2], user, body)
         else:
             self._send(404, {"error": "no route"})
 
-    def _answer(self, build: Build, input_id: str, action: str, user: str) -> None:
+    def _answer(self, build: Build, input_id: str, action: str, user: str, body: str) -> None:
         if build.input_state != "pending" or input_id != "ProductionApproval":
             self._send(404, {"error": "no such input"})
             return
@@ -314,7 +319,12 @@ class Handler(BaseHTTPRequestHandler):
         if user not in allowed and not allowed.intersection(self.server.state.groups.get(user, [])):
             self._send(403, f"You need to be {build.plan.submitter} to submit this", content_type="text/plain")
             return
-        if action == "proceedEmpty":
+        if action == "submit":
+            form = urllib.parse.parse_qs(body)
+            if "proceed" not in form or "json" not in form:
+                self._send(400, "the input form needs `proceed` and `json`", content_type="text/plain")
+                return
+            build.answer = {p["name"]: p["value"] for p in json.loads(form["json"][0])["parameter"]}
             build.input_state = "approved"
             build.approver = user
             build.plan.lines.insert(build.printed, f"Approved by {user}")

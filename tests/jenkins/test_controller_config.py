@@ -1,13 +1,14 @@
 """The controller as code: casc/jenkins.yaml, plugins.txt and the Dockerfile, checked without a controller.
 
 No Jenkins distribution is reachable here, so these tests validate structure and policy (secrets only as
-placeholders, approvers group, agent labels, pinned plugins covering every step the pipelines use); the
-configuration-as-code plugin's own schema check happens when the image starts.
+placeholders, least permissions for approvers, agent labels, pinned plugins covering every step the pipelines
+use); the configuration-as-code plugin's own schema check happens when the image starts.
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,31 @@ def roles(casc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {role["name"]: role for role in casc["jenkins"]["authorizationStrategy"]["roleBased"]["roles"]["global"]}
 
 
-def test_approvers_group_may_approve_and_nobody_anonymous_may_act(casc: dict[str, Any]) -> None:
+def test_approvers_have_only_what_the_input_step_needs(casc: dict[str, Any], rendered_jobs: Path) -> None:
     by_name = roles(casc)
-    approver = by_name["approver"]
-    assert {"group": "approvers"} in approver["entries"]
-    assert "Job/Build" in approver["permissions"]
+    granted = [role for role in by_name.values() if {"group": "approvers"} in role["entries"]]
+    assert [role["name"] for role in granted] == ["approver"]
+    # A listed submitter needs to reach the build and nothing more (pipeline-input-step's canSettle checks the
+    # submitter list; Job/Build counts only for an input without one). Approvers start no builds.
+    assert by_name["approver"]["permissions"] == ["Overall/Read", "Job/Read"]
+    # So every approval input must name its submitters, taken from `gantry approvers`: an input without a list
+    # would be open to every developer (Job/Build) and closed to the approvers.
+    # Parsing XML that our own jenkins-jobs run rendered, not untrusted input.
+    maintenance = ET.parse(rendered_jobs / "example-ansible-maintenance" / "config.xml").getroot()  # noqa: S314
+    for name, script in {
+        "Jenkinsfile": (ROOT / "Jenkinsfile").read_text(),
+        "ansible-maintenance": maintenance.findtext("definition/script") or "",
+    }.items():
+        inputs = re.findall(r"\binput\((.*?)\)\s*\n\s*env\.APPROVER = ", script, re.S)
+        assert len(inputs) == script.count("input(") == 1, name
+        assert "submitter: env.APPROVERS," in inputs[0], name
+        assert "env.APPROVERS = " in script, name
+        assert "approvers --env production'" in script, name
+    assert "Job/Build" in by_name["developer"]["permissions"]
+
+
+def test_nobody_anonymous_may_act(casc: dict[str, Any]) -> None:
+    by_name = roles(casc)
     for role in by_name.values():
         assert {"group": "anonymous"} not in role["entries"]
         assert {"user": "anonymous"} not in role["entries"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -98,6 +99,14 @@ def test_deploy_waits_through_the_approval_and_finishes_after_it(
     assert output.index("Image digest: sha256:abc") < output.index("--env production") < output.index("Finished")
 
 
+@pytest.fixture
+def signed(tmp_path: Path) -> Path:
+    """What `gantry approve --print` wrote (its content is the pipeline's to check, not this command's)."""
+    path = tmp_path / "approval.json"
+    path.write_text('{"statement": "signed"}\n')
+    return path
+
+
 def _pending_build(standin: StandinServer, plan: Callable[[str, Plan], None]) -> None:
     """Start a build through the stand-in and advance it to its pending approval."""
     plan(PIPELINE, Plan(lines=list(STAGES), approval_after=2, input_message="Image digest: sha256:abc"))
@@ -109,42 +118,67 @@ def _pending_build(standin: StandinServer, plan: Callable[[str, Plan], None]) ->
 
 
 def test_approve_submits_the_pending_input_as_the_configured_user(
-    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None]
+    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None], tmp_path: Path
 ) -> None:
     as_user("alice")
     _pending_build(standin, plan)
     status = run("status", "--customer", "example")
     assert f"{PIPELINE} #1: awaiting approval" in status.output
-    result = run("approve", "--customer", "example", "--service", "cart", "--yes")
+    signed = tmp_path / "approval.json"
+    signed.write_text('{"statement": "signed by alice"}\n')
+    result = run("approve", "--customer", "example", "--service", "cart", "--signed", str(signed), "--yes")
     assert result.exit_code == 0, result.output
     assert "Image digest: sha256:abc" in result.output
     assert "approved example-cart-pipeline #1 as alice" in result.output
     build = standin.state.builds[PIPELINE][0]
     assert (build.input_state, build.approver) == ("approved", "alice")
+    assert build.answer == {"SIGNED_APPROVAL": '{"statement": "signed by alice"}\n'}  # what the pipeline imports
     posts = [(path, user) for method, path, user in standin.state.requests if method == "POST"]
-    assert posts[-1] == (f"/job/{PIPELINE}/1/input/ProductionApproval/proceedEmpty", "alice")
+    assert posts[-1] == (f"/job/{PIPELINE}/1/input/ProductionApproval/submit", "alice")
 
 
-def test_approve_asks_for_confirmation_and_a_no_changes_nothing(
+def test_approving_without_the_signed_statement_is_refused_before_any_request(
     standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None]
 ) -> None:
     as_user("alice")
     _pending_build(standin, plan)
-    result = run("approve", "--customer", "example", "--service", "cart", "--build", "1", input_text="n\n")
+    before = len(standin.state.requests)
+    result = run("approve", "--customer", "example", "--service", "cart", "--yes")
+    assert isinstance(result.exception, ConfigError) and "--signed" in str(result.exception)
+    assert len(standin.state.requests) == before and standin.state.builds[PIPELINE][0].input_state == "pending"
+
+
+def test_approve_asks_for_confirmation_and_a_no_changes_nothing(
+    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None], signed: Path
+) -> None:
+    as_user("alice")
+    _pending_build(standin, plan)
+    result = run(
+        "approve",
+        "--customer",
+        "example",
+        "--service",
+        "cart",
+        "--signed",
+        str(signed),
+        "--build",
+        "1",
+        input_text="n\n",
+    )
     assert isinstance(result.exception, ConfigError) and "not confirmed" in str(result.exception)
     assert standin.state.builds[PIPELINE][0].input_state == "pending"
     assert [path for method, path, _ in standin.state.requests if method == "POST" and "/input/" in path] == []
 
 
 def test_someone_outside_the_approvers_group_is_refused(
-    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None]
+    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None], signed: Path
 ) -> None:
     as_user("mallory")
     _pending_build(standin, plan)
-    result = run("approve", "--customer", "example", "--service", "cart", "--yes")
+    result = run("approve", "--customer", "example", "--service", "cart", "--signed", str(signed), "--yes")
     assert isinstance(result.exception, GantryError)
     assert str(result.exception).startswith(f"approve {PIPELINE} #1:") and "refused" in str(result.exception)
-    assert standin.state.requests[-1] == ("POST", f"/job/{PIPELINE}/1/input/ProductionApproval/proceedEmpty", "mallory")
+    assert standin.state.requests[-1] == ("POST", f"/job/{PIPELINE}/1/input/ProductionApproval/submit", "mallory")
     assert standin.state.builds[PIPELINE][0].input_state == "pending"
 
 
@@ -163,12 +197,12 @@ def test_reject_aborts_the_build(
 
 
 def test_approve_without_a_pending_input_says_so(
-    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None]
+    standin: StandinServer, as_user: Callable[[str], None], plan: Callable[[str, Plan], None], signed: Path
 ) -> None:
     as_user("alice")
     plan(PIPELINE, Plan(lines=list(STAGES)))
     assert run(*DEPLOY).exit_code == 0
-    result = run("approve", "--customer", "example", "--service", "cart", "--yes")
+    result = run("approve", "--customer", "example", "--service", "cart", "--signed", str(signed), "--yes")
     assert isinstance(result.exception, GantryError)
     assert "not waiting for an approval" in str(result.exception)
 

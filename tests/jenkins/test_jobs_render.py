@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import click
+import pytest
 from jenkins_standin import JOBS_DIR, ROOT, render
+
+from gantry.cli import cli
 
 SERVICE = "example-cart-pipeline"
 
@@ -82,15 +88,35 @@ def test_service_pipeline_parameters_come_from_the_project(rendered_jobs: Path) 
         "GANTRY_CONFIG",
         "SHA",
         "APPROVAL_TIMEOUT_MINUTES",
-        "IMAGE_SCANNER",
     ]
     # Who may approve is never a build parameter: whoever starts a build must not choose their approvers.
     assert not any("APPROVER" in name for name in params)
     defaults = {name: p.findtext("defaultValue") or "" for name, p in params.items()}
-    assert defaults["CUSTOMER"] == "example"
-    assert defaults["SERVICE"] == "cart"
-    assert defaults["GANTRY_CONFIG"] == "environments/example/local.yaml"
-    assert defaults["SHA"] == ""
+    assert defaults == {
+        "CUSTOMER": "example",
+        "SERVICE": "cart",
+        "GANTRY_CONFIG": "environments/example/local.yaml",
+        "SHA": "",
+        "APPROVAL_TIMEOUT_MINUTES": "60",
+    }
+
+
+def test_service_pipeline_parameters_are_what_the_jenkinsfile_reads(rendered_jobs: Path) -> None:
+    jenkinsfile = (ROOT / "Jenkinsfile").read_text()
+    block = re.search(r"\n  parameters \{\n(.*?)\n  \}\n", jenkinsfile, re.S)
+    assert block is not None, "the Jenkinsfile declares its parameters"
+    declared = re.findall(r"string\(name: '([A-Z_]+)'", block.group(1))
+    # The Jenkinsfile re-declares exactly the job's parameters, in the same order.
+    assert declared == list(parameters(load(rendered_jobs, SERVICE)))
+    body = jenkinsfile.replace(block.group(0), "\n")
+    read = set(re.findall(r"params\.([A-Z_]+)", body))
+    assert read <= set(declared), f"the Jenkinsfile reads parameters the job lacks: {read - set(declared)}"
+    # Every parameter is used: by the pipeline itself, or (GANTRY_CONFIG) by every gantry command it runs.
+    config = next(p for p in cli.params if p.name == "config")
+    assert isinstance(config, click.Option)
+    assert config.envvar == "GANTRY_CONFIG"
+    assert set(declared) - read == {"GANTRY_CONFIG"}
+    assert "IMAGE_SCANNER" not in jenkinsfile
 
 
 def test_service_pipeline_triggers_on_push(rendered_jobs: Path) -> None:
@@ -131,6 +157,12 @@ def test_dr_drill_is_monthly_against_the_aws_configuration(rendered_jobs: Path) 
     assert parameters(job)["GANTRY_CONFIG"].findtext("defaultValue") == "environments/example/aws.yaml"
 
 
+def gantry_commands(script: str, prefix: str) -> list[str]:
+    """The gantry commands a pipeline script runs with sh, concatenated string pieces joined."""
+    joined = re.sub(r"'\s*\+\s*'", "", script)
+    return [m for m in re.findall(r"sh\(?'(gantry [^']*)'", joined) if m.startswith(prefix)]
+
+
 def test_ansible_maintenance_parameters_and_production_approval(rendered_jobs: Path) -> None:
     job = load(rendered_jobs, "example-ansible-maintenance")
     params = parameters(job)
@@ -147,13 +179,38 @@ def test_ansible_maintenance_parameters_and_production_approval(rendered_jobs: P
     script = text(job, "definition/script")
     assert text(job, "definition/sandbox") == "true"
     assert "params.TARGET_ENV == 'production' && !params.CHECK_MODE" in script
-    assert "submitter: 'approvers'" in script
-    assert "submitterParameter: 'APPROVER'" in script
-    assert script.index("milestone(ordinal: 10") < script.index("input(") < script.index("milestone(ordinal: 20")
-    assert 'gantry approve --approver "$APPROVER"' in script
-    assert script.index("stage('Approval')") < script.index("stage('Playbook')")
+    # Who may approve comes from the target (`gantry approvers`), never from a list kept in Jenkins.
+    assert "gantry approvers --env production" in script
+    assert "submitter: env.APPROVERS" in script
+    assert "submitter: '" not in script
     assert "--check --diff" in script
     assert '-e "target=env_$TARGET_ENV" --limit "$LIMIT"' in script
+    # The signed maintenance approval is imported, then checked again before ansible-playbook runs.
+    assert script.index("gantry maintenance approve") < script.index("gantry maintenance check")
+    assert script.index("gantry maintenance check") < script.index("ansible-playbook")
+    # (JenkinsPipelineUnit runs this script: jenkins/pipeline-tests/.../MaintenancePipelineTest.groovy.)
+
+
+def test_ansible_maintenance_calls_gantry_maintenance_as_the_cli_defines_it(
+    rendered_jobs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = text(load(rendered_jobs, "example-ansible-maintenance"), "definition/script")
+    monkeypatch.chdir(tmp_path)  # the workspace, with the file the approval step writes
+    (tmp_path / "maintenance-approval.json").write_text("")
+    commands = gantry_commands(script, "gantry maintenance ")
+    assert [c.split()[2] for c in commands] == ["approve", "check"]
+    group = cli.commands["maintenance"]
+    assert isinstance(group, click.Group)
+    for command in commands:
+        # Shell variables stand for the build's values; parsing with the real CLI rejects unknown or
+        # missing options.
+        args = shlex.split(re.sub(r"\$\([^)]*\)|\$[A-Z_]+", "x", command))[2:]
+        subcommand = group.commands[args[0]]
+        with subcommand.make_context(args[0], args[1:]) as ctx:
+            assert ctx.params["env"] == "production"
+            assert ctx.params["submitter"] == "x", f"{command}: must name the approving user"
+    assert "--import maintenance-approval.json" in commands[0]
+    assert "writeFile(file: 'maintenance-approval.json'" in script
 
 
 def test_seed_job_applies_the_yaml_with_job_builder(rendered_jobs: Path) -> None:
@@ -177,7 +234,7 @@ def test_a_new_customer_is_one_project_block(tmp_path: Path) -> None:
     shutil.copytree(JOBS_DIR, jobs)
     (jobs / "acme.yaml").write_text(
         "- project:\n    name: acme\n    customer: acme\n    service: billing\n    config_env: aws\n"
-        "    approvers_group: acme-approvers\n    jobs:\n      - '{customer}-jobs'\n"
+        "    jobs:\n      - '{customer}-jobs'\n"
     )
     out = tmp_path / "out"
     render(jobs, out)
@@ -190,4 +247,7 @@ def test_a_new_customer_is_one_project_block(tmp_path: Path) -> None:
     }
     params = parameters(load(out, "acme-billing-pipeline"))
     assert params["GANTRY_CONFIG"].findtext("defaultValue") == "environments/acme/aws.yaml"
-    assert "submitter: 'acme-approvers'" in text(load(out, "acme-ansible-maintenance"), "definition/script")
+    maintenance = text(load(out, "acme-ansible-maintenance"), "definition/script")
+    assert 'GANTRY_CONFIG = "environments/acme/aws.yaml"' in maintenance
+    # acme's approvers come from acme's targets through `gantry approvers`: nothing to list per customer here.
+    assert "submitter: env.APPROVERS" in maintenance

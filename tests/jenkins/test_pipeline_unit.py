@@ -31,15 +31,23 @@ def java_env() -> dict[str, str]:
     return env
 
 
+def maintenance_pipeline(rendered_jobs: Path, directory: Path) -> Path:
+    """The ansible-maintenance job's inline pipeline as Jenkins Job Builder rendered it, written to a file."""
+    # Parsing XML that our own jenkins-jobs run rendered, not untrusted input.
+    root = ET.parse(rendered_jobs / "example-ansible-maintenance" / "config.xml").getroot()  # noqa: S314
+    script = root.findtext("definition/script") or ""
+    assert "pipeline {" in script
+    inline = directory / "ansible-maintenance.groovy"
+    inline.write_text(script)
+    return inline
+
+
 def test_jenkinsfile_and_inline_pipeline_parse(rendered_jobs: Path, tmp_path: Path) -> None:
     groovy = shutil.which("groovy")
     if not groovy:
         pytest.skip("Debian's groovy is not installed: run scripts/setup-jenkins.sh")
     # The ansible-maintenance job carries its pipeline inline; parse the rendered script too.
-    # Parsing XML that our own jenkins-jobs run rendered, not untrusted input.
-    root = ET.parse(rendered_jobs / "example-ansible-maintenance" / "config.xml").getroot()  # noqa: S314
-    inline = tmp_path / "ansible-maintenance.groovy"
-    inline.write_text(root.findtext("definition/script") or "")
+    inline = maintenance_pipeline(rendered_jobs, tmp_path)
     result = subprocess.run(
         [groovy, str(PROJECT / "parse-check.groovy"), str(ROOT / "Jenkinsfile"), str(inline)],
         capture_output=True,
@@ -51,15 +59,22 @@ def test_jenkinsfile_and_inline_pipeline_parse(rendered_jobs: Path, tmp_path: Pa
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_jenkinsfile_unit_tests_pass() -> None:
+# Each suite's size, so a test class that stops running (or a test renamed away) is noticed.
+SUITES = {"gantry.JenkinsfileTest": 20, "gantry.MaintenancePipelineTest": 9}
+
+
+def test_jenkinsfile_unit_tests_pass(rendered_jobs: Path, tmp_path: Path) -> None:
     mvn = shutil.which("mvn")
     if not mvn:
         pytest.skip("Maven is not installed: run scripts/setup-jenkins.sh")
     repo = tools_cache() / "m2"
     if not repo.is_dir():
         pytest.skip(f"no Maven repository cache at {repo}: run scripts/setup-jenkins.sh")
+    inline = maintenance_pipeline(rendered_jobs, tmp_path)
+    reports = PROJECT / "target" / "surefire-reports"
+    shutil.rmtree(reports, ignore_errors=True)  # only this run's reports count
     result = subprocess.run(
-        [mvn, "-B", "-q", "-o", f"-Dmaven.repo.local={repo}", "test"],
+        [mvn, "-B", "-q", "-o", f"-Dmaven.repo.local={repo}", f"-Dmaintenance.pipeline={inline}", "test"],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -68,9 +83,9 @@ def test_jenkinsfile_unit_tests_pass() -> None:
         check=False,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    # Parsing the surefire report Maven just wrote.
-    report = ET.parse(PROJECT / "target" / "surefire-reports" / "TEST-gantry.JenkinsfileTest.xml").getroot()  # noqa: S314
-    assert int(report.get("tests", "0")) >= 13
-    assert report.get("failures") == "0"
-    assert report.get("errors") == "0"
-    assert report.get("skipped") == "0"
+    assert {p.name for p in reports.glob("TEST-*.xml")} == {f"TEST-{suite}.xml" for suite in SUITES}
+    for suite, size in SUITES.items():
+        # Parsing the surefire report Maven just wrote.
+        report = ET.parse(reports / f"TEST-{suite}.xml").getroot()  # noqa: S314
+        assert report.get("tests") == str(size), suite
+        assert (report.get("failures"), report.get("errors"), report.get("skipped")) == ("0", "0", "0"), suite

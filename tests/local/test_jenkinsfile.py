@@ -31,27 +31,7 @@ def test_the_jenkinsfile_steps_on_the_local_target(stack: Stack, tmp_path: Path)
         PATH=f"{ROOT / '.venv' / 'bin'}:{env['PATH']}",
     )
 
-    def approver(step_env: dict[str, str]) -> tuple[str, str]:
-        assert ALICE in step_env["APPROVERS"].split(",")  # the input's submitters come from the target
-        signed = subprocess.run(
-            [
-                "gantry",
-                "approve",
-                "--env",
-                "production",
-                "--digest",
-                step_env["DIGEST"],
-                *stack.signer(ALICE),
-                "--print",
-            ],
-            cwd=workspace,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return ALICE, signed
-
+    approver = jenkinsfile.signing_approver(workspace, ALICE, stack.signer(ALICE))
     agent = jenkinsfile.Agent(workspace, env, approver)
     result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
     assert result == "SUCCESS", "\n".join(agent.log[-6:])

@@ -138,6 +138,28 @@ class Agent:
             self.sh(step.args.removeprefix("sh '").removesuffix("'"))
 
 
+def signing_approver(
+    workspace: Path, approver: str, signer: list[str], gantry: str = "gantry"
+) -> Callable[[dict[str, str]], tuple[str, str]]:
+    """The approver's answer to the input step: `approver` (whom Jenkins authenticated, and one of the
+    submitters the pipeline got from `gantry approvers`) signs the statement for the staged digest on their
+    own machine (`signer`: --approver/--key) and pastes it."""
+
+    def answer(step_env: dict[str, str]) -> tuple[str, str]:
+        assert approver in step_env["APPROVERS"].split(","), step_env["APPROVERS"]
+        signed = subprocess.run(
+            [gantry, "approve", "--env", "production", "--digest", step_env["DIGEST"], *signer, "--print"],
+            cwd=workspace,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return approver, signed
+
+    return answer
+
+
 class StepFailed(Exception):
     def __init__(self, command: str, stderr: str) -> None:
         super().__init__(f"{command} failed: {stderr.strip()[-1500:]}")

@@ -7,6 +7,8 @@ package gantry
  * `when { expression {...} }`, `steps`, and `post` conditions run in Jenkins' order with the build result.
  * An AbortedException stands for Jenkins' FlowInterruptedException (input rejected, timeout expired) and
  * makes the build ABORTED; any other exception makes it FAILURE. Once a stage fails, later stages are skipped.
+ * STAGE_NAME exists only inside a stage (the stage step adds it to its body's environment), so a pipeline-level
+ * `post` sees none, as in Jenkins.
  * Anything else a Jenkinsfile uses throws UnsupportedOperationException, so a test can never pass because
  * a directive was silently ignored.
  */
@@ -16,10 +18,13 @@ class AbortedException extends RuntimeException {
   AbortedException(String message) { super(message) }
 }
 
-/** Like Jenkins' env global: values are stored as strings. */
+/**
+ * Like Jenkins' env global (EnvActionImpl.setProperty): values are stored with String.valueOf, so assigning
+ * null stores the string 'null', exactly what a shell step then sees.
+ */
 class EnvMap extends LinkedHashMap<String, Object> {
   @Override
-  Object put(String key, Object value) { return super.put(key, value?.toString()) }
+  Object put(String key, Object value) { return super.put(key, String.valueOf(value)) }
 }
 
 class StageModel {
@@ -180,7 +185,21 @@ class DeclarativeRunner {
       stage.children.each { runStage(it, env) }
       return
     }
+    boolean outer = env.containsKey('STAGE_NAME')
+    Object outerName = env.STAGE_NAME
     env.STAGE_NAME = stage.name
+    try {
+      runStageBody(stage, env)
+    } finally {
+      if (outer) {
+        env.STAGE_NAME = outerName
+      } else {
+        env.remove('STAGE_NAME')
+      }
+    }
+  }
+
+  private void runStageBody(StageModel stage, Map env) {
     if (!stage.conditions.every { it.call() }) {
       skipped << stage.name
       return

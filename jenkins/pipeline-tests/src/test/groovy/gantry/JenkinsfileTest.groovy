@@ -7,172 +7,290 @@ import static org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
 
-class JenkinsfileTest extends JenkinsfileHarness {
-  static final List<String> HAPPY_STAGES = [
-    'Checkout', 'Build and unit tests', 'Push and replicate', 'Deploy staging', 'Smoke test', 'Approval',
-    'Deploy production', 'Production primary', 'Production secondary', 'Verify',
+/** The repository's Jenkinsfile (the service pipeline), run under the declarative model with mocked steps. */
+class JenkinsfileTest extends PipelineHarness {
+  static final String DIGEST = 'sha256:' + 'ab' * 32
+  static final String SMOKE = '3 checks passed'
+  static final String APPROVERS = 'alice@example.com,bob@example.com'
+  // What `gantry approve --print` prints: one JSON line whose signature has newlines of its own.
+  static final String SIGNED = '{"signature":"-----BEGIN SSH SIGNATURE-----\\nU1NIU0lH\\n' +
+                               '-----END SSH SIGNATURE-----\\n","statement":"{\\"approver\\":\\"bob@example.com\\"}"}'
+  static final String IMPORT = 'gantry approve --env production --import approval.json --submitter "$APPROVER"'
+  static final String UNDO_RUN = 'gantry rollback --env production --changed-by-run'
+  static final String RUN_SHOW = 'gantry run show > run-record.json || true'
+  static final List<String> STAGES = [
+    'Checkout', 'Mirror', 'Base image', 'Build and unit tests', 'Push and replicate', 'Deploy staging', 'Smoke test',
+    'Approval', 'Deploy production', 'Production primary', 'Production secondary', 'Verify',
   ]
+  static final List<String> PRODUCTION_STAGES = ['Deploy production', 'Production primary', 'Production secondary',
+                                                 'Verify']
+
+  @Override
+  File pipelineFile() {
+    return new File(System.getProperty('jenkinsfile', '../../Jenkinsfile'))
+  }
 
   @Before
   void prepare() {
     setUp()
+    // The job's current values, as Jenkins Job Builder renders them (jenkins/jobs/service-pipeline.yaml).
+    params.putAll(CUSTOMER: 'example', SERVICE: 'cart', GANTRY_CONFIG: 'environments/example/local.yaml', SHA: '',
+                  APPROVAL_TIMEOUT_MINUTES: '60')
+    outputs.putAll([
+      'gantry run show --field digest': DIGEST,
+      'gantry smoke --env staging': SMOKE,
+      'gantry approvers --env production': APPROVERS,
+    ])
+    pasted.SIGNED_APPROVAL = SIGNED
   }
 
-  static final String UNDO_RUN = 'gantry rollback --env production --changed-by-run'
+  /** A step that acts on production. Reading who may approve, the gate itself and the failure handler's
+   *  rollback of only what this run changed (a no-op before production) do not count. */
+  static boolean touchesProduction(String event) {
+    return event.startsWith('sh:') && event.contains('--env production') &&
+      !event.startsWith('sh:gantry approvers ') && !event.startsWith('sh:gantry approve ') &&
+      !event.startsWith("sh:${UNDO_RUN}")
+  }
 
-  // The failure handler's rollback only undoes what this run changed (a no-op before production), so it
-  // does not count as touching production.
-  protected boolean touchesProduction(String event) {
-    return event.startsWith('sh:') && event.contains('--env production') && !event.contains(UNDO_RUN)
+  String notify(String status) {
+    return "gantry notify --status ${status} --stage \"\${GANTRY_LAST_STAGE:-unknown}\" --message \"\$BUILD_URL\""
+  }
+
+  protected void assertNoProduction(String expectedResult) {
+    assertEquals(expectedResult, runner.result)
+    assertEquals([], events.findAll { touchesProduction(it) })
+    assertEquals([], events.findAll { it.startsWith('lock:') })
+    assertEquals([], runner.executed.intersect(PRODUCTION_STAGES))
+    assertEquals(PRODUCTION_STAGES, runner.skipped.intersect(PRODUCTION_STAGES))
+  }
+
+  /** What the post section ran: the run record always, then rollback of this run's changes and the notice. */
+  protected void assertRolledBackAndNotified(String status, String failedStage) {
+    List<String> commands = shellCommands()
+    assertEquals([RUN_SHOW, UNDO_RUN, notify(status)], commands.drop(commands.indexOf(RUN_SHOW)))
+    String expanded = "gantry notify --status ${status} --stage \"${failedStage}\" --message \"${env.BUILD_URL}\""
+    assertEquals(expanded, shellOnly(notify(status)).expanded)
+    assertTrue(events.contains('archive:run-record.json'))
+    assertFalse(commands.any { it.startsWith('gantry notify --status success') })
   }
 
   @Test
-  void stagesRunInOrderAndEachCallsOneGantryCommand() {
-    runJenkinsfile()
+  void stagesRunInOrderAndEachCallsGantry() {
+    runPipeline()
     assertEquals('SUCCESS', runner.result)
-    assertEquals(HAPPY_STAGES, runner.executed)
-    assertEquals(['Image scan'], runner.skipped)
+    assertEquals(STAGES, runner.executed)
+    assertEquals([], runner.skipped)
     assertEquals([
+      'gantry up',
       'gantry source',
+      'gantry mirror',
+      'gantry base-image',
       'gantry build',
       'gantry push',
       'gantry run show --field digest',
+      'gantry migrate --env staging',
       'gantry deploy --env staging',
       'gantry smoke --env staging',
-      'gantry approve --approver "$APPROVER" --digest "$DIGEST" --build-url "$BUILD_URL"',
+      'gantry approvers --env production',
+      IMPORT,
+      'gantry migrate --env production',
       'gantry deploy --env production --region primary',
       'gantry smoke --env production --region primary',
       'gantry deploy --env production --region secondary',
       'gantry smoke --env production --region secondary',
       'gantry verify --env production',
-      'gantry run show > run-record.json || true',
+      RUN_SHOW,
       'gantry notify --status success --message "$BUILD_URL"',
     ], shellCommands())
-    assertTrue(events.contains('archive:run-record.json'))
+    // Thin: every stage that does work does it through gantry.
+    List<String> leaves = STAGES - ['Deploy production']
+    assertEquals([], leaves.findAll { stage -> !stageEvents(stage).any { it.startsWith('sh:gantry ') } })
+    assertEquals(['archive:run-record.json'], events.findAll { it.startsWith('archive:') })
   }
 
   @Test
-  void runIdIsTheBuildTagAndOptionsAreSet() {
-    runJenkinsfile()
-    assertEquals('jenkins-example-cart-pipeline-42', env.GANTRY_RUN_ID)
-    List<String> options = runner.pipeline.options*.name
-    assertTrue(options.containsAll(['timestamps', 'timeout', 'buildDiscarder', 'disableConcurrentBuilds']))
-    assertEquals(['CUSTOMER', 'SERVICE', 'GANTRY_CONFIG', 'SHA', 'APPROVAL_TIMEOUT_MINUTES', 'IMAGE_SCANNER'], runner.pipeline.parameters.collect { (it.args[0] as Map).name })
-    // Defaults come from the job's current values, so Jenkins Job Builder stays the source of truth.
-    Map customer = runner.pipeline.parameters[0].args[0] as Map
-    assertEquals('example', customer.defaultValue)
+  void oneRunRecordPerBuildAndTheBuildOptions() {
+    runPipeline()
+    assertEquals('jenkins-example-pipeline-42', env.GANTRY_RUN_ID)
+    assertEquals([[name: 'label', args: ['gantry']]], runner.pipeline.agent)
+    // logRotator(...) is buildDiscarder's argument, so it is called just before it.
+    assertEquals(['timestamps', 'timeout', 'logRotator', 'buildDiscarder', 'disableConcurrentBuilds',
+                  'skipDefaultCheckout'], runner.pipeline.options*.name)
+    assertEquals('logRotator', (runner.pipeline.options.find { it.name == 'buildDiscarder' }.args[0] as Map).name)
+    assertEquals([[time: 3, unit: 'HOURS']], runner.pipeline.options.find { it.name == 'timeout' }.args)
+    // The parameters the job defines (jenkins/jobs/service-pipeline.yaml); none names who may approve.
+    assertEquals(['CUSTOMER', 'SERVICE', 'GANTRY_CONFIG', 'SHA', 'APPROVAL_TIMEOUT_MINUTES'],
+                 runner.pipeline.parameters.collect { (it.args[0] as Map).name })
+    assertEquals(['string'], runner.pipeline.parameters*.name.unique())
+  }
+
+  Map<String, String> declaredDefaults() {
+    return runner.pipeline.parameters.collectEntries { call ->
+      Map parameter = call.args[0] as Map
+      [(parameter.name): parameter.defaultValue]
+    }
   }
 
   @Test
-  void imageScanRunsTheConfiguredScannerOnTheStagedDigest() {
-    params.IMAGE_SCANNER = 'trivy image --exit-code 1'
-    runJenkinsfile()
-    assertTrue(runner.executed.contains('Image scan'))
-    String scan = shellCommands().find { it.contains('$IMAGE_SCANNER') }
-    assertTrue(scan.contains('gantry run show --field references'))
-    assertTrue(scan.contains('$IMAGE_SCANNER "$ref"'))
-    assertTrue('scans what was pushed', shellCommands().indexOf('gantry push') < shellCommands().indexOf(scan))
-    assertTrue('scans before staging', shellCommands().indexOf(scan) < shellCommands().indexOf('gantry deploy --env staging'))
+  void parameterDefaultsAreTheJobsCurrentValues() {
+    // Values no fallback in the Jenkinsfile has, so only the job's own values can produce them.
+    params.putAll(CUSTOMER: 'acme', SERVICE: 'billing', GANTRY_CONFIG: 'environments/acme/aws.yaml',
+                  APPROVAL_TIMEOUT_MINUTES: '45', SHA: '0123456789abcdef0123456789abcdef01234567')
+    runPipeline()
+    // SHA is per build: whatever this build deployed, the next one defaults to the branch head again.
+    assertEquals([CUSTOMER: 'acme', SERVICE: 'billing', GANTRY_CONFIG: 'environments/acme/aws.yaml', SHA: '',
+                  APPROVAL_TIMEOUT_MINUTES: '45'], declaredDefaults())
+    assertEquals([time: 45, unit: 'MINUTES'], inputs[0].timeout)
+    assertTrue(events.contains('lock:acme-production-primary'))
+    assertTrue(events.contains('lock:acme-production-secondary'))
+  }
+
+  @Test
+  void parameterDefaultsFallBackWhenTheJobDefinesNone() {
+    params.clear()
+    failOn = 'up'  // the defaults are declared before any stage runs; stop the build right there
+    runPipeline()
+    assertEquals([CUSTOMER: 'example', SERVICE: 'cart', GANTRY_CONFIG: 'environments/example/local.yaml', SHA: '',
+                  APPROVAL_TIMEOUT_MINUTES: '60'], declaredDefaults())
+    assertNoProduction('FAILURE')
   }
 
   @Test
   void approvalGateComesBeforeAnyProductionStep() {
-    runJenkinsfile()
-    int input = events.indexOf('input')
-    int firstProduction = indexOfEvent { touchesProduction(it) }
-    int approve = indexOfEvent { it.startsWith('sh:gantry approve') }
-    assertTrue(input >= 0 && firstProduction > input)
-    assertTrue('approval is recorded before production', approve > input && approve < firstProduction)
-    assertTrue('milestone before the input', events.indexOf('milestone:100') < input)
-    assertTrue('milestone after the input', events.indexOf('milestone:200') in (input + 1)..<approve)
-    assertEquals('alice', env.APPROVER)
+    runPipeline()
+    // Milestones on both sides of the input (an older build can never deploy over a newer one), the approvers
+    // read from the target first, the signed approval imported last.
+    assertEquals(['milestone:100', 'sh:gantry approvers --env production', 'input', 'writeFile:approval.json',
+                  'milestone:200', "sh:${IMPORT}".toString()], stageEvents('Approval'))
+    int gate = indexOfOnly("sh:${IMPORT}".toString())
+    int firstProduction = indexOfFirst('production step') { touchesProduction(it) }
+    assertTrue('the approval is imported before production', gate < firstProduction)
+    assertEquals([], events.take(gate).findAll { touchesProduction(it) })
+    assertEquals(6, events.findAll { touchesProduction(it) }.size())
   }
 
   @Test
-  void approvalIsRestrictedToTheApproversGroupAndRecordsWhoApproved() {
-    runJenkinsfile()
+  void submitterIsExactlyTheListGantryApproversPrinted() {
+    outputs['gantry approvers --env production'] = 'carol@example.com,dave@example.com'
+    approvingUser = 'dave@example.com'  // in no Jenkins group: allowed by the list alone
+    runPipeline()
+    assertEquals('SUCCESS', runner.result)
     assertEquals(1, inputs.size())
     Map input = inputs[0]
-    assertEquals('approvers', input.submitter)
+    assertEquals('carol@example.com,dave@example.com', input.submitter)
     assertEquals('APPROVER', input.submitterParameter)
-    assertTrue('input waits inside a timeout', input.insideTimeout as boolean)
-    assertTrue((input.message as String).contains(DIGEST))
-    assertTrue((input.message as String).contains(SMOKE))
-    assertEquals([time: 60, unit: 'MINUTES'], timeouts.find { it.unit == 'MINUTES' })
+    assertEquals('ProductionApproval', input.id)  // what `gantry jenkins approve` answers
+    assertEquals([[kind: 'text', name: 'SIGNED_APPROVAL', defaultValue: '']],
+                 (input.parameters as List<Map>).collect { it.subMap(['kind', 'name', 'defaultValue']) })
+    String message = input.message as String
+    assertTrue(message, message.contains(DIGEST))
+    assertTrue(message, message.contains(SMOKE))
+    assertTrue(message, message.contains("gantry approve --env production --digest ${DIGEST}"))
   }
 
   @Test
-  void timeoutComesFromTheJobParameter() {
+  void buildParametersCannotWidenWhoMayApprove() {
+    // Whoever starts the build passes an APPROVERS parameter (Jenkins exposes it in the environment too).
+    params.APPROVERS = 'mallory@example.com'
+    env.APPROVERS = 'mallory@example.com'
+    approvingUser = 'mallory@example.com'
+    runPipeline()
+    assertEquals(APPROVERS, inputs[0].submitter)
+    assertNoProduction('ABORTED')
+  }
+
+  @Test
+  void someoneOutsideTheApproversCannotApprove() {
+    // mallory may start builds (Job/Build) but is not in the list: the input waits for a listed approver.
+    approvingUser = 'mallory@example.com'
+    runPipeline()
+    assertNoProduction('ABORTED')
+    assertFalse(shellCommands().contains(IMPORT))
+    assertRolledBackAndNotified('aborted', 'Approval')
+  }
+
+  @Test
+  void signedApprovalIsWrittenToAFileAndImportedAsTheApprovingUser() {
+    approvingUser = 'bob@example.com'  // the second approver listed: the submitter must be who clicked
+    runPipeline()
+    assertEquals('SUCCESS', runner.result)
+    assertEquals('bob@example.com', env.APPROVER)
+    assertEquals(['approval.json': SIGNED], files)
+    Map gate = shellOnly(IMPORT)
+    String imported = ((gate.command as String) =~ /--import (\S+)/)[0][1]
+    assertTrue("imports the file written: ${imported}", files.containsKey(imported))
+    assertEquals('gantry approve --env production --import approval.json --submitter "bob@example.com"', gate.expanded)
+    assertTrue(indexOfOnly('writeFile:approval.json') < indexOfOnly("sh:${IMPORT}".toString()))
+  }
+
+  @Test
+  void anEmptyPasteIsStillCheckedByGantry() {
+    // The approver stored their approval with `gantry approve` themselves: gantry checks it is theirs.
+    pasted.SIGNED_APPROVAL = ''
+    runPipeline()
+    assertEquals(['approval.json': ''], files)
+    assertEquals('gantry approve --env production --import approval.json --submitter "alice@example.com"',
+                 shellOnly(IMPORT).expanded)
+  }
+
+  @Test
+  void gantryRefusingTheApprovalStopsBeforeProduction() {
+    failOn = 'approve --env production'
+    runPipeline()
+    assertNoProduction('FAILURE')
+    assertRolledBackAndNotified('failure', 'Approval')
+  }
+
+  @Test
+  void approvalTimeoutComesFromTheJobParameter() {
     params.APPROVAL_TIMEOUT_MINUTES = '15'
-    runJenkinsfile()
-    assertEquals(15, timeouts.find { it.unit == 'MINUTES' }.time)
+    runPipeline()
+    assertEquals([time: 15, unit: 'MINUTES'], inputs[0].timeout)
   }
 
   @Test
-  void whoeverStartsTheBuildCannotChooseTheApprovers() {
-    // A build parameter naming another group must not widen who may approve.
-    params.APPROVERS_GROUP = 'developers'
-    approvingUser = 'mallory'
-    runJenkinsfile()
-    assertEquals('approvers', inputs[0].submitter)
+  void rejectedApprovalRollsBackAndNotifiesAborted() {
+    answer = 'reject'
+    runPipeline()
     assertNoProduction('ABORTED')
-  }
-
-  protected void assertNoProduction(String expectedResult) {
-    assertEquals(expectedResult, runner.result)
-    assertFalse(events.any { touchesProduction(it) })
-    assertFalse(shellCommands().any { it.startsWith('gantry approve') })
-    assertFalse(events.contains('milestone:200'))
-    assertFalse(runner.executed.contains('Production primary'))
-    assertTrue(runner.skipped.containsAll(['Deploy production', 'Verify']))
-  }
-
-  @Test
-  void rejectedApprovalNeverReachesProduction() {
-    approval = 'reject'
-    runJenkinsfile()
-    assertNoProduction('ABORTED')
-    assertTrue(shellCommands().contains(
-      'gantry notify --status aborted --stage "${GANTRY_LAST_STAGE:-unknown}" --message "$BUILD_URL"'))
+    assertEquals([], events.findAll { it == 'milestone:200' || it.startsWith('writeFile:') })
+    assertRolledBackAndNotified('aborted', 'Approval')
   }
 
   @Test
   void approvalTimeoutAbortsBeforeProduction() {
-    approval = 'timeout'
-    runJenkinsfile()
+    answer = 'timeout'
+    runPipeline()
     assertNoProduction('ABORTED')
-    assertTrue(shellCommands().any { it.startsWith('gantry notify --status aborted') })
+    assertRolledBackAndNotified('aborted', 'Approval')
   }
 
   @Test
-  void someoneOutsideTheApproversGroupCannotApprove() {
-    approvingUser = 'mallory'
-    runJenkinsfile()
-    assertNoProduction('ABORTED')
+  void anAnswerWithoutTheApprovalParametersNeverReachesProduction() {
+    answer = 'proceedEmpty'  // Jenkins' proceedEmpty returns null: no approver, no signed approval
+    runPipeline()
+    assertNoProduction('FAILURE')
+    assertFalse(shellCommands().contains(IMPORT))
+    assertRolledBackAndNotified('failure', 'Approval')
   }
 
   @Test
-  void failureNotifiesWithTheFailedStageAndSkipsTheRest() {
+  void failureRollsBackWhatTheRunChangedThenNamesTheFailedStage() {
     failOn = 'deploy --env staging'
-    runJenkinsfile()
-    assertEquals('FAILURE', runner.result)
-    assertEquals('Deploy staging', env.GANTRY_LAST_STAGE)
+    runPipeline()
     assertTrue(inputs.isEmpty())
     assertNoProduction('FAILURE')
-    List<String> commands = shellCommands()
-    assertTrue(commands.contains(
-      'gantry notify --status failure --stage "${GANTRY_LAST_STAGE:-unknown}" --message "$BUILD_URL"'))
-    assertFalse(commands.any { it.startsWith('gantry notify --status success') })
-    assertTrue('the run record is archived on failure too', events.contains('archive:run-record.json'))
+    assertRolledBackAndNotified('failure', 'Deploy staging')
   }
 
   @Test
   void productionDeploysRegionByRegionEachUnderItsOwnLock() {
-    runJenkinsfile()
+    runPipeline()
     List<String> production = events.findAll { it.startsWith('lock:') || it.startsWith('unlock:') ||
                                                 touchesProduction(it) }
     assertEquals([
       'lock:example-production-primary',
+      'sh:gantry migrate --env production',
       'sh:gantry deploy --env production --region primary',
       'sh:gantry smoke --env production --region primary',
       'unlock:example-production-primary',
@@ -187,30 +305,35 @@ class JenkinsfileTest extends JenkinsfileHarness {
   @Test
   void primaryFailureStopsBeforeTheSecondaryRegion() {
     failOn = 'deploy --env production --region primary'
-    runJenkinsfile()
+    runPipeline()
     assertEquals('FAILURE', runner.result)
-    assertEquals('Production primary', env.GANTRY_LAST_STAGE)
     assertFalse(shellCommands().any { it.contains('--region secondary') })
-    assertTrue(events.contains('unlock:example-production-primary'))
-    assertTrue(runner.skipped.containsAll(['Production secondary', 'Verify']))
+    assertTrue(indexOfOnly('unlock:example-production-primary') > indexOfOnly('lock:example-production-primary'))
+    assertEquals(['Production secondary', 'Verify'], runner.skipped)
+    assertRolledBackAndNotified('failure', 'Production primary')
   }
 
   @Test
-  void secondaryFailureUndoesWhatTheRunChangedThenNotifies() {
+  void secondaryFailureRollsBackThePrimaryBeforeNotifying() {
     failOn = 'deploy --env production --region secondary'
-    runJenkinsfile()
+    runPipeline()
     assertEquals('FAILURE', runner.result)
-    List<String> commands = shellCommands()
-    int undo = commands.indexOf(UNDO_RUN)
-    assertTrue('the primary region is rolled back', undo > commands.indexOf('gantry deploy --env production --region primary'))
-    assertTrue('before the failure notice', undo < commands.findIndexOf { it.startsWith('gantry notify --status failure') })
+    int deployed = indexOfOnly('sh:gantry deploy --env production --region primary')
+    int undo = indexOfOnly("sh:${UNDO_RUN}".toString())
+    int notice = indexOfOnly("sh:${notify('failure')}".toString())
+    assertTrue('the primary region is rolled back', deployed < undo)
+    assertTrue('before the failure notice', undo < notice)
+    assertRolledBackAndNotified('failure', 'Production secondary')
   }
 
   @Test
-  void requestedShaIsCheckedOutBeforeGantrySource() {
-    params.SHA = '0123456789abcdef0123456789abcdef01234567'
-    runJenkinsfile()
-    List<String> commands = shellCommands()
-    assertEquals(['git checkout --detach "$SHA"', 'gantry source'], commands.take(2))
+  void requestedShaIsCheckedOutBeforeAnyGantryCommand() {
+    String sha = '0123456789abcdef0123456789abcdef01234567'
+    params.SHA = sha
+    runPipeline()
+    assertEquals('SUCCESS', runner.result)
+    assertEquals(['git checkout --detach "$SHA"', 'gantry up', 'gantry source'], shellCommands().take(3))
+    assertEquals("git checkout --detach \"${sha}\"".toString(), shells[0].expanded)
+    assertTrue(indexOfOnly('checkout') < indexOfOnly('sh:git checkout --detach "$SHA"'))
   }
 }

@@ -1,0 +1,1 @@
+"""Maintenance playbook runs on protected environments: `gantry maintenance approve|check` (see cli.py)."""
