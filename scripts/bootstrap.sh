@@ -33,12 +33,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv"
   "$PYTHON" -m venv .venv
 fi
+# The stamp holds the hash of what was installed, so a changed lock (or a checkout of another commit)
+# reinstalls even when file times say otherwise.
 stamp=.venv/.gantry-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+wanted=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "bootstrap: installing pinned Python packages into .venv"
   .venv/bin/pip install -q --require-hashes -r requirements.lock
   .venv/bin/pip install -q --no-deps --no-build-isolation -e .
-  touch "$stamp"
+  echo "$wanted" >"$stamp"
 fi
 # The project's own podman image store under .cache/containers (CONTAINERS_STORAGE_CONF, see the Makefile).
 .venv/bin/python -m gantry.host.podman write

@@ -32,6 +32,8 @@ for config in sorted(jobs.glob("*/config.xml")):
     script = ET.parse(config).getroot().findtext("definition/script")
     if script:
         (dest / f"{config.parent.name}.groovy").write_text(script)
+if not any(dest.iterdir()):
+    sys.exit("no rendered job has an inline pipeline: fix the jenkins-jobs test failure above")
 PY
 }
 groovy_parse() {
