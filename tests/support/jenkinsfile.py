@@ -17,7 +17,7 @@ from pathlib import Path
 
 GANTRY = re.compile(r"""(?:env\.(?P<var>[A-Z_]+)\s*=\s*)?gantry\('(?P<args>[^']*)'(?P<out>,\s*true)?\)""")
 STAGE = re.compile(r"""^\s*stage\('(?P<name>[^']+)'\)""")
-POST = re.compile(r"^\s*(?P<name>always|success|failure|aborted)\s*\{")
+POST = re.compile(r"^\s*(?P<name>success|failure|aborted|cleanup)\s*\{")
 # Jenkins steps this runner knows and what it does with them ("" = nothing to do on a fresh agent).
 KNOWN = {
     "checkout(scm)": "",  # the test's clone is the fresh checkout
@@ -175,11 +175,11 @@ def run(pipeline: Pipeline, agent: Agent) -> str:
                 agent.step(step)
     except StepFailed:
         result = "FAILURE"
-    for condition in ("always", "success" if result == "SUCCESS" else "failure"):
+    for condition in ("success" if result == "SUCCESS" else "failure", "cleanup"):
         for step in pipeline.post.get(condition, []):
             try:
                 agent.step(step)
             except StepFailed:
-                if condition != "always":
+                if condition != "cleanup":
                     result = "FAILURE"
     return result

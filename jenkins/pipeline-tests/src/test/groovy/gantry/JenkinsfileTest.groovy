@@ -64,10 +64,10 @@ class JenkinsfileTest extends PipelineHarness {
     assertEquals(PRODUCTION_STAGES, runner.skipped.intersect(PRODUCTION_STAGES))
   }
 
-  /** What the post section ran: the run record always, then rollback of this run's changes and the notice. */
+  /** What the post section ran: rollback of this run's changes, the notice, then the finished run record. */
   protected void assertRolledBackAndNotified(String status, String failedStage) {
     List<String> commands = shellCommands()
-    assertEquals([RUN_SHOW, UNDO_RUN, notify(status)], commands.drop(commands.indexOf(RUN_SHOW)))
+    assertEquals([UNDO_RUN, notify(status), RUN_SHOW], commands.drop(commands.indexOf(UNDO_RUN)))
     String expanded = "gantry notify --status ${status} --stage \"${failedStage}\" --message \"${env.BUILD_URL}\""
     assertEquals(expanded, shellOnly(notify(status)).expanded)
     assertTrue(events.contains('archive:run-record.json'))
@@ -99,8 +99,8 @@ class JenkinsfileTest extends PipelineHarness {
       'gantry deploy --env production --region secondary',
       'gantry smoke --env production --region secondary',
       'gantry verify --env production',
-      RUN_SHOW,
       'gantry notify --status success --message "$BUILD_URL"',
+      RUN_SHOW,
     ], shellCommands())
     // Thin: every stage that does work does it through gantry.
     List<String> leaves = STAGES - ['Deploy production']
