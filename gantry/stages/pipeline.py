@@ -168,7 +168,8 @@ class Pipeline:
     ) -> approvals.SignedApproval:
         """Sign an approval of `digest` (default: this run's) for every protected target of `env`."""
         digest = digest or self.release().digest
-        with stage("approve", self.run_id) as step:
+        # Signing for someone else to paste (--print) is not this run's approval; storing it is.
+        with stage("sign approval" if print_only else "approve", self.run_id) as step:
             signed = approval.approve(
                 self.cfg, self.target, env=env, digest=digest, approver=approver, key=key, store_it=not print_only
             )
