@@ -41,10 +41,10 @@ lint: setup  ## ruff, mypy, yamllint and each area's linters (after setup: they 
 	@mypy
 	@lint-imports --no-cache >/dev/null || lint-imports --no-cache
 	@yamllint -s .
-	@for lint in scripts/lint-*.sh; do [ -x "$$lint" ] || continue; echo "== $$lint"; "$$lint"; done
+	@for lint in scripts/lint-*.sh; do [ -x "$$lint" ] || continue; echo "== $$lint"; t=$$(date +%s); "$$lint" || exit 1; echo "== $$lint: $$(( $$(date +%s) - t )) s"; done
 
 setup: bootstrap  ## prepare what the area test suites need (images, Go-built tools, Maven deps)
-	@for setup in scripts/setup-*.sh; do [ -x "$$setup" ] || continue; echo "== $$setup"; "$$setup"; done
+	@for setup in scripts/setup-*.sh; do [ -x "$$setup" ] || continue; echo "== $$setup"; t=$$(date +%s); "$$setup" || exit 1; echo "== $$setup: $$(( $$(date +%s) - t )) s"; done
 
 test: setup lint  ## every test suite, unit and integration (CI runs this)
 	@pytest $(PYTEST_FLAGS)

@@ -89,7 +89,7 @@ step "make demo (second)" make demo
 step "make down" make down
 if [ "$SKIP_TEST" = 0 ]; then
   step "make test" make test
-  grep -E "^(== |setup-|.* passed|.* failed)" "$LOGS/make-test.log" | tail -n 25 || true
+  grep -E "^(== |setup-|suite |.* passed|.* failed)" "$LOGS/make-test.log" | tail -n 40 || true
 fi
 report
 after=$(gantry_images_in_system_store)
