@@ -12,3 +12,15 @@ variable "jenkins_agent_principal_arns" {
   type        = list(string)
   description = "IAM principals of the Jenkins agents allowed to assume the per-environment deploy roles."
 }
+
+variable "approval_admin_principal_arns" {
+  type        = list(string)
+  description = "Principals allowed to assume the approval-policy administrator role (the only writer of the approval policies); empty: no such role, only account administrators write them."
+  default     = []
+}
+
+variable "approver_principal_arns" {
+  type        = list(string)
+  description = "Principals the approvers sign with (`gantry approve`): they may decrypt the pipeline's records through SSM, never write them."
+  default     = []
+}

@@ -107,7 +107,8 @@ def _service(url: str, region: str, cluster: str, name: str, tags: list[dict[str
     )
 
 
-POLICY_PARAMETER = "/gantry/example/approval-policy"
+# Outside the records path (/gantry/example/records): the deploy role reads it and may never write it.
+POLICY_PARAMETER = "/gantry-approval-policy/example/production"
 APPROVERS = ("alice@example.com", "bob@example.com")
 
 

@@ -262,3 +262,17 @@ def test_the_database_and_failover_outputs_are_imported_for_the_drill(tmp_path):
         "us-east-1", "us-east-1"
     )
     assert settings.region("us-west-2").database_secret_arn == secret.format("us-west-2", "us-west-2")
+
+
+def test_the_records_key_is_imported_from_an_environment_root_or_the_global_root(tmp_path):
+    records = {"value": {"path": "/gantry", "kms_key": "alias/example-gantry-records", "kms_key_arn": "arn:aws:kms:x"}}
+    targets = {
+        "value": {"us-east-1": {"cluster": "c1", "service": "cart"}, "us-west-2": {"cluster": "c2", "service": "cart"}}
+    }
+    (tmp_path / "env.json").write_text(json.dumps({"deploy_targets": targets, "records": records}))
+    written = import_outputs(EXAMPLE, tmp_path / "env.json", tmp_path / "env.yaml", env="production")
+    assert AwsTarget(load_config(str(written))).settings.records_kms_key == "alias/example-gantry-records"
+    (tmp_path / "global.json").write_text(json.dumps({"records": records, "pipeline_topic_arn": {"value": "x"}}))
+    written = import_outputs(EXAMPLE, tmp_path / "global.json", tmp_path / "global.yaml")
+    settings = AwsTarget(load_config(str(written))).settings
+    assert (settings.records_path, settings.records_kms_key) == ("/gantry", "alias/example-gantry-records")

@@ -9,7 +9,8 @@ a proxy in front of moto; the Aurora global database by one real PostgreSQL on 1
 provisions it through the master secret and migrates it; the tasks get their secret as ECS would).
 The build, the push, the approvals (SSH signatures against the stack's policy
 parameter), the leases (DynamoDB conditional writes), the records (SSM) and the notifications (SNS) are the
-aws target's own code against moto.
+aws target's own code against moto. Every AWS request the gantry processes make is recorded, and the last test
+checks each against the deploy role's policy as Terraform renders it (tests/aws/least_privilege.py).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import jenkinsfile
+import least_privilege
 import pytest
 import requests
 import yaml
 from aws_stack import ACCOUNT, APPROVERS, PRIMARY, SECONDARY, aurora_stand_in, client, moto_server, provision
 from standins import EcrDataPlane, EcsScheduler, MotoFront, ServiceRun, stand_in_alb
 
-from gantry.host import podman, ports, sshsig
+from gantry.host import engine, podman, ports, processes, sshsig
 from gantry.targets.local.layout import socket_dir
 
 pytestmark = pytest.mark.integration
@@ -49,6 +51,8 @@ class World:
     keys: dict[str, Path]
     moto: str
     albs: dict[tuple[str, str], str]
+    raw: dict[str, Any]
+    calls: Path  # what the gantry processes asked of AWS (least_privilege.recording_environment)
 
     def gantry(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -134,9 +138,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
             **podman.environment(),
         )
+        calls = base / "calls"
+        env = least_privilege.recording_environment(env, calls)
         scheduler.start()
         try:
-            yield World(repo, home, config, env, keys, moto, {k: v for k, v in albs.items()})
+            yield World(repo, home, config, env, keys, moto, {k: v for k, v in albs.items()}, raw, calls)
             assert scheduler.errors == [] and ecr.errors == [], scheduler.errors + ecr.errors
         finally:
             scheduler.stop()
@@ -176,7 +182,7 @@ def test_pipeline_run_on_aws_from_a_fresh_agent(world: World) -> None:
     assert "lease_token" not in lease and json.loads(lease["intent"]["S"])["state"] == "finished"
 
 
-def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path) -> None:
+def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Jenkinsfile's own gantry commands, in its order, on a fresh agent (a new clone, no .gantry/)."""
     workspace = tmp_path / "workspace"
     subprocess.run(["git", "clone", "-q", str(world.repo), str(workspace)], check=True)
@@ -190,10 +196,63 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path) -> None:
 
     # bob signs on his own machine and pastes the result; Jenkins authenticated him.
     signer = ["--approver", APPROVER, "--key", str(world.keys[APPROVER])]
-    approver = jenkinsfile.signing_approver(workspace, APPROVER, signer, str(GANTRY))
+    signing = jenkinsfile.signing_approver(workspace, APPROVER, signer, str(GANTRY))
+
+    def approver(step_env: dict[str, str]) -> tuple[str, str]:
+        # With bob's own credentials, not the deploy role's: the least-privilege check tells them apart.
+        return signing({**step_env, "GANTRY_TEST_PRINCIPAL": "approver"})
+
     agent = jenkinsfile.Agent(workspace, env, approver)
-    result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
+    try:
+        result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
+    finally:
+        # The agent's build started podman's API service under its own GANTRY_HOME (gantry/host/engine.py,
+        # `--time=0`: it never exits by itself); stop it so no run leaves it behind.
+        with monkeypatch.context() as scoped:
+            scoped.setenv("GANTRY_HOME", str(home))
+            processes.stop(engine.SERVICE_NAME)
     assert result == "SUCCESS", "\n".join(agent.log[-6:])
     record = json.loads((workspace / "run-record.json").read_text())
     assert record["run_id"] == "jenkins-example-cart-pipeline-7" and record["result"] != "failed"
     assert [world.serving(r, e) for r, e in SERVICES] == [record["digest"]] * 3
+
+
+# Granted to the deploy role but not called by the runs above (the check below fails on any other unused grant).
+NOT_EXERCISED = {
+    "iam:PassRole": "the test stack's services have no task roles (the Terraform stack's have)",
+    "dynamodb:GetItem": "a lease's holder is read only when another process holds it, and by `gantry status`",
+    "cloudwatch:SetAlarmState": "the DR drill (tests/aws/test_failover.py), not part of a pipeline run",
+    "cloudwatch:GetMetricStatistics": "the DR drill",
+    "route53:GetHealthCheck": "the DR drill",
+    "route53:GetHealthCheckStatus": "the DR drill",
+    "route53:ListResourceRecordSets": "the DR drill",
+    "route53:UpdateHealthCheck": "the DR drill",
+    "rds:DescribeGlobalClusters": "the DR drill",
+    "rds:FailoverGlobalCluster": "the DR drill",
+    "rds:SwitchoverGlobalCluster": "the DR drill",
+}
+
+
+def test_the_deploy_role_is_granted_every_call_the_runs_made(world: World, tmp_path: Path) -> None:
+    """Least privilege, proven on the two runs above: every AWS request their gantry processes made (botocore
+    hooks; git and registry traffic as implied), per stage, is allowed by the deploy role's policy as Terraform
+    renders it from terraform/modules (tests/aws/least_privilege.py), and the role holds nothing else."""
+    calls = least_privilege.load_calls(world.calls)
+    commands = {c["command"].split(" --")[0] for c in calls if c["principal"] == "deploy"}
+    assert {"pipeline run", "source", "deploy", "approve", "notify"} <= commands, (
+        f"run this test after the two runs above (it checks what they called); recorded: {sorted(commands)}"
+    )
+    rendered = least_privilege.rendered_for(world.raw, world.moto, tmp_path)
+    failures, used = least_privilege.check_calls(calls, rendered)
+    assert not failures, "the deploy role lacks what gantry calls:\n" + "\n".join(failures)
+    granted = {a for s in rendered.deploy.statements if s["Effect"] == "Allow" for a in _listed(s["Action"])}
+    assert {"ssm:PutParameter", "kms:Encrypt", "secretsmanager:GetSecretValue", "codecommit:GitPush"} <= used
+    unused = granted - used - set(NOT_EXERCISED)
+    assert not unused, f"granted but never called: {sorted(unused)}: remove them or say why in NOT_EXERCISED"
+    assert not used & set(NOT_EXERCISED), f"called after all: {sorted(used & set(NOT_EXERCISED))}: update NOT_EXERCISED"
+    approver = {c["action"] for c in calls if c["principal"] == "approver" and c["kind"] == "api"}
+    assert approver and all(a.split(":")[1].startswith(("Get", "Describe", "List")) for a in approver), approver
+
+
+def _listed(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]

@@ -26,7 +26,12 @@ def _of_type(type_name: str) -> list[tuple[Path, str, dict[str, Any]]]:
 
 
 # Action lists that are expressions, not literals: each is checked on its own (test_key_policy_action_lists...).
-ACTION_EXPRESSIONS = {"${local.administration_actions}", "${local.usage_actions}"}
+ACTION_EXPRESSIONS = {
+    "${local.administration_actions}",
+    "${local.usage_actions}",
+    "${sort(local.account_actions)}",
+    "${local.via_service_actions}",
+}
 
 
 def _literal_list(value: object) -> list[str]:
@@ -85,7 +90,7 @@ def test_no_wildcard_action_on_wildcard_resource() -> None:
 
 def test_key_policy_action_lists_have_no_wildcards() -> None:
     (local,) = merged(TERRAFORM / "modules" / "kms_key")["locals"]
-    for name in ("administration_actions", "usage_actions"):
+    for name in ("administration_actions", "usage_actions", "cryptographic_actions", "via_service_actions"):
         actions = local[name]
         assert actions and all(a.startswith("kms:") and "*" not in a for a in actions), name
 
@@ -104,7 +109,8 @@ def test_pass_role_is_scoped_and_conditioned() -> None:
 
 def test_jenkins_roles_are_scoped_per_environment() -> None:
     main = (TERRAFORM / "global" / "main.tf").read_text()
-    for field in ("ecs_cluster_arns", "ecs_service_arns", "pass_role_arns", "sns_topic_arns", "alarm_arns"):
+    # The pipeline topic, the records and the approval policies are the customer's, shared by its environments.
+    for field in ("ecs_cluster_arns", "ecs_service_arns", "task_definition_arns", "pass_role_arns", "alarm_arns"):
         line = next(line for line in main.splitlines() if line.strip().startswith(field))
         assert "${env}" in line, f"global: {field} is not limited to one environment"
 

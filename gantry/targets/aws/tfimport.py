@@ -2,7 +2,8 @@
 
 Contract with the Terraform stack: one output named `gantry_aws` whose value has the shape of AwsSettings
 (see settings.py), or the per-environment stacks' `deploy_targets` output imported for one environment
-(`--env`). Values from Terraform win over the file; keys Terraform does not emit (timeouts, dr
+(`--env`), or the global root's `records` output (the records' path and KMS key, which the environment roots
+also export). Values from Terraform win over the file; keys Terraform does not emit (timeouts, dr
 tuning) are kept. The result is validated as a whole environment file before anything is written.
 """
 
@@ -24,6 +25,7 @@ OUTPUT_NAME = "gantry_aws"
 DEPLOY_TARGETS = "deploy_targets"
 DATABASE = "database"  # the environment root's Aurora global database (terraform/modules/aurora_global)
 FAILOVER = "failover"  # the environment root's Route 53 failover pair (terraform/modules/dns_failover)
+RECORDS = "records"  # the records' SSM path and KMS key (terraform/global creates the key; env roots re-export it)
 
 
 def read_outputs(source: Path) -> dict[str, Any]:
@@ -86,12 +88,23 @@ def from_deploy_targets(outputs: dict[str, Any], env: str) -> dict[str, Any]:
             cluster_arns={region: member["cluster_arn"] for region, member in members.items()},
         )
         imported["database"] = {"owner_secret_arn": members[primary]["secret_arn"]}
+    imported.update(from_records(outputs))
     return imported
+
+
+def from_records(outputs: dict[str, Any]) -> dict[str, Any]:
+    """aws.records_path and aws.records_kms_key from a root's `records` output (nothing when it has none)."""
+    records = outputs.get(RECORDS, {}).get("value")
+    if not isinstance(records, dict):
+        return {}
+    return {"records_path": records["path"], "records_kms_key": records["kms_key"]}
 
 
 def merge(environment: dict[str, Any], outputs: dict[str, Any], env: str | None = None) -> dict[str, Any]:
     if OUTPUT_NAME not in outputs and DEPLOY_TARGETS in outputs and env:
         outputs = {OUTPUT_NAME: {"value": from_deploy_targets(outputs, env)}}
+    elif OUTPUT_NAME not in outputs and DEPLOY_TARGETS not in outputs and RECORDS in outputs:
+        outputs = {OUTPUT_NAME: {"value": from_records(outputs)}}  # the global root
     if OUTPUT_NAME not in outputs:
         raise ConfigError(
             f"terraform outputs lack '{OUTPUT_NAME}' (or '{DEPLOY_TARGETS}' with --env): add one to the stack"

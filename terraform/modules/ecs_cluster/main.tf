@@ -6,13 +6,16 @@ data "aws_ssm_parameter" "ami" {
   name = var.ami_ssm_parameter
 }
 
+data "aws_caller_identity" "current" {}
+
 locals {
   # IAM names are global: the region keeps the two regions' roles apart.
   iam_name = "${var.name}-${data.aws_region.current.region}-ecs-node"
+  # The ECS agent's own policy (container instance registration, ECR pulls, task logs). AmazonSSMManagedInstanceCore
+  # is deliberately not attached: it grants ssm:GetParameter(s) on every parameter, so every node could read the
+  # pipeline's records; the nodes get Session Manager's channel actions only (session_manager below).
   managed_policies = [
     "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
-    # Session Manager replaces SSH: no key pairs and no inbound port on any instance.
-    "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
   ]
 }
 
@@ -48,6 +51,32 @@ resource "aws_iam_role_policy_attachment" "node" {
 
   role       = aws_iam_role.node.name
   policy_arn = each.key
+}
+
+# Session Manager replaces SSH (no key pairs, no inbound port): what the SSM agent needs to register the instance
+# and carry sessions, and nothing of Parameter Store, Run Command documents or inventory.
+data "aws_iam_policy_document" "session_manager" {
+  statement {
+    sid       = "RegisterInstance"
+    actions   = ["ssm:UpdateInstanceInformation"]
+    resources = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:instance/*"]
+  }
+
+  # The channel actions have no resource-level permissions; they carry sessions and open no data.
+  statement {
+    sid = "SessionChannels"
+    actions = [
+      "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "session_manager" {
+  name   = "session-manager"
+  role   = aws_iam_role.node.id
+  policy = data.aws_iam_policy_document.session_manager.json
 }
 
 resource "aws_iam_instance_profile" "node" {

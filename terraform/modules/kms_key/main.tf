@@ -24,6 +24,16 @@ locals {
     "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
   ]
+  # What the account keeps when `account_usage` is false: it administers the key but cannot encrypt, decrypt or
+  # grant with it, so no IAM policy in the account (an admin's `kms:*` included) opens the data it protects.
+  cryptographic_actions = [
+    "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+  ]
+  account_actions = var.account_usage ? local.administration_actions : setsubtract(local.administration_actions, local.cryptographic_actions)
+  # SSM encrypts a Standard SecureString with Encrypt, an Advanced one with GenerateDataKey, and reads either with
+  # Decrypt; Secrets Manager and DynamoDB use the same three.
+  via_service_actions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 }
 
 data "aws_iam_policy_document" "key" {
@@ -31,7 +41,7 @@ data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_356:in a key policy the "*" resource means this key only; there is nothing narrower to name
   statement {
     sid       = "AccountAdministration"
-    actions   = local.administration_actions
+    actions   = sort(local.account_actions)
     resources = ["*"]
 
     principals {
@@ -55,6 +65,60 @@ data "aws_iam_policy_document" "key" {
       condition {
         test     = "StringEquals"
         variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+
+  # Named principals (not the account) using the key only through the listed services of this region, e.g. the
+  # Jenkins roles through SSM for the pipeline's records.
+  dynamic "statement" {
+    for_each = length(var.service_users.principal_arns) > 0 ? [1] : []
+    content {
+      sid       = "NamedPrincipalsThroughServices"
+      actions   = local.via_service_actions
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.service_users.principal_arns
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [for service in var.service_users.services : "${service}.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:CallerAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.service_users.reader_arns) > 0 ? [1] : []
+    content {
+      sid       = "NamedReadersThroughServices"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.service_users.reader_arns
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [for service in var.service_users.services : "${service}.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:CallerAccount"
         values   = [data.aws_caller_identity.current.account_id]
       }
     }

@@ -25,6 +25,28 @@ variable "service_principals" {
   default     = []
 }
 
+variable "account_usage" {
+  type        = bool
+  description = "Let the account's IAM policies use the key for encryption (true), or only administer it (false: only `service_users` use it)."
+  default     = true
+}
+
+variable "service_users" {
+  type = object({
+    principal_arns = list(string)
+    # Principals that only decrypt through the services (e.g. approvers reading a staging record).
+    reader_arns = optional(list(string), [])
+    services    = list(string)
+  })
+  description = "IAM principals allowed to use the key (readers: to decrypt) only through these AWS services in the key's region (kms:ViaService), e.g. `ssm`."
+  default     = { principal_arns = [], services = [] }
+
+  validation {
+    condition     = length(concat(var.service_users.principal_arns, var.service_users.reader_arns)) == 0 || length(var.service_users.services) > 0
+    error_message = "service_users needs at least one service (e.g. \"ssm\") when it names principals."
+  }
+}
+
 variable "logs_enabled" {
   type        = bool
   description = "Allow CloudWatch Logs in the key's region to encrypt log groups of this account with the key."

@@ -12,3 +12,8 @@ output "jenkins_role_arns" {
   description = "Deployment role ARN per environment, for the Jenkins credentials binding."
   value       = { for env, role in aws_iam_role.jenkins : env => role.arn }
 }
+
+output "approval_admin_role_arn" {
+  description = "Role that writes the approval policies (null without approval_admin_principal_arns)."
+  value       = one(aws_iam_role.approval_admin[*].arn)
+}

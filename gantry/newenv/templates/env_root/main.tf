@@ -3,6 +3,13 @@ data "aws_route53_zone" "customer" {
   name     = local.customer.domain
 }
 
+# The key of the pipeline's approval and staging records, made by the global root (one per region, one alias):
+# the `records` output hands it to `gantry aws-import` (aws.records_kms_key).
+data "aws_kms_alias" "records" {
+  provider = aws.primary
+  name     = "alias/${local.customer.name}-gantry-records"
+}
+
 locals {
   # The health-check numbers both targets share (the local target scales their durations).
   health = yamldecode(file("${path.module}/../../../../config/health-checks.yaml"))

@@ -39,3 +39,12 @@ output "failover" {
     health_check_id = module.dns_failover.health_check_ids["primary"]
   }
 }
+
+output "records" {
+  description = "Where gantry keeps its records: aws.records_path and aws.records_kms_key (the global root's key, one alias in both regions)."
+  value = {
+    path        = "/gantry"
+    kms_key     = data.aws_kms_alias.records.name
+    kms_key_arn = data.aws_kms_alias.records.target_key_arn
+  }
+}

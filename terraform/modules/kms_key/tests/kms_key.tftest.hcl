@@ -48,3 +48,33 @@ run "aws_prefixed_alias_is_refused" {
 
   expect_failures = [var.alias]
 }
+
+run "a_key_for_named_roles_only" {
+  command = plan
+
+  variables {
+    account_usage = false
+    service_users = {
+      principal_arns = ["arn:aws:iam::123456789012:role/acme-prod-jenkins"]
+      services       = ["ssm"]
+    }
+  }
+
+  assert {
+    condition     = !contains(local.account_actions, "kms:Decrypt") && !contains(local.account_actions, "kms:CreateGrant") && contains(local.account_actions, "kms:PutKeyPolicy")
+    error_message = "Without account_usage the account administers the key but cannot use it."
+  }
+}
+
+run "service_users_need_a_service" {
+  command = plan
+
+  variables {
+    service_users = {
+      principal_arns = ["arn:aws:iam::123456789012:role/acme-prod-jenkins"]
+      services       = []
+    }
+  }
+
+  expect_failures = [var.service_users]
+}
