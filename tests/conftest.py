@@ -18,8 +18,9 @@ class _SuiteClock:
         self.counts: dict[str, int] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # report.fspath is relative to the rootdir: tests/<suite>/..., or app/tests/... for the service's own.
         parts = Path(report.fspath).parts
-        suite = parts[parts.index("tests") + 1] if "tests" in parts[:-1] else "other"
+        suite = parts[1] if parts[0] == "tests" and len(parts) > 2 else parts[0]
         self.seconds[suite] = self.seconds.get(suite, 0.0) + report.duration
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.counts[suite] = self.counts.get(suite, 0) + 1

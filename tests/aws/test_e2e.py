@@ -220,6 +220,8 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch:
 # Granted to the deploy role but not called by the runs above (the check below fails on any other unused grant).
 NOT_EXERCISED = {
     "iam:PassRole": "the test stack's services have no task roles (the Terraform stack's have)",
+    "elasticloadbalancing:DescribeLoadBalancers": "only for an environment without `url` (the Terraform outputs "
+    "always give one): tests/aws/test_source_smoke.py",
     "dynamodb:GetItem": "a lease's holder is read only when another process holds it, and by `gantry status`",
     "cloudwatch:SetAlarmState": "the DR drill (tests/aws/test_failover.py), not part of a pipeline run",
     "cloudwatch:GetMetricStatistics": "the DR drill",

@@ -155,7 +155,7 @@ data "aws_iam_policy_document" "jenkins" {
     # limited by PassTaskRoles.
     actions = [
       "ecr:DescribeRegistry", "ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
-      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetHealth",
     ]
     resources = ["*"]
   }
