@@ -10,10 +10,7 @@ password reaches the server only as a SCRAM verifier computed here."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import os
 import pwd
 import secrets
@@ -26,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gantry.database import scram_verifier  # the verifier both targets send; the tests set roles up the same way
 
 PG_BIN = Path(os.environ.get("CART_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_OS_USER = "postgres"
@@ -56,21 +55,6 @@ def missing_binaries() -> str | None:
         if not (PG_BIN / binary).is_file():
             return f"PostgreSQL 15 binaries not found in {PG_BIN}: apt-get install postgresql-15 (make bootstrap)"
     return None
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """What PostgreSQL stores for a scram-sha-256 password: sending this instead of the cleartext keeps the
-    password out of the server's statement log and pg_stat_activity."""
-    salt = secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 @dataclass(frozen=True)

@@ -63,16 +63,12 @@ def statement_for(
     cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, now: float | None = None
 ) -> tuple[Statement, approvals.ApprovalPolicy]:
     """The statement an approver signs for `digest` in `env`: every protected target of `env`, the staging pass."""
-    try:
-        approver = approvals.check_principal(approver)
-    except ValueError as exc:
-        raise ApprovalError(f"--approver: {exc}") from None
+    approver = _principal(approver)
     found = protections(target, env, cfg.regions_of(env))
     if not found:
         raise ApprovalError(f"no target of {env} is protected: it needs no approval")
     policy = one_policy(found)
-    if approver not in policy.approvers():
-        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
+    _require_listed(policy, approver, env)
     passed = target.records().get(STAGING_PASSES, digest_key(digest))
     if passed is None:
         raise ApprovalError(
@@ -100,6 +96,30 @@ def statement_for(
     return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy
 
 
+def _principal(approver: str) -> str:
+    try:
+        return approvals.check_principal(approver)
+    except ValueError as exc:
+        raise ApprovalError(f"--approver: {exc}") from None
+
+
+def _require_listed(policy: approvals.ApprovalPolicy, approver: str, env: str) -> None:
+    if approver not in policy.approvers():
+        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
+
+
+def _sign_as(
+    target: Target, statement: Statement, policy: approvals.ApprovalPolicy, approver: str, key: Path, store_it: bool
+) -> SignedApproval:
+    """Sign, check that the target's policy lists `key` for `approver`, and (unless `--print`) store."""
+    signed = sign(statement, key)
+    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
+        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
+    if store_it:
+        store(target, signed)
+    return signed
+
+
 def sign(statement: Statement, key: Path) -> SignedApproval:
     text = statement.canonical()
     return SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
@@ -114,12 +134,7 @@ def approve(
 ) -> SignedApproval:
     """Make, sign and (unless store_it is False: `--print`) store an approval."""
     statement, policy = statement_for(cfg, target, env=env, digest=digest, approver=approver)
-    signed = sign(statement, key)
-    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
-        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
-    if store_it:
-        store(target, signed)
-    return signed
+    return _sign_as(target, statement, policy, approver, key, store_it)
 
 
 def import_signed(
@@ -309,21 +324,12 @@ def approve_maintenance(
 ) -> SignedApproval:
     """Make, sign and (unless store_it is False: `--print`) store an approval to run `playbook` with `limit` at
     commit `sha` against every protected target of `env`."""
-    try:
-        approver = approvals.check_principal(approver)
-    except ValueError as exc:
-        raise ApprovalError(f"--approver: {exc}") from None
+    approver = _principal(approver)
     statement, policy = maintenance_statement(
         cfg, target, env=env, playbook=playbook, limit=limit, sha=_check_sha(sha), approver=approver
     )
-    if approver not in policy.approvers():
-        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
-    signed = sign(statement, key)
-    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
-        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
-    if store_it:
-        store(target, signed)
-    return signed
+    _require_listed(policy, approver, env)
+    return _sign_as(target, statement, policy, approver, key, store_it)
 
 
 def _this_run(statement: Statement, wanted: MaintenanceSubject, submitter: str | None) -> Statement:
