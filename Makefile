@@ -12,7 +12,7 @@ export CONTAINERS_CONF ?= $(CURDIR)/config/podman/containers.conf
 export CONTAINERS_STORAGE_CONF ?= $(CURDIR)/.cache/containers/storage.conf
 GANTRY := $(BIN)/gantry
 APPROVER ?= demo@gantry.invalid
-DEMO_FLAGS ?= --allow-dirty
+DEMO_FLAGS ?=
 PYTEST_FLAGS ?=
 
 .PHONY: help bootstrap up demo down status lint setup test test-unit bench clean terraform-provider

@@ -15,23 +15,17 @@ import json
 import math
 import re
 import secrets
+import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gantry.errors import ApprovalError
+from gantry.names import Digest, Sha
 
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-SHA = re.compile(r"[0-9a-f]{40}")
 PRINCIPAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
-
-
-def check_digest(value: str) -> str:
-    if not DIGEST.fullmatch(value):
-        raise ValueError(f"{value!r} is not an image digest (sha256: and 64 lowercase hex digits, in full)")
-    return value
 
 
 def check_principal(value: str) -> str:
@@ -46,7 +40,6 @@ def _finite(value: float) -> float:
     return value
 
 
-Digest = Annotated[str, AfterValidator(check_digest)]
 Principal = Annotated[str, AfterValidator(check_principal)]
 Hours = Annotated[float, Field(gt=0, le=168), AfterValidator(_finite)]
 
@@ -55,21 +48,69 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+KEY_TYPE = re.compile(r"(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+")
+
+
+def signer_entries(allowed_signers: str) -> list[tuple[int, list[str], list[str]]]:
+    """(line number, principals, options) of each entry of an allowed-signers list (ssh-keygen(1): principals,
+    then optional comma-separated options, then the key)."""
+    entries = []
+    for number, line in enumerate(allowed_signers.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            fields = shlex.split(line)
+        except ValueError:
+            raise ValueError(f"line {number}: unbalanced quotes") from None
+        key_at = next((i for i, f in enumerate(fields) if KEY_TYPE.fullmatch(f)), None)
+        if key_at is None or key_at == 0 or key_at + 1 >= len(fields) or key_at > 2:
+            raise ValueError(f"line {number}: not 'principals [options] key-type key'")
+        options = fields[1].split(",") if key_at == 2 else []
+        entries.append((number, fields[0].split(","), options))
+    return entries
+
+
 class ApprovalPolicy(Model):
     """What a protected target requires, kept with the target (a tag and parameter on AWS, the load
-    balancer's state locally): who may approve (an allowed-signers file) and for how long an approval holds."""
+    balancer's state locally): who may approve (an allowed-signers file) and for how long an approval holds.
 
-    allowed_signers: str = Field(min_length=1)
+    Each approver is listed by name with their own key: a wildcard principal or a cert-authority line would let
+    one key sign as every approver it matches, which defeats separation of duties, so both are refused unless
+    the policy says allow_wildcard_signers."""
+
+    allowed_signers: str = Field(min_length=1, max_length=65536)
     max_age_hours: Hours = 24
     separation_of_duties: bool = True
-    clock_skew_seconds: Annotated[float, Field(ge=0, le=600)] = 120
+    clock_skew_seconds: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)] = 120
+    allow_wildcard_signers: bool = False
+
+    @model_validator(mode="after")
+    def named_signers_only(self) -> ApprovalPolicy:
+        entries = signer_entries(self.allowed_signers)
+        if not entries:
+            raise ValueError("the allowed signers list no approver")
+        if self.allow_wildcard_signers:
+            return self
+        for number, principals, options in entries:
+            if any(option.lower() == "cert-authority" for option in options):
+                raise ValueError(
+                    f"line {number}: a cert-authority line lets any certificate it signed approve: list each "
+                    "approver's own key (or set approvals.allow_wildcard_signers)"
+                )
+            for principal in principals:
+                if not PRINCIPAL.fullmatch(principal):
+                    raise ValueError(
+                        f"line {number}: {principal!r} is not one approver's e-mail (wildcards and negations match "
+                        "many): list each approver (or set approvals.allow_wildcard_signers)"
+                    )
+        return self
 
     def approvers(self) -> list[str]:
-        found = []
-        for line in self.allowed_signers.splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                found += line.split()[0].split(",")
-        return found
+        return [principal for _, principals, _ in signer_entries(self.allowed_signers) for principal in principals]
+
+    def lists(self, approver: str) -> bool:
+        """`approver` is named by the list (with wildcard signers allowed, ssh-keygen's pattern match decides)."""
+        return self.allow_wildcard_signers or approver in self.approvers()
 
 
 class Protection(Model):
@@ -85,27 +126,52 @@ class StagingPassRef(Model):
 
 
 class DeploySubject(Model):
+    """A release into the protected targets of an environment: the image, the commit it was built from, the task
+    definition that runs it (its hash without per-region fields, and the exceptions to the task-definition policy
+    it uses), and the commits since what production ran, whose authors and committers may not approve."""
+
     kind: Literal["deploy"] = "deploy"
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     digest: Digest
-    sha: str
+    sha: Sha
     environment: str
     targets: list[str] = Field(min_length=1)
     staging_pass: StagingPassRef
+    task_definition: str = Field(pattern=r"^[0-9a-f]{64}$")
+    exceptions: list[str] = []
+    since: Sha | None = None
 
 
 class MaintenanceSubject(Model):
     kind: Literal["maintenance"] = "maintenance"
     playbook: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}\.yml$")
     limit: str = Field(pattern=r"^[A-Za-z0-9_.:*!&,-]{1,200}$")
-    sha: str
+    sha: Sha
     environment: str
     targets: list[str] = Field(min_length=1)
 
 
+Operation = Literal["dr-drill", "dr-failover", "dr-rejoin"]
+
+
+class OperationSubject(Model):
+    """An operation that changes a protected environment without a release (moving the database writer and the
+    traffic between regions). Each approval is used once."""
+
+    kind: Literal["operation"] = "operation"
+    operation: Operation
+    parameters: dict[str, str]
+    environment: str
+    targets: list[str] = Field(min_length=1)
+
+
+Subject = DeploySubject | MaintenanceSubject | OperationSubject
+
+
 class Statement(Model):
-    version: Literal[1] = 1
+    version: Literal[2] = 2
     customer: str
-    subject: Annotated[DeploySubject | MaintenanceSubject, Field(discriminator="kind")]
+    subject: Annotated[Subject, Field(discriminator="kind")]
     approver: Principal
     approved_at: datetime
     expires_at: datetime
@@ -129,11 +195,23 @@ class SignedApproval(Model):
         return statement
 
     @property
+    def digest(self) -> str:
+        """sha256 of the statement as signed: what a deploy intent names, so recovery re-verifies this approval."""
+        return hashlib.sha256(self.statement.encode()).hexdigest()
+
+    @property
     def key(self) -> str:
-        """Record key: the digest (or playbook) first, so every approval of one subject is found together."""
-        statement = Statement.model_validate_json(self.statement)
-        head = statement.subject.digest if isinstance(statement.subject, DeploySubject) else statement.subject.playbook
-        return f"{head.replace(':', '-')}--{hashlib.sha256(self.statement.encode()).hexdigest()[:16]}"
+        """Record key: the digest (or playbook, or operation) first, so every approval of one subject is found
+        together."""
+        return f"{subject_key(Statement.model_validate_json(self.statement).subject)}--{self.digest[:16]}"
+
+
+def subject_key(subject: Subject) -> str:
+    if isinstance(subject, DeploySubject):
+        return subject.digest.replace(":", "-")
+    if isinstance(subject, MaintenanceSubject):
+        return subject.playbook
+    return subject.operation
 
 
 def canonical(data: Any) -> str:
@@ -158,6 +236,8 @@ def parse_signed(raw: Any) -> SignedApproval:
 
 
 Verifier = Callable[[bytes, str, str, str], bool]  # (message, signature, allowed_signers, principal)
+# The authors and committers of the change a statement approves (None: unknown, which is refused).
+Contributors = Callable[["Statement"], list[str] | None]
 
 
 def check(
@@ -171,23 +251,27 @@ def check(
     targets: list[str],
     digest: str | None = None,
     staging_pass: dict[str, Any] | None = None,
-    author: Callable[[], str | None] | None = None,
+    contributors: Contributors | None = None,
     enforce_expiry: bool = True,
 ) -> Statement:
-    """The statement, once every rule holds; ApprovalError naming the first that does not."""
+    """The statement, once every rule holds; ApprovalError naming the first that does not. `contributors` gives
+    the authors and committers of the change the statement approves (None: unknown)."""
     statement = signed.parse()
-    if statement.approver not in policy.approvers():
+    if not policy.lists(statement.approver):
         raise ApprovalError(f"{statement.approver!r} is not an approver of this target")
     if not verify(signed.statement.encode(), signed.signature, policy.allowed_signers, statement.approver):
         raise ApprovalError(f"the signature is not {statement.approver!r}'s (not made with a key listed for them)")
     _check_subject(statement, customer, environment, targets, digest, staging_pass)
     _check_times(statement, policy, now, enforce_expiry)
-    if policy.separation_of_duties:
-        wrote = author() if author is not None else None
+    if policy.separation_of_duties and not isinstance(statement.subject, OperationSubject):
+        wrote = contributors(statement) if contributors is not None else None
         if wrote is None:  # fail closed: the rule cannot be checked without knowing who wrote the change
-            raise ApprovalError("who wrote the commit is unknown (it is not in the primary source copy)")
-        if wrote.lower() == statement.approver.lower():
-            raise ApprovalError(f"{statement.approver} wrote the commit: separation of duties needs another approver")
+            raise ApprovalError("who wrote the change is unknown (its commits are not in the primary source copy)")
+        if statement.approver.lower() in {who.lower() for who in wrote}:
+            raise ApprovalError(
+                f"{statement.approver} authored or committed a commit of this change: separation of duties needs "
+                "another approver"
+            )
     return statement
 
 
@@ -226,9 +310,7 @@ def _check_times(statement: Statement, policy: ApprovalPolicy, now: datetime, en
         raise ApprovalError(f"it expired at {statement.expires_at.isoformat()}")
 
 
-def new_statement(
-    *, customer: str, subject: DeploySubject | MaintenanceSubject, approver: str, policy: ApprovalPolicy
-) -> Statement:
+def new_statement(*, customer: str, subject: Subject, approver: str, policy: ApprovalPolicy) -> Statement:
     now = datetime.now(UTC).replace(microsecond=0)
     return Statement(
         customer=customer,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -35,21 +35,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Command = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=64)]
+RepoPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$")]
+
+
 class DatabaseConfig(Strict):
-    migrations: str = Field(default="app/migrations", pattern=r"^[A-Za-z0-9_./-]+$")
+    # The service's schema migrations as the image carries them (for the reader: gantry never reads them).
+    migrations: RepoPath = "app/migrations"
+    # What applies them: run once, as a one-off task of the release's image, with the schema owner's
+    # credentials (DATABASE_URL without password, DATABASE_PASSWORD_FILE) and nothing else.
+    migrate_command: Command = ["python3", "/app/migrate.py"]
+
+
+class TestConfig(Strict):
+    """The service's unit tests: its Dockerfile's `target` stage, run with `command` in a container with no
+    network and no credentials (gantry.stages.build)."""
+
+    target: str = Field(default="test", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    command: Command = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    timeout_seconds: float = Field(default=900, gt=0, le=3600, allow_inf_nan=False)
+    memory_mib: int = Field(default=1024, ge=64, le=16384)
 
 
 class ServiceConfig(Strict):
     name: ServiceName
     container_port: int = Field(default=80, ge=1, le=65535)
-    cpu: int = Field(default=256, ge=128)
-    memory: int = Field(default=256, ge=64)
-    context: str = "app"
-    dockerfile: str = "app/Dockerfile"
-    task_definition: str = "app/task-definition.json.tpl"
-    unit_tests: list[str] = ["app/tests"]
-    # The service's PostgreSQL schema migrations (yoyo's format), applied by `gantry migrate` before deploys;
-    # null for a service without a database.
+    cpu: int = Field(default=256, ge=128, le=16384)
+    memory: int = Field(default=256, ge=64, le=122880)
+    context: RepoPath = "app"
+    dockerfile: RepoPath = "app/Dockerfile"
+    # The Dockerfile stage that is the service's image (None: the last stage).
+    runtime_target: str | None = Field(default="runtime", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    task_definition: RepoPath = "app/task-definition.json.tpl"
+    tests: TestConfig = TestConfig()
+    # The service's PostgreSQL schema migrations, applied by `gantry migrate` before deploys; null for a
+    # service without a database.
     database: DatabaseConfig | None = None
 
 
@@ -71,11 +91,20 @@ class RegionsConfig(Strict):
         return [self.primary, self.secondary]
 
 
+# What a task definition may hold only when its environment allows it by name (gantry.taskdef.check_policy):
+# each one gives a container root on the host, or runs something other than the image's approved command.
+TaskDefinitionException = Literal[
+    "privileged", "host-volumes", "host-network", "host-pid", "host-ipc", "capabilities", "devices", "command"
+]
+
+
 class EnvironmentConfig(Strict):
     # Order matters: production deploys region by region in this order. Whether an environment needs an
-    # approval is not said here: protection belongs to the target (Target.protection).
+    # approval is approvals.protected (and, whatever this file says, the target's own protection).
     regions: list[RegionRole] = Field(min_length=1)
     replicas: int = Field(default=2, ge=1, le=10)
+    # Task-definition settings refused unless listed here (an approver sees the list in what they sign).
+    task_definition_exceptions: list[TaskDefinitionException] = []
 
     @field_validator("regions")
     @classmethod
@@ -90,9 +119,24 @@ class ApprovalConfig(Strict):
     target's load balancers; on AWS the stack's policy parameter). A deploy checks the target's copy, never
     this file, so editing it cannot loosen a running target's policy."""
 
+    # Environments whose targets must be protected: a deploy there without the target's protection is refused
+    # (fail closed), never treated as unprotected. Production is always among them unless the loud setting
+    # below says otherwise.
+    protected: list[EnvironmentName] = ["production"]
+    allow_unprotected_production: bool = False
+    # Production runs only commits that are ancestors of this branch in the repository gantry runs from (the
+    # release agent's checkout of the trusted branch).
+    protected_branch: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
     # Who may approve, with the SSH public key each signs with: an allowed-signers file (the format of git's
     # gpg.ssh.allowedSignersFile), relative to the repository.
     allowed_signers: str = Field(default="environments/example/allowed_signers", pattern=r"^[A-Za-z0-9_./-]+$")
+    # Wildcard principals ("*@example.com") and cert-authority lines let one key sign as many approvers.
+    allow_wildcard_signers: bool = False
+    # Where set, every commit between what production runs and the release must carry a valid SSH signature
+    # by its committer's key listed here (git's gpg.ssh.allowedSignersFile format).
+    committers_allowed_signers: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_./-]+$")
+    # A rollback goes only to a release this target ran, and no older than this.
+    rollback_max_age_days: float = Field(default=30, gt=0, le=365, allow_inf_nan=False)
     # How long an approval holds, and how long after staging passed an approver may still approve.
     max_age_hours: Hours = 24
     timeout_seconds: float = Field(default=3600, gt=0, le=7 * 24 * 3600)
@@ -103,15 +147,46 @@ class ApprovalConfig(Strict):
     # unattended. Never set it in a real environment; the aws target refuses it.
     demo_signer: Principal | None = None
 
+    @model_validator(mode="after")
+    def production_is_protected(self) -> ApprovalConfig:
+        if "production" not in self.protected and not self.allow_unprotected_production:
+            raise ValueError(
+                "protected: production must be protected (list it, or set allow_unprotected_production: true "
+                "to deploy it without approvals: never for a customer)"
+            )
+        if self.staging_environment in self.protected:
+            raise ValueError(
+                f"protected: {self.staging_environment} is the staging environment, whose pass opens the approval "
+                "window: protect production, not staging"
+            )
+        if len(set(self.protected)) != len(self.protected):
+            raise ValueError("protected: an environment may appear only once")
+        return self
+
     def policy(self, root: Path) -> ApprovalPolicy:
-        path = root / self.allowed_signers
+        path = inside(root, self.allowed_signers, "approvals.allowed_signers")
         if not path.is_file():
             raise ConfigError(f"approvals.allowed_signers: {path} not found: list the approvers' SSH keys there")
-        return ApprovalPolicy(
-            allowed_signers=path.read_text(),
-            max_age_hours=self.max_age_hours,
-            separation_of_duties=self.separation_of_duties,
-        )
+        try:
+            return ApprovalPolicy(
+                allowed_signers=path.read_text(),
+                max_age_hours=self.max_age_hours,
+                separation_of_duties=self.separation_of_duties,
+                allow_wildcard_signers=self.allow_wildcard_signers,
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"approvals.allowed_signers: {path}: {describe(exc)}") from None
+
+    def committers(self, root: Path) -> str | None:
+        """The committers' allowed-signers list, when the customer configures one."""
+        if self.committers_allowed_signers is None:
+            return None
+        path = inside(root, self.committers_allowed_signers, "approvals.committers_allowed_signers")
+        if not path.is_file():
+            raise ConfigError(
+                f"approvals.committers_allowed_signers: {path} not found: list the committers' SSH keys there"
+            )
+        return path.read_text()
 
 
 class NotificationConfig(Strict):
@@ -143,11 +218,27 @@ class GantryConfig(BaseModel):
                 raise ValueError(f"environments must define '{required}'")
         if self.approvals.staging_environment not in self.environments:
             raise ValueError(f"approvals.staging_environment: no environment '{self.approvals.staging_environment}'")
+        for env_name in self.approvals.protected:
+            if env_name not in self.environments:
+                raise ValueError(f"approvals.protected: no environment '{env_name}'")
         known = registered_targets()
         if self.target not in known:
             raise ValueError(f"target '{self.target}' is not one of {known}")
         if self.target not in (self.model_extra or {}):
             raise ValueError(f"target '{self.target}' needs a '{self.target}' section")
+        root = project_root()
+        for field, value in (
+            ("approvals.allowed_signers", self.approvals.allowed_signers),
+            ("approvals.committers_allowed_signers", self.approvals.committers_allowed_signers),
+            ("service.context", self.service.context),
+            ("service.dockerfile", self.service.dockerfile),
+            ("service.task_definition", self.service.task_definition),
+        ):
+            if value is not None:
+                try:
+                    inside(root, value, field)
+                except ConfigError as exc:
+                    raise ValueError(str(exc)) from None
         return self
 
     @property
@@ -179,12 +270,26 @@ class GantryConfig(BaseModel):
             )
         return region
 
+    def is_protected(self, env: str) -> bool:
+        """The configuration marks `env` protected: its targets must carry a protection (fail closed)."""
+        return env in self.approvals.protected
+
     def resolve_region(self, env: str, name: str | None) -> list[str] | None:
         """--region takes a role (primary/secondary) or a region name; None means every region of env."""
         if name is None:
             return None
         resolved = {"primary": self.regions.primary, "secondary": self.regions.secondary}.get(name, name)
         return [self.check_region(env, resolved)]
+
+
+def inside(root: Path, value: str, field: str) -> Path:
+    """`value` resolved against the repository `root`, symlinks included; ConfigError naming `field` when it
+    leaves the repository."""
+    base = root.resolve()
+    path = (base / value).resolve()
+    if not path.is_relative_to(base):
+        raise ConfigError(f"{field}: {value!r} leaves the repository: give a path inside {base}")
+    return path
 
 
 def config_path(explicit: str | None = None) -> Path:

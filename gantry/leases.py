@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 import psutil
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gantry.errors import GantryError
+from gantry.names import EnvironmentName
 from gantry.runrecord import ReleaseRef
 
 RegionState = Literal["pending", "rolling", "done", "failed", "restored"]
@@ -66,13 +67,16 @@ class RegionIntent(Model):
 
 
 class Intent(Model):
-    run_id: str
-    env: str
+    run_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,220}$")
+    env: EnvironmentName
     release: ReleaseRef
     regions: list[RegionIntent]
     state: Literal["open", "finished", "recovered"] = "open"
     started_at: datetime
     updated_at: datetime
+    # The approval that admitted the release into a protected target (SignedApproval.digest), so `gantry
+    # recover` verifies it again before it rolls forward; None for an unprotected target.
+    approval: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     def region(self, name: str) -> RegionIntent:
         for item in self.regions:

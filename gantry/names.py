@@ -20,6 +20,9 @@ SERVICE = re.compile(r"[a-z](?:[a-z0-9]|-(?!-)){0,30}[a-z0-9]")
 ENVIRONMENT = re.compile(r"[a-z](?:[a-z0-9]|-(?!-)){0,30}[a-z0-9]")
 # A Terraform stack environment (terraform/live/<customer>/<stack>): short, it is part of resource names.
 STACK = re.compile(r"[a-z][a-z0-9]{1,9}")
+# A commit id and an image digest, always in full: a prefix or a ref name could be made to name something else.
+SHA = re.compile(r"[0-9a-f]{40}")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # Names that would read as AWS- or tool-owned, or collide with the layout's own directories.
 RESERVED = frozenset({"aws", "amazon", "global", "default", "terraform", "modules", "bootstrap", "live"})
 
@@ -104,6 +107,24 @@ def check_region(name: str) -> str:
     return name
 
 
+def check_sha(value: str) -> str:
+    if not isinstance(value, str) or not SHA.fullmatch(value):
+        raise ConfigError(f"{printable(value)} is not a commit id: give the 40 lowercase hex digits, in full")
+    return value
+
+
+def check_digest(value: str) -> str:
+    if not isinstance(value, str) or not DIGEST.fullmatch(value):
+        raise ConfigError(f"{printable(value)} is not an image digest (sha256: and 64 lowercase hex digits, in full)")
+    return value
+
+
+def printable(value: object, limit: int = 80) -> str:
+    """`value` for a one-line message: quoted, control characters escaped, cut at `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def _validator(check: object) -> AfterValidator:
     def validate(value: str) -> str:
         try:
@@ -118,3 +139,5 @@ CustomerName = Annotated[str, _validator(check_customer)]
 ServiceName = Annotated[str, _validator(check_service)]
 EnvironmentName = Annotated[str, _validator(check_environment)]
 RegionName = Annotated[str, _validator(check_region)]
+Sha = Annotated[str, _validator(check_sha)]
+Digest = Annotated[str, _validator(check_digest)]

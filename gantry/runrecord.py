@@ -26,9 +26,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gantry import jsonfile
 from gantry.errors import GantryError
+from gantry.names import Digest, Sha, printable
 from gantry.paths import run_dir
 
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 Result = Literal["running", "success", "failed", "aborted", "interrupted"]
 DeploymentState = Literal["intended", "rolling", "done", "failed", "rolled-back"]
 
@@ -46,8 +47,8 @@ class StageResult(Model):
 
 
 class ReleaseRef(Model):
-    sha: str
-    digest: str
+    sha: Sha
+    digest: Digest
 
 
 class Deployment(Model):
@@ -81,14 +82,14 @@ class RunRecord(Model):
     host: str
     result: Result = "running"
     stages: list[StageResult] = []
-    sha: str | None = None
+    sha: Sha | None = None
     tag: str | None = None
-    tree: str | None = None
+    tree: Sha | None = None
     dirty: bool = False
     base_image: str | None = None
     local_image: str | None = None
     built: bool | None = None
-    digest: str | None = None
+    digest: Digest | None = None
     references: dict[str, str] = {}
     smoke: dict[str, list[dict[str, Any]]] = {}
     staging_passed_at: float | None = None
@@ -124,8 +125,8 @@ def runs_dir() -> Path:
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.match(run_id):
-        raise GantryError(f"invalid run id {run_id!r}: use letters, digits, '-', '_' or '.' (at most 200)")
+    if not RUN_ID.fullmatch(run_id):
+        raise GantryError(f"invalid run id {printable(run_id)}: use letters, digits, '-', '_' or '.' (at most 200)")
     return run_id
 
 

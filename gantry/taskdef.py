@@ -1,18 +1,26 @@
 """The deployment unit: the ECS task definition template in the repository (app/task-definition.json.tpl),
 rendered the same way for both targets. Placeholders are `${name}`, which both Python's string.Template and
-Terraform's templatefile() understand."""
+Terraform's templatefile() understand.
+
+What runs is bound to its approval: a deploy renders the template as committed in the release's commit (never
+from the deployer's working tree), `fingerprint` hashes the result without the fields that differ between
+regions, and an approval of a protected target names that hash. `check_policy` refuses what would give a
+container the host (privileged mode, host namespaces and paths, added capabilities, devices) or run something
+other than the image's own command, unless the environment lists the exception by name.
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from string import Template
 from typing import Any
 
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError
-from gantry.paths import project_root
 
 
 @dataclass(frozen=True)
@@ -44,25 +52,32 @@ class ContainerSpec:
     secrets: dict[str, str] = field(default_factory=dict)
 
 
-def fill(template: Path, values: dict[str, str | int]) -> dict[str, Any]:
+# Where the template comes from: the release's commit (`path` -> its text as committed there).
+TemplateSource = Callable[[str], str]
+
+
+def fill(template: str, values: dict[str, str | int], name: str = "the task definition template") -> dict[str, Any]:
     """The template with ${...} filled in (strings JSON-escaped); a placeholder without a value is an error."""
     try:
-        text = Template(template.read_text()).substitute(
+        text = Template(template).substitute(
             {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in values.items()}
         )
     except KeyError as exc:
-        raise ConfigError(
-            f"{template} uses ${{{exc.args[0]}}}, which gantry does not provide: fix the template"
-        ) from None
-    try:
-        rendered: dict[str, Any] = json.loads(text)
+        raise ConfigError(f"{name} uses ${{{exc.args[0]}}}, which gantry does not provide: fix the template") from None
     except ValueError as exc:
-        raise ConfigError(f"task definition template {template} is not valid JSON once rendered ({exc})") from None
+        raise ConfigError(f"{name} has an invalid placeholder ({exc}): write placeholders as ${{name}}") from None
+    try:
+        rendered = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid JSON once rendered ({exc})") from None
+    if not isinstance(rendered, dict) or not isinstance(rendered.get("containerDefinitions"), list):
+        raise ConfigError(f"{name} is not a task definition (no containerDefinitions list)")
     return rendered
 
 
 def render(
     cfg: GantryConfig,
+    source: TemplateSource,
     *,
     image: str,
     sha: str,
@@ -76,10 +91,9 @@ def render(
 ) -> dict[str, Any]:
     """The service's task definition for one environment and region (both targets call this). The database
     settings are the target's: where the service's database of this environment and region is, without a
-    password (database_url), and where the password comes from (database_secret)."""
-    path = project_root() / cfg.service.task_definition
-    if not path.is_file():
-        raise ConfigError(f"task definition template {path} not found: fix service.task_definition")
+    password (database_url), and where the password comes from (database_secret). The template is read through
+    `source`: the release's commit."""
+    template = source(cfg.service.task_definition)
     values: dict[str, str | int] = {
         "family": family or f"{cfg.customer}-{cfg.service.name}-{env}",
         "container_name": cfg.service.name,
@@ -95,7 +109,7 @@ def render(
         "database_url": database_url,
         "database_secret_arn": database_secret,
     }
-    rendered = fill(path, values)
+    rendered = fill(template, values, cfg.service.task_definition)
     for container in rendered.get("containerDefinitions", []):
         # A service without a database: no secret without a source (ECS refuses one), no empty DATABASE_URL.
         container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]
@@ -131,3 +145,93 @@ def container_spec(task_definition: dict[str, Any]) -> ContainerSpec:
         if health
         else None,
     )
+
+
+# Fields that name a region's own resources (its registry, log region, database endpoint and secret): they
+# differ between regions for one release, so the approval's hash leaves them out.
+REGIONAL_ENVIRONMENT = {"REGION", "DATABASE_URL"}
+REGIONAL_LOG_OPTIONS = {"awslogs-region", "awslogs-group"}
+
+
+def fingerprint(task_definition: dict[str, Any]) -> str:
+    """sha256 of the task definition without its per-region fields: one value for a release in every region."""
+    neutral = copy.deepcopy(task_definition)
+    for key in ("family", "tags", "executionRoleArn", "taskRoleArn"):
+        neutral.pop(key, None)
+    for container in neutral.get("containerDefinitions", []):
+        image = str(container.get("image", ""))
+        container["image"] = image[image.rfind("@") + 1 :] if "@" in image else image
+        container["environment"] = sorted(
+            (e for e in container.get("environment", []) if e.get("name") not in REGIONAL_ENVIRONMENT),
+            key=lambda e: str(e.get("name")),
+        )
+        container["secrets"] = sorted(str(s.get("name")) for s in container.get("secrets", []))
+        options = container.get("logConfiguration", {}).get("options", {})
+        for key in REGIONAL_LOG_OPTIONS:
+            options.pop(key, None)
+    text = json.dumps(neutral, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# The allow-list: every key a task definition and its containers may carry. Anything else is refused, so a new
+# ECS setting is reviewed here before a template can use it.
+TASK_KEYS = {
+    "family", "networkMode", "requiresCompatibilities", "containerDefinitions", "cpu", "memory", "volumes",
+    "executionRoleArn", "taskRoleArn", "tags", "runtimePlatform", "pidMode", "ipcMode",
+}  # fmt: skip
+CONTAINER_KEYS = {
+    "name", "image", "essential", "cpu", "memory", "memoryReservation", "portMappings", "environment", "secrets",
+    "healthCheck", "readonlyRootFilesystem", "logConfiguration", "stopTimeout", "startTimeout", "user",
+    "workingDirectory", "ulimits", "dependsOn", "mountPoints", "dockerLabels", "linuxParameters", "privileged",
+    "command", "entryPoint",
+}  # fmt: skip
+LINUX_KEYS = {"initProcessEnabled", "capabilities", "devices", "sharedMemorySize", "tmpfs"}
+
+
+def check_policy(task_definition: dict[str, Any], allowed: Collection[str] = ()) -> list[str]:
+    """What the task definition holds beyond the policy, as '<exception>: <where>' lines; empty when it may run.
+    `allowed` are the environment's exceptions (an unknown key is never allowed)."""
+    found = _task_findings(task_definition)
+    for container in task_definition.get("containerDefinitions", []):
+        found += _container_findings(container if isinstance(container, dict) else {})
+    return [f"{kind}: {where}" for kind, where in found if kind == "unknown" or kind not in allowed]
+
+
+def _task_findings(task_definition: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [("unknown", f"task definition key '{k}' is not on gantry's allow-list") for k in task_definition]
+    found = [item for item, key in zip(found, task_definition, strict=True) if key not in TASK_KEYS]
+    if task_definition.get("networkMode") == "host":
+        found.append(("host-network", "networkMode host"))
+    for key, name in (("pidMode", "host-pid"), ("ipcMode", "host-ipc")):
+        if task_definition.get(key) == "host":
+            found.append((name, f"{key} host"))
+    for volume in task_definition.get("volumes") or []:
+        source = (volume.get("host") or {}).get("sourcePath") if isinstance(volume, dict) else None
+        if source:
+            found.append(("host-volumes", f"volume '{volume.get('name')}' mounts host path {source}"))
+    return found
+
+
+def _container_findings(container: dict[str, Any]) -> list[tuple[str, str]]:
+    name = container.get("name", "?")
+    found = [
+        ("unknown", f"container '{name}' key '{key}' is not on gantry's allow-list")
+        for key in sorted(set(container) - CONTAINER_KEYS)
+    ]
+    if container.get("privileged"):
+        found.append(("privileged", f"container '{name}' is privileged"))
+    found += [
+        ("command", f"container '{name}' sets {key} (run the image's own command)")
+        for key in ("command", "entryPoint")
+        if container.get(key)
+    ]
+    linux = container.get("linuxParameters") or {}
+    found += [
+        ("unknown", f"container '{name}' linuxParameters.{key} is not on gantry's allow-list")
+        for key in sorted(set(linux) - LINUX_KEYS)
+    ]
+    if (linux.get("capabilities") or {}).get("add"):
+        found.append(("capabilities", f"container '{name}' adds capabilities {linux['capabilities']['add']}"))
+    if linux.get("devices"):
+        found.append(("devices", f"container '{name}' maps host devices"))
+    return found

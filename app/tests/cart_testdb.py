@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gantry.database import scram_verifier  # the verifier both targets send; the tests set roles up the same way
-
 PG_BIN = Path(os.environ.get("CART_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_OS_USER = "postgres"
 PORTS = range(34000, 35000)
@@ -299,7 +297,9 @@ def session_database() -> Iterator[SessionDatabase]:
         with primary.admin() as conn:
             conn.execute("SET log_statement = 'none'")
             conn.execute(f"CREATE ROLE {OWNER} LOGIN")
-            conn.execute(f"CREATE ROLE {APP} LOGIN PASSWORD '{scram_verifier(db.password)}'")
+            # Only libpq's SCRAM verifier travels (PQencryptPasswordConn), as the platform sets the role up.
+            verifier = conn.pgconn.encrypt_password(db.password.encode(), APP.encode(), b"scram-sha-256").decode()
+            conn.execute(f"CREATE ROLE {APP} LOGIN PASSWORD '{verifier}'")
         db.create_database("cart")
         fd = os.open(db.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

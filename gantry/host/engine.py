@@ -26,6 +26,9 @@ from gantry.paths import run_dir
 SYSTEM_SOCKET = Path("/var/run/docker.sock")
 SERVICE_NAME = "podman-service"
 
+# Every container gantry starts carries the run directory it belongs to, so `gantry down` finds all of them.
+CONTAINER_LABEL = "gantry.home"
+
 
 def engine_dir() -> Path:
     return run_dir() / "engine"

@@ -1,15 +1,21 @@
-"""The one way gantry runs git: argument lists (never a shell), captured output, one-line errors."""
+"""The one way gantry runs git: argument lists (never a shell), captured output, one-line errors.
+
+Revisions reach git only as full commit ids (gantry.names.check_sha) and always after `--end-of-options`, so
+a value read from a record or a parameter can never be taken for an option (`--output=FILE`)."""
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from gantry.errors import GantryError
+from gantry.names import check_sha
 
 
 def git_retrying(*args: str, **kwargs: Any) -> str:
@@ -60,7 +66,9 @@ def refs(repo: Path | str) -> dict[str, str]:
 def archive(repo: Path, tree: str, paths: Sequence[str]) -> bytes:
     """A tar of `paths` exactly as committed in `tree` (what the image build receives as its context)."""
     result = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", tree, *paths], capture_output=True, check=False
+        ["git", "-C", str(repo), "archive", "--format=tar", "--end-of-options", check_sha(tree), "--", *paths],
+        capture_output=True,
+        check=False,
     )
     if result.returncode != 0:
         raise GantryError(
@@ -68,3 +76,72 @@ def archive(repo: Path, tree: str, paths: Sequence[str]) -> bytes:
             "run `gantry source` so the region's source copy has the commit"
         )
     return result.stdout
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of a change, as separation of duties and the approver's summary need it."""
+
+    sha: str
+    author: str  # e-mail addresses
+    committer: str
+    subject: str
+    # git's signature verdict (%G?: G good, B bad, U unknown validity, N none...) and the signer it names (%GS),
+    # against the committers' allowed signers; "" when no list was given.
+    signature: str = ""
+    signer: str = ""
+
+
+SEPARATOR = "\x1f"
+
+
+def commits(
+    repo: Path, sha: str, since: str | None, signers: str | None = None, limit: int | None = None
+) -> list[Commit]:
+    """The commits of `since..sha` (every ancestor of `sha` when `since` is None), newest first, at most `limit`.
+    With `signers` (an allowed-signers list), each commit's SSH signature is verified against it."""
+    span = f"{check_sha(since)}..{check_sha(sha)}" if since else check_sha(sha)
+    fields = SEPARATOR.join(["%H", "%ae", "%ce", "%G?", "%GS", "%s"])
+    with tempfile.TemporaryDirectory(prefix="gantry-signers-") as scratch:
+        config: list[str] = []
+        if signers is not None:
+            allowed = Path(scratch) / "allowed_signers"
+            allowed.write_text(signers)
+            config = ["-c", f"gpg.ssh.allowedSignersFile={allowed}"]
+        output = git(
+            "log", f"--format={fields}", *([f"--max-count={limit}"] if limit else []), "--end-of-options", span, "--",
+            cwd=repo, config=config,
+            fix="run `gantry source` so the region's source copy has every commit of the change",
+        )  # fmt: skip
+    found = []
+    for line in output.splitlines():
+        sha_, author, committer, verdict, signer, subject = line.split(SEPARATOR, 5)
+        found.append(
+            Commit(sha_, author, committer, subject[:120], verdict if signers else "", signer if signers else "")
+        )
+    return found
+
+
+def is_ancestor(repo: Path, sha: str, ref: str) -> bool:
+    """`sha` is `ref` or an ancestor of it in `repo`."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), "merge-base", "--is-ancestor", "--end-of-options", check_sha(sha), ref],
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def show(repo: Path, sha: str, path: str) -> str:
+    """The text of `path` exactly as committed in `sha`; GantryError naming the fix when it is not there."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), "show", "--end-of-options", f"{check_sha(sha)}:{path}"],
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GantryError(
+            f"{path} is not in commit {sha[:12]} of {repo}: commit it (service settings name it), or run "
+            "`gantry source` so the region's source copy has the commit"
+        )
+    return result.stdout.decode(errors="replace")

@@ -16,7 +16,7 @@ import click
 
 from gantry.config import GantryConfig, load_config
 from gantry.errors import ConfigError
-from gantry.stages import approval
+from gantry.stages import operations
 from gantry.targets.base import Target
 from gantry.targets.factory import make_target
 
@@ -77,19 +77,19 @@ def approve(
     if import_file is not None:
         raw = import_file.read()
         if not raw.strip():  # nothing pasted: the approver stored their approval themselves
-            statement = approval.verify_maintenance(
+            statement = operations.verify_maintenance(
                 cfg, target, env=env, playbook=playbook, limit=limit, sha=sha, submitter=submitter
             )
             click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
             return
-        statement = approval.import_maintenance(
+        statement = operations.import_maintenance(
             cfg, target, raw, env=env, playbook=playbook, limit=limit, sha=sha, submitter=submitter
         )
         click.echo(f"stored the approval of {statement.approver}")
         return
     if approver is None or key is None:
         raise ConfigError("gantry maintenance approve needs --approver EMAIL and --key PATH (or --import FILE)")
-    signed = approval.approve_maintenance(
+    signed = operations.approve_maintenance(
         cfg,
         target,
         env=env,
@@ -113,7 +113,7 @@ def approve(
 def check(ctx: click.Context, env: str, playbook: str, limit: str, sha: str, submitter: str | None) -> None:
     """Exit 0 only if a valid approval of exactly this run is on record (the job runs it before the playbook)."""
     cfg, target = _target(ctx)
-    statement = approval.verify_maintenance(
+    statement = operations.verify_maintenance(
         cfg, target, env=env, playbook=playbook, limit=limit, sha=sha, submitter=submitter
     )
     click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")

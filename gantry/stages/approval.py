@@ -1,9 +1,12 @@
-"""Stage 6, approve: an approver signs a statement binding the digest that passed staging to the production
-targets; every deploy to a protected target verifies it first (gantry.approvals holds the rules).
+"""Stage 6, approve: an approver signs a statement binding the release that passed staging (its digest, its
+commit, the commits since what production runs and the task definition that will run it) to the production
+targets; every deploy, migration and recovery on a protected target verifies it first (gantry.approvals holds
+the rules, gantry.stages.change computes what the statement binds).
 
-Records are create-only (gantry.records): a staging pass per digest, approvals keyed by digest and statement
-hash (so nobody can block a real approval by writing a bogus one first), refused deploys for the audit trail,
-and the releases that reached steady state on each target (what a rollback may return to).
+Records are create-only (gantry.records) and kept per environment, so each environment's identity writes only
+its own: a staging pass per digest (staging's), approvals keyed by digest and statement hash (so nobody can
+block a real approval by writing a bogus one first), refused deploys for the audit trail, and the releases that
+reached steady state on each target, with the approval that let them in (what a rollback may return to).
 """
 
 from __future__ import annotations
@@ -12,41 +15,72 @@ import contextlib
 import json
 import secrets
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gantry import approvals
-from gantry.approvals import DeploySubject, MaintenanceSubject, Protection, SignedApproval, StagingPassRef, Statement
+from gantry.approvals import DeploySubject, Protection, SignedApproval, StagingPassRef, Statement
 from gantry.config import GantryConfig
-from gantry.errors import ApprovalError, GantryError
+from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
-from gantry.records import RELEASES, RecordStore, release_key
+from gantry.names import check_digest
+from gantry.records import RELEASES, release_key
+from gantry.stages import change
 from gantry.targets.base import Release, Target
 
 APPROVALS = "approvals"
 STAGING_PASSES = "staging-passes"
 REFUSED = "refused-deploys"
+T = TypeVar("T")
 
 
 def digest_key(digest: str) -> str:
     try:
-        return approvals.check_digest(digest).replace(":", "-")
-    except ValueError as exc:
+        return check_digest(digest).replace(":", "-")
+    except ConfigError as exc:
         raise ApprovalError(f"{exc}: pass --digest sha256:<64 hex>") from None
 
 
-def record_staging_pass(records: RecordStore, digest: str, sha: str, run_id: str | None, env: str) -> dict[str, Any]:
-    """The first staging pass of a digest opens its approval window (create-only, kept for audit)."""
-    value = {"digest": digest, "sha": sha, "run_id": run_id, "environment": env, "passed_at": round(time.time(), 3)}
-    records.create(STAGING_PASSES, digest_key(digest), value)
-    return records.get(STAGING_PASSES, digest_key(digest)) or value
+def record_staging_pass(
+    target: Target, release: Release, run_id: str | None, env: str, *, dirty: bool
+) -> dict[str, Any]:
+    """The first staging pass of a digest opens its approval window (create-only, kept for audit). A pass of a
+    build from uncommitted changes says so: it never reaches a protected target."""
+    value = {
+        "digest": release.digest,
+        "sha": release.sha,
+        "run_id": run_id,
+        "environment": env,
+        "dirty": dirty,
+        "passed_at": round(time.time(), 3),
+    }
+    records = target.records(env)
+    records.create(STAGING_PASSES, digest_key(release.digest), value)
+    return records.get(STAGING_PASSES, digest_key(release.digest)) or value
 
 
-def protections(target: Target, env: str, regions: list[str]) -> dict[str, Protection]:
-    """region -> protection, for the regions of `env` whose target is protected."""
-    found = {region: target.protection(env, region) for region in regions}
-    return {region: p for region, p in found.items() if p is not None}
+def staging_pass(cfg: GantryConfig, target: Target, digest: str) -> dict[str, Any] | None:
+    return target.records(cfg.approvals.staging_environment).get(STAGING_PASSES, digest_key(digest))
+
+
+def protections(cfg: GantryConfig, target: Target, env: str, regions: list[str]) -> dict[str, Protection]:
+    """region -> protection, for the regions of `env` whose target is protected. An environment the
+    configuration marks protected (approvals.protected) whose target carries no protection is refused here: a
+    missing tag or policy never makes production unprotected."""
+    found: dict[str, Protection] = {}
+    for region in regions:
+        protection = target.protection(env, region)
+        if protection is not None:
+            found[region] = protection
+        elif cfg.is_protected(env):
+            raise ApprovalError(
+                f"{env} in {region} must be protected (approvals.protected) but its target carries no protection: "
+                "set it up (aws: apply the environment's Terraform root; local: `gantry up`) before deploying"
+            )
+    return found
 
 
 def one_policy(found: dict[str, Protection]) -> approvals.ApprovalPolicy:
@@ -56,34 +90,67 @@ def one_policy(found: dict[str, Protection]) -> approvals.ApprovalPolicy:
     return next(iter(policies))
 
 
-# -- signing ---------------------------------------------------------------------------------------------
+def principal(approver: str) -> str:
+    try:
+        return approvals.check_principal(approver)
+    except ValueError as exc:
+        raise ApprovalError(f"--approver: {str(exc)[:200]}") from None
 
 
-def statement_for(
-    cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, now: float | None = None
-) -> tuple[Statement, approvals.ApprovalPolicy]:
-    """The statement an approver signs for `digest` in `env`: every protected target of `env`, the staging pass."""
-    approver = _principal(approver)
-    found = protections(target, env, cfg.regions_of(env))
+def require_listed(policy: approvals.ApprovalPolicy, approver: str, env: str) -> None:
+    if not policy.lists(approver):
+        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
+
+
+# -- what is approved -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What an approver is asked to sign, and what they are shown first."""
+
+    statement: Statement
+    policy: approvals.ApprovalPolicy
+    change: change.Change
+
+
+def _release_of(passed: dict[str, Any]) -> Release:
+    return Release(str(passed["sha"]), str(passed["digest"]))
+
+
+def propose(cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str) -> Proposal:
+    """The statement an approver signs for `digest` in `env`: every protected target of `env`, the staging pass,
+    the commits since what `env` runs, and the task definition."""
+    approver = principal(approver)
+    regions = cfg.regions_of(env)
+    found = protections(cfg, target, env, regions)
     if not found:
         raise ApprovalError(f"no target of {env} is protected: it needs no approval")
     policy = one_policy(found)
-    _require_listed(policy, approver, env)
-    passed = target.records().get(STAGING_PASSES, digest_key(digest))
+    require_listed(policy, approver, env)
+    passed = staging_pass(cfg, target, digest)
     if passed is None:
         raise ApprovalError(
             f"{digest[:19]} has not passed staging: run `gantry deploy --env {cfg.approvals.staging_environment}` "
             f"and `gantry smoke --env {cfg.approvals.staging_environment}` first"
         )
-    waited = (now or time.time()) - float(passed["passed_at"])
+    waited = time.time() - float(passed["passed_at"])
     if waited > cfg.approvals.timeout_seconds:
         raise ApprovalError(
             f"the approval window for {digest[:19]} closed {waited - cfg.approvals.timeout_seconds:.0f} s ago "
             f"(approvals.timeout_seconds={cfg.approvals.timeout_seconds:g}): ship a new commit through staging"
         )
+    release = _release_of(passed)
+    _committed_release(cfg, passed)
+    made = change.of(cfg, target, env, release, regions)
+    if policy.separation_of_duties and approver.lower() in made.contributors:
+        raise ApprovalError(
+            f"{approver} authored or committed a commit of this change: separation of duties needs another approver"
+        )
     subject = DeploySubject(
+        service=cfg.service.name,
         digest=digest,
-        sha=str(passed["sha"]),
+        sha=release.sha,
         environment=env,
         targets=[p.identity for p in found.values()],
         staging_pass=StagingPassRef(
@@ -92,49 +159,54 @@ def statement_for(
             passed_at=float(passed["passed_at"]),
             record=approvals.record_hash(passed),
         ),
+        task_definition=made.task_definition,
+        exceptions=made.exceptions,
+        since=made.since,
     )
-    return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy
+    statement = approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy)
+    return Proposal(statement, policy, made)
 
 
-def _principal(approver: str) -> str:
-    try:
-        return approvals.check_principal(approver)
-    except ValueError as exc:
-        raise ApprovalError(f"--approver: {exc}") from None
+def _committed_release(cfg: GantryConfig, passed: dict[str, Any]) -> None:
+    """A protected target takes only a build of a commit on the protected branch, never uncommitted changes."""
+    if passed.get("dirty", True):
+        raise ApprovalError(
+            f"{str(passed['digest'])[:19]} was built from uncommitted changes (--allow-dirty): it may go to staging "
+            "only; commit the change and ship the commit"
+        )
+    change.on_protected_branch(cfg, str(passed["sha"]))
 
 
-def _require_listed(policy: approvals.ApprovalPolicy, approver: str, env: str) -> None:
-    if approver not in policy.approvers():
-        raise ApprovalError(f"{approver!r} is not an approver for {env}: ask one of {', '.join(policy.approvers())}")
-
-
-def _sign_as(
-    target: Target, statement: Statement, policy: approvals.ApprovalPolicy, approver: str, key: Path, store_it: bool
+def sign_as(
+    target: Target, env: str, statement: Statement, policy: approvals.ApprovalPolicy, key: Path, store_it: bool
 ) -> SignedApproval:
-    """Sign, check that the target's policy lists `key` for `approver`, and (unless `--print`) store."""
-    signed = sign(statement, key)
-    if not sshsig.verify(signed.statement.encode(), signed.signature, policy.allowed_signers, approver):
-        raise ApprovalError(f"{key} is not a key the target lists for {approver}: sign with your listed SSH key")
+    """Sign, check that the target's policy lists `key` for the approver, and (unless `--print`) store."""
+    text = statement.canonical()
+    signed = SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
+    if not sshsig.verify(text.encode(), signed.signature, policy.allowed_signers, statement.approver):
+        raise ApprovalError(f"{key} is not a key the target lists for {statement.approver}: sign with your listed key")
     if store_it:
-        store(target, signed)
+        store(target, env, signed)
     return signed
 
 
-def sign(statement: Statement, key: Path) -> SignedApproval:
-    text = statement.canonical()
-    return SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
-
-
-def store(target: Target, signed: SignedApproval) -> bool:
-    return target.records().create(APPROVALS, signed.key, signed.model_dump())
+def store(target: Target, env: str, signed: SignedApproval) -> bool:
+    return target.records(env).create(APPROVALS, signed.key, signed.model_dump())
 
 
 def approve(
     cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, key: Path, store_it: bool = True
 ) -> SignedApproval:
     """Make, sign and (unless store_it is False: `--print`) store an approval."""
-    statement, policy = statement_for(cfg, target, env=env, digest=digest, approver=approver)
-    return _sign_as(target, statement, policy, approver, key, store_it)
+    proposal = propose(cfg, target, env=env, digest=digest, approver=approver)
+    return sign_as(target, env, proposal.statement, proposal.policy, key, store_it)
+
+
+def parse_pasted(raw: str, fix: str) -> SignedApproval:
+    try:
+        return approvals.parse_signed(json.loads(raw))
+    except ValueError:
+        raise ApprovalError(f"the approval is not JSON: paste the output of `{fix}`") from None
 
 
 def import_signed(
@@ -142,25 +214,34 @@ def import_signed(
 ) -> Statement:
     """A signed approval made elsewhere (pasted into Jenkins), stored once it verifies; with `submitter`, the
     approver must be who Jenkins authenticated."""
-    try:
-        signed = approvals.parse_signed(json.loads(raw))
-    except ValueError:
-        raise ApprovalError("the approval is not JSON: paste the output of `gantry approve --print`") from None
-    statement = verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env), candidates=[signed])
+    signed = parse_pasted(raw, "gantry approve --print")
+    statement, _ = verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env), candidates=[signed])
     if submitter is not None and submitter.lower() != statement.approver.lower():
         raise ApprovalError(
             f"the approval is {statement.approver}'s, but {submitter!r} submitted it: each signs their own"
         )
-    store(target, signed)
+    store(target, env, signed)
     return statement
 
 
 # -- verification ---------------------------------------------------------------------------------------------
 
 
-def stored(target: Target, digest: str) -> list[SignedApproval]:
+def first_valid(options: list[SignedApproval], check: Callable[[SignedApproval], T], refusal: str) -> T:
+    """The result of `check` for the first candidate it accepts; ApprovalError with `refusal` and every
+    candidate's reason otherwise."""
+    reasons = []
+    for signed in options:
+        try:
+            return check(signed)
+        except ApprovalError as exc:
+            reasons.append(str(exc))
+    raise ApprovalError(f"{refusal}: {'; '.join(dict.fromkeys(reasons))[:400]}")
+
+
+def stored(target: Target, env: str, prefix: str) -> list[SignedApproval]:
     found = []
-    for raw in target.records().find(APPROVALS, digest_key(digest) + "--"):
+    for raw in target.records(env).find(APPROVALS, prefix):
         try:
             found.append(approvals.parse_signed(raw))
         except ApprovalError:
@@ -176,61 +257,110 @@ def verify_for_deploy(
     regions: list[str],
     *,
     candidates: list[SignedApproval] | None = None,
-    rollback: bool = False,
-) -> Statement:
-    """The approval that lets `digest` into the protected targets among `regions` of `env`; ApprovalError
-    naming what is missing otherwise."""
-    found = protections(target, env, regions)
+    enforce_expiry: bool = True,
+) -> tuple[Statement, SignedApproval]:
+    """The approval that lets `digest` into the protected targets among `regions` of `env`, checked against
+    what would run now (commit, branch, commits since, task definition in each region); ApprovalError naming
+    what is missing otherwise."""
+    found = protections(cfg, target, env, regions)
     policy = one_policy(found)
-    try:
-        approvals.check_digest(digest)
-    except ValueError as exc:
-        raise ApprovalError(str(exc)) from None
-    options = stored(target, digest) if candidates is None else candidates
+    digest_key(digest)
+    options = stored(target, env, digest_key(digest) + "--") if candidates is None else candidates
     if not options:
         raise ApprovalError(
             f"no approval on record for {digest[:19]} in {env}: an approver runs "
             f"`gantry approve --env {env} --digest {digest} --approver EMAIL --key KEY` after staging passed"
         )
-    passed = target.records().get(STAGING_PASSES, digest_key(digest))
-    sha = passed.get("sha") if passed else None
-    authors: dict[str, str | None] = {}
+    passed = staging_pass(cfg, target, digest)
 
-    def author() -> str | None:
-        if "sha" not in authors:
-            authors["sha"] = target.commit_author(str(sha)) if sha else None
-        return authors["sha"]
+    def check(signed: SignedApproval) -> tuple[Statement, SignedApproval]:
+        statement = approvals.check(
+            signed,
+            policy,
+            sshsig.verify,
+            now=datetime.now(UTC),
+            customer=cfg.customer,
+            environment=env,
+            targets=[p.identity for p in found.values()],
+            digest=digest,
+            staging_pass=passed,
+            contributors=lambda st: _contributors(cfg, target, st),
+            enforce_expiry=enforce_expiry,
+        )
+        _binds_what_runs(cfg, target, env, statement, regions, passed)
+        return statement, signed
 
-    reasons = []
-    for signed in options:
-        try:
-            return approvals.check(
-                signed,
-                policy,
-                sshsig.verify,
-                now=datetime.now(UTC),
-                customer=cfg.customer,
-                environment=env,
-                targets=[p.identity for p in found.values()],
-                digest=digest,
-                staging_pass=passed,
-                author=author,
-                enforce_expiry=not rollback,
-            )
-        except ApprovalError as exc:
-            reasons.append(str(exc))
-    raise ApprovalError(f"no valid approval for {digest[:19]} in {env}: {'; '.join(dict.fromkeys(reasons))[:400]}")
+    return first_valid(options, check, f"no valid approval for {digest[:19]} in {env}")
+
+
+def _contributors(cfg: GantryConfig, target: Target, statement: Statement) -> list[str] | None:
+    subject = statement.subject
+    if not isinstance(subject, DeploySubject):
+        return None
+    if subject.since == subject.sha:
+        return []
+    try:
+        found = change.commits(cfg, target, subject.sha, subject.since)
+    except ApprovalError:
+        raise
+    except GantryError:
+        return None  # not in the source copy: unknown, so refused (fail closed)
+    return sorted({who.lower() for commit in found for who in (commit.author, commit.committer)})
+
+
+def _binds_what_runs(
+    cfg: GantryConfig,
+    target: Target,
+    env: str,
+    statement: Statement,
+    regions: list[str],
+    passed: dict[str, Any] | None,
+) -> None:
+    """The statement approves exactly what a deploy of it to `regions` would run now."""
+    subject = statement.subject
+    assert isinstance(subject, DeploySubject)  # noqa: S101 (check() compared the digest: a deploy subject)
+    if subject.service != cfg.service.name:
+        raise ApprovalError(f"it approves service {subject.service}, not {cfg.service.name}")
+    if passed is None or passed.get("sha") != subject.sha:
+        raise ApprovalError(f"it approves commit {subject.sha[:12]}, not the one staging passed")
+    _committed_release(cfg, passed)
+    exceptions = sorted(cfg.environment(env).task_definition_exceptions)
+    if subject.exceptions != exceptions:
+        raise ApprovalError(
+            f"it approves the task-definition exceptions {subject.exceptions}, but {env} now lists {exceptions}"
+        )
+    rendered = change.task_definition(cfg, target, env, Release(subject.sha, subject.digest), regions)
+    if rendered != subject.task_definition:
+        raise ApprovalError(
+            f"the task definition that would run ({rendered[:12]}) is not the approved one "
+            f"({subject.task_definition[:12]}): the template or the service settings changed since; ask for a "
+            "new approval"
+        )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Why a deploy may touch a protected target: the approval it verified (its hash goes into the intent, so a
+    recovery checks it again), or the steady-state record a rollback returns to."""
+
+    approver: str
+    expires_at: datetime
+    approval: str  # SignedApproval.digest
 
 
 def require(
     cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str], *, run_id: str, rollback: bool
-) -> Statement | None:
-    """Before a deploy touches anything: None when no region of it is protected, else the valid approval.
-    A refusal is recorded (who tried what, why) before it is raised."""
-    if not protections(target, env, regions):
+) -> Admission | None:
+    """Before a deploy touches anything: None when no region of it is protected, else what admits it. A
+    rollback goes only to a release this target ran within approvals.rollback_max_age_days, under the approval
+    that let it in then; a forward deploy needs a valid approval now. A refusal is recorded before it is raised."""
+    if not protections(cfg, target, env, regions):
         return None
     try:
-        return verify_for_deploy(cfg, target, env, release.digest, regions, rollback=rollback)
+        if rollback:
+            return _rollback_admission(cfg, target, env, release, regions)
+        statement, signed = verify_for_deploy(cfg, target, env, release.digest, regions)
+        return Admission(statement.approver, statement.expires_at, signed.digest)
     except ApprovalError as exc:
         attempt = {
             "environment": env,
@@ -243,17 +373,60 @@ def require(
         }
         key = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         with contextlib.suppress(GantryError):  # the refusal itself matters more than its record
-            target.records().create(REFUSED, key, attempt)
+            target.records(env).create(REFUSED, key, attempt)
         raise
+
+
+def _rollback_admission(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Admission:
+    oldest = datetime.now(UTC) - timedelta(days=cfg.approvals.rollback_max_age_days)
+    admitted: Admission | None = None
+    for region in regions:
+        identity = target.identity(env, region)
+        ran = target.records(env).get(RELEASES, release_key(identity, release.digest))
+        if ran is None or ran.get("sha") != release.sha:
+            raise ApprovalError(
+                f"{env} in {region} never ran {release.digest[:19]} to steady state: a protected target rolls back "
+                "only to a release it ran (deploy a fixed release instead)"
+            )
+        steady = datetime.fromtimestamp(float(ran["steady_at"]), UTC)
+        if steady < oldest:
+            raise ApprovalError(
+                f"{env} in {region} last ran {release.digest[:19]} on {steady:%Y-%m-%d}, more than "
+                f"{cfg.approvals.rollback_max_age_days:g} days ago (approvals.rollback_max_age_days): deploy it anew"
+            )
+        approval = str(ran.get("approval") or "")
+        signed = next((s for s in stored(target, env, digest_key(release.digest) + "--") if s.digest == approval), None)
+        if signed is None:
+            raise ApprovalError(f"the approval {release.digest[:19]} ran under in {region} is not on record")
+        statement, _ = verify_for_deploy(
+            cfg, target, env, release.digest, [region], candidates=[signed], enforce_expiry=False
+        )
+        admitted = Admission(statement.approver, statement.expires_at, signed.digest)
+    assert admitted is not None  # noqa: S101 (regions is never empty: protections() found one)
+    return admitted
+
+
+def verify_approval(
+    cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str], approval: str | None
+) -> Admission:
+    """The approval a deploy intent names (by hash), verified again now, expiry included: what a recovery must
+    hold before it rolls a protected target forward."""
+    signed = next(
+        (s for s in stored(target, env, digest_key(release.digest) + "--") if approval and s.digest == approval), None
+    )
+    if signed is None:
+        raise ApprovalError(f"the deploy of {release.digest[:19]} names no approval on record")
+    statement, _ = verify_for_deploy(cfg, target, env, release.digest, regions, candidates=[signed])
+    return Admission(statement.approver, statement.expires_at, signed.digest)
 
 
 def wait(cfg: GantryConfig, target: Target, env: str, digest: str, poll_seconds: float = 1.0) -> Statement:
     """Block until a valid approval of `digest` is stored (by an approver elsewhere), or the window closes."""
     deadline = time.monotonic() + cfg.approvals.timeout_seconds
     while time.monotonic() < deadline:
-        if stored(target, digest):
+        if stored(target, env, digest_key(digest) + "--"):
             try:
-                return verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env))
+                return verify_for_deploy(cfg, target, env, digest, cfg.regions_of(env))[0]
             except ApprovalError:
                 pass  # an invalid one arrived: keep waiting for a valid one
         time.sleep(poll_seconds)
@@ -266,9 +439,12 @@ def wait(cfg: GantryConfig, target: Target, env: str, digest: str, poll_seconds:
 # -- releases -------------------------------------------------------------------------------------------------
 
 
-def record_release(target: Target, identity: str, release: Release, run_id: str) -> None:
-    """A release that reached steady state on a target: what a rollback may return to."""
-    target.records().create(
+def record_release(
+    target: Target, env: str, identity: str, release: Release, run_id: str, approval: str | None
+) -> None:
+    """A release that reached steady state on a target, and the approval it ran under: what a rollback may
+    return to."""
+    target.records(env).create(
         RELEASES,
         release_key(identity, release.digest),
         {
@@ -276,157 +452,7 @@ def record_release(target: Target, identity: str, release: Release, run_id: str)
             "sha": release.sha,
             "digest": release.digest,
             "run_id": run_id,
+            "approval": approval,
             "steady_at": time.time(),
         },
     )
-
-
-def reached_steady_state(target: Target, identity: str, release: Release) -> bool:
-    return target.records().get(RELEASES, release_key(identity, release.digest)) is not None
-
-
-def maintenance_statement(
-    cfg: GantryConfig, target: Target, *, env: str, playbook: str, limit: str, sha: str, approver: str
-) -> tuple[Statement, approvals.ApprovalPolicy]:
-    found = protections(target, env, cfg.regions_of(env))
-    if not found:
-        raise ApprovalError(f"no target of {env} is protected: maintenance there needs no approval")
-    policy = one_policy(found)
-    try:
-        subject = MaintenanceSubject(
-            playbook=playbook, limit=limit, sha=sha, environment=env, targets=[p.identity for p in found.values()]
-        )
-    except ValueError as exc:
-        raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
-    return approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy), policy
-
-
-# -- maintenance: running a playbook against a protected environment (the ansible-maintenance job) -----------------
-
-
-def _check_sha(sha: str) -> str:
-    if not approvals.SHA.fullmatch(sha):
-        raise ApprovalError(f"{sha!r} is not a commit: pass --sha with the 40 hex digits of the checkout, in full")
-    return sha
-
-
-def approve_maintenance(
-    cfg: GantryConfig,
-    target: Target,
-    *,
-    env: str,
-    playbook: str,
-    limit: str,
-    sha: str,
-    approver: str,
-    key: Path,
-    store_it: bool = True,
-) -> SignedApproval:
-    """Make, sign and (unless store_it is False: `--print`) store an approval to run `playbook` with `limit` at
-    commit `sha` against every protected target of `env`."""
-    approver = _principal(approver)
-    statement, policy = maintenance_statement(
-        cfg, target, env=env, playbook=playbook, limit=limit, sha=_check_sha(sha), approver=approver
-    )
-    _require_listed(policy, approver, env)
-    return _sign_as(target, statement, policy, approver, key, store_it)
-
-
-def _this_run(statement: Statement, wanted: MaintenanceSubject, submitter: str | None) -> Statement:
-    """A valid statement approves this run only for this playbook, limit and commit, and (with `submitter`) only
-    as the approval of whoever asked."""
-    subject = statement.subject
-    if not isinstance(subject, MaintenanceSubject):
-        raise ApprovalError("it approves a deploy, not maintenance")
-    if (subject.playbook, subject.limit, subject.sha) != (wanted.playbook, wanted.limit, wanted.sha):
-        raise ApprovalError(
-            f"it approves {subject.playbook} on {subject.limit!r} at {subject.sha[:12]}, "
-            f"not {wanted.playbook} on {wanted.limit!r} at {wanted.sha[:12]}"
-        )
-    if submitter is not None and submitter.lower() != statement.approver.lower():
-        raise ApprovalError(f"it is {statement.approver}'s, but {submitter!r} submitted it: each signs their own")
-    return statement
-
-
-def verify_maintenance(
-    cfg: GantryConfig,
-    target: Target,
-    *,
-    env: str,
-    playbook: str,
-    limit: str,
-    sha: str,
-    submitter: str | None = None,
-    candidates: list[SignedApproval] | None = None,
-) -> Statement:
-    """The approval that lets exactly this run happen (this playbook, limit and commit, every protected target
-    of `env`; by `submitter` when given): the stored ones, or `candidates`. ApprovalError naming why not."""
-    found = protections(target, env, cfg.regions_of(env))
-    if not found:
-        raise ApprovalError(f"no target of {env} is protected: maintenance there needs no approval")
-    policy = one_policy(found)
-    try:
-        wanted = MaintenanceSubject(
-            playbook=playbook,
-            limit=limit,
-            sha=_check_sha(sha),
-            environment=env,
-            targets=[p.identity for p in found.values()],
-        )
-    except ValueError as exc:
-        raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
-    options = candidates
-    if options is None:
-        options = []
-        for raw in target.records().find(APPROVALS, f"{playbook}--"):
-            with contextlib.suppress(ApprovalError):  # a malformed record approves nothing
-                options.append(approvals.parse_signed(raw))
-    if not options:
-        raise ApprovalError(
-            f"no maintenance approval on record for {playbook} in {env}: an approver runs `gantry maintenance "
-            f"approve --env {env} --playbook {playbook} --limit '{limit}' --sha {sha} --approver EMAIL --key KEY`"
-        )
-    reasons = []
-    for signed in options:
-        try:
-            statement = approvals.check(
-                signed,
-                policy,
-                sshsig.verify,
-                now=datetime.now(UTC),
-                customer=cfg.customer,
-                environment=env,
-                targets=wanted.targets,
-                author=lambda: target.commit_author(sha),
-            )
-            return _this_run(statement, wanted, submitter)
-        except ApprovalError as exc:
-            reasons.append(str(exc))
-    raise ApprovalError(
-        f"no valid maintenance approval for {playbook} in {env}: {'; '.join(dict.fromkeys(reasons))[:400]}"
-    )
-
-
-def import_maintenance(
-    cfg: GantryConfig,
-    target: Target,
-    raw: str,
-    *,
-    env: str,
-    playbook: str,
-    limit: str,
-    sha: str,
-    submitter: str | None,
-) -> Statement:
-    """A maintenance approval signed elsewhere (pasted into Jenkins), stored once it verifies for this run."""
-    try:
-        signed = approvals.parse_signed(json.loads(raw))
-    except ValueError:
-        raise ApprovalError(
-            "the approval is not JSON: paste the output of `gantry maintenance approve --print`"
-        ) from None
-    statement = verify_maintenance(
-        cfg, target, env=env, playbook=playbook, limit=limit, sha=sha, submitter=submitter, candidates=[signed]
-    )
-    store(target, signed)
-    return statement

@@ -9,6 +9,11 @@ be rolled back; it keeps the new release and the error says so.
 
 If the process dies without a chance to clean up (SIGKILL, a lost agent), the intent stays open: the next
 deploy of that environment refuses to start, and `gantry recover` brings every region back to one release.
+
+What runs is decided here, not by the target: each region's task definition is rendered from the release's own
+commit and checked against the task-definition policy before anything moves, and that exact rendering is what
+the target runs. On a protected target the intent names the approval that admitted the release, so a recovery
+verifies it again before rolling forward, and rolls back only to a release the target ran.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from gantry import runrecord
+from gantry import runrecord, taskdef
 from gantry.config import GantryConfig
-from gantry.errors import DeployError, GantryError
+from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, Intent, Lease, LeaseHeldError, RegionIntent, unfinished_error
+from gantry.records import RELEASES, release_key
 from gantry.runrecord import DeploymentState, ReleaseRef
 from gantry.stages import approval
 from gantry.stages.interrupts import shielded
@@ -68,7 +75,29 @@ def leased(target: Target, env: str, run_id: str, command: str) -> Iterator[Leas
         lease.release()
 
 
-def _intent(target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: str, release: Release) -> Intent:
+def task_definitions(
+    target: Target, cfg: GantryConfig, env: str, release: Release, regions: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Each region's task definition for `release`, rendered from its commit; DeployError (nothing changed)
+    when the task-definition policy refuses it."""
+    allowed = set(cfg.environment(env).task_definition_exceptions)
+    rendered = {}
+    for region in regions:
+        task_definition = target.task_definition(env, region, release)
+        problems = taskdef.check_policy(task_definition, allowed)
+        if problems:
+            raise DeployError(
+                f"the task definition of {release.sha[:12]} for {env} breaks gantry's task-definition policy "
+                f"({problems[0]}): nothing changed; remove it, or list the exception in "
+                f"environments.{env}.task_definition_exceptions"
+            )
+        rendered[region] = task_definition
+    return rendered
+
+
+def _intent(
+    target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: str, release: Release, approval: str | None
+) -> Intent:
     """This run's open intent for `env` (continued across Jenkins steps), or a new one; refuses while another
     run's intent is unfinished."""
     found = lease.found.intent
@@ -76,7 +105,7 @@ def _intent(target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: s
         if found.run_id != run_id or lease.found.abandoned_by is not None:
             # Another run's deploy, or this run's own one whose process died mid-way: recover it first.
             raise unfinished_error(env, found)
-        if found.release.digest == release.digest:
+        if found.release.digest == release.digest and found.approval == approval:
             return found
         raise GantryError(
             f"run {run_id} is already deploying {found.release.digest[:19]} to {env}: finish it or "
@@ -93,6 +122,7 @@ def _intent(target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: s
         ],
         started_at=now,
         updated_at=now,
+        approval=approval,
     )
 
 
@@ -144,12 +174,15 @@ def deploy_environment(
 ) -> list[RegionOutcome]:
     order = [cfg.check_region(env, region) for region in regions] if regions else cfg.regions_of(env)
     note = step.note if step else (lambda _text: None)
-    # Before anything is touched: a protected target takes only an approved release (recorded if refused).
-    statement = approval.require(cfg, target, env, release, order, run_id=run_id, rollback=rollback)
-    if statement is not None:
-        note(f"approved by {statement.approver} until {statement.expires_at:%Y-%m-%d %H:%M} UTC")
+    # Before anything is touched: a protected target takes only an approved release (recorded if refused), and
+    # every target only a task definition the policy allows.
+    admission = approval.require(cfg, target, env, release, order, run_id=run_id, rollback=rollback)
+    if admission is not None:
+        note(f"approved by {admission.approver} until {admission.expires_at:%Y-%m-%d %H:%M} UTC")
+    rendered = task_definitions(target, cfg, env, release, order)
+    approval_hash = admission.approval if admission else None
     with leased(target, env, run_id, command) as lease:
-        intent = _intent(target, cfg, lease, run_id, env, release)
+        intent = _intent(target, cfg, lease, run_id, env, release, approval_hash)
         _save(lease, intent, run_id)  # the intent is on record before any region changes
         done: list[RegionOutcome] = []
         for region in order:
@@ -158,7 +191,7 @@ def deploy_environment(
             item.state = "rolling"
             _save(lease, intent, run_id)
             try:
-                changed = target.deploy_region(env, region, release, force=force)
+                changed = target.deploy_region(env, region, release, rendered[region], force=force)
             except BaseException as exc:
                 item.state = "restored"
                 with shielded():
@@ -172,7 +205,7 @@ def deploy_environment(
             item.state = "done"
             item.changed = item.changed or changed
             _save(lease, intent, run_id)
-            approval.record_release(target, target.identity(env, region), release, run_id)
+            approval.record_release(target, env, target.identity(env, region), release, run_id, approval_hash)
             done.append(RegionOutcome(region, release_of(item.previous), changed))
         return done
 
@@ -188,7 +221,8 @@ def _roll_back(target: Target, env: str, intent: Intent, lease: Lease, run_id: s
             continue
         say(f"{item.region}: rolling back to {previous.short}")
         try:
-            target.deploy_region(env, item.region, previous, force=True)
+            task_definition = target.task_definition(env, item.region, previous)
+            target.deploy_region(env, item.region, previous, task_definition, force=True)
         except Exception as exc:  # the rollback reports every region, whatever failed
             notes.append(f"{item.region} ROLLBACK FAILED ({exc}): run `gantry recover --env {env}`")
             continue
@@ -203,7 +237,11 @@ def _roll_back(target: Target, env: str, intent: Intent, lease: Lease, run_id: s
 
 def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: Step | None = None) -> list[str]:
     """Close an unfinished deploy of `env`: every region it touched back to one release (the previous one,
-    or the new one where a region had nothing before). Returns what was done."""
+    or the new one where a region had nothing before). Returns what was done.
+
+    The intent is read from the lease, which the target's own identity writes (and, locally, anyone with the run
+    directory): on a protected target nothing in it is trusted. Rolling forward needs the approval it names to
+    verify now, expiry included; rolling back goes only to releases the target ran to steady state."""
     note = step.note if step else (lambda _text: None)
     with leased(target, env, run_id, f"recover {env}") as lease:
         intent = lease.found.intent
@@ -211,13 +249,15 @@ def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: S
             return []
         touched = intent.touched()
         roll_back = all(item.previous is not None for item in touched)
+        _check_recovery(target, cfg, env, intent, touched, roll_back)
         actions = []
         for item in touched:
             wanted = release_of(item.previous if roll_back else intent.release) or release_of(intent.release)
             if wanted is None:
                 continue
             note(f"{item.region}: bringing back {wanted.short}")
-            target.deploy_region(env, item.region, wanted, force=True)
+            task_definition = task_definitions(target, cfg, env, wanted, [item.region])[item.region]
+            target.deploy_region(env, item.region, wanted, task_definition, force=True)
             item.state = "restored" if roll_back else "done"
             actions.append(f"{item.region} -> {wanted.digest[:19]}")
         intent.state = "recovered"
@@ -225,3 +265,30 @@ def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: S
         lease.save(intent)
         _mirror_to_run(intent.run_id, intent)
         return actions or [f"no region of {env} had changed"]
+
+
+def _check_recovery(
+    target: Target, cfg: GantryConfig, env: str, intent: Intent, touched: list[RegionIntent], roll_back: bool
+) -> None:
+    regions = [item.region for item in touched]
+    if not regions or not approval.protections(cfg, target, env, regions):
+        return
+    if not roll_back:
+        try:
+            approval.verify_approval(cfg, target, env, release_of(intent.release), regions, intent.approval)  # type: ignore[arg-type]
+        except ApprovalError as exc:
+            raise ApprovalError(
+                f"recover would roll {env} forward to {intent.release.digest[:19]}, but {exc}: nothing changed; "
+                f"deploy an approved release with `gantry deploy --env {env}`"
+            ) from None
+        return
+    for item in touched:
+        previous = release_of(item.previous)
+        assert previous is not None  # noqa: S101 (roll_back: every touched region had a previous release)
+        key = release_key(target.identity(env, item.region), previous.digest)
+        ran = target.records(env).get(RELEASES, key)
+        if ran is None or ran.get("sha") != previous.sha:
+            raise ApprovalError(
+                f"recover would roll {env} in {item.region} back to {previous.digest[:19]}, which that target never "
+                "ran to steady state: nothing changed; the intent in the lease is not one gantry wrote"
+            )

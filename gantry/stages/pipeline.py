@@ -8,14 +8,17 @@ checkout never mix. The target is given, never chosen here: the stages know only
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gantry import approvals, runrecord
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, GantryError
 from gantry.host import engine
+from gantry.host.engine import CONTAINER_LABEL
+from gantry.paths import run_dir
 from gantry.runrecord import RunRecord
-from gantry.stages import approval, build, deploy, migrate, notify, smoke, source, verify
+from gantry.stages import approval, build, deploy, notify, smoke, source, verify
 from gantry.stages.interrupts import Interrupted
 from gantry.stages.progress import stage
 from gantry.targets.base import Published, Release, Target
@@ -47,6 +50,10 @@ class Pipeline:
     def record(self) -> RunRecord:
         return runrecord.load(self._run())
 
+    def _as(self, identity: str | None) -> None:
+        """The stage that follows acts as `identity` (Target.act_as): "build", an environment, or None."""
+        self.target.act_as(identity, self.run_id)
+
     def release(self) -> Release:
         record = self.record()
         if not record.digest or not record.sha:
@@ -55,6 +62,7 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------------------------
     def source(self, allow_dirty: bool) -> source.Source:
+        self._as("build")
         with stage("source", self._run()) as step:
             found = source.run(self.target, self.root, allow_dirty)
             with runrecord.update(self._run()) as record:
@@ -63,12 +71,14 @@ class Pipeline:
         return found
 
     def mirror(self) -> dict[str, str]:
+        self._as("build")
         with stage("mirror source", self.run_id) as step:
             refs = self.target.mirror_source()
             step.detail = f"{len(refs)} refs identical in {' and '.join(self.cfg.regions.names)}"
         return refs
 
     def base_image(self) -> str:
+        self._as("build")
         with stage("base image", self.run_id) as step:
             reference = self.target.base_image(step.note)
             if self.run_id is not None:
@@ -78,6 +88,7 @@ class Pipeline:
         return reference
 
     def build(self, skip_tests: bool = False) -> None:
+        self._as("build")
         found = source.of(self.record())
         with stage("build", self._run()) as step:
             if published := self.target.find_published(found.tag):
@@ -85,18 +96,22 @@ class Pipeline:
                 with runrecord.update(self._run()) as record:
                     record.digest, record.references, record.built = published.digest, published.references, False
                 return
-            if not skip_tests:
-                build.unit_tests(self.cfg, self.root, step)
             base = self.record().base_image or self.target.base_image(step.note)
             client = engine.connect(self.target.engine_registries())
             self.target.engine_login(client)
             context = self.target.build_context(found.tree, build.context_paths(self.cfg))
+            tested = "unit tests skipped (--skip-tests)"
+            if not skip_tests:
+                log = run_dir() / "logs" / f"{self._run()}-unit-tests.log"
+                labels = {CONTAINER_LABEL: str(run_dir()), "gantry.customer": self.cfg.customer}
+                tested = build.unit_tests(self.cfg, client, context, found, base, step, log, labels)
             image = build.build(self.cfg, client, context, found, base, step)
             with runrecord.update(self._run()) as record:
                 record.local_image, record.built, record.base_image = image, True, base
-            step.detail = image
+            step.detail = f"{image}; {tested}"
 
     def push(self) -> Published:
+        self._as("build")
         record = self.record()
         with stage("push and replicate", self._run()) as step:
             published = self.target.find_published(record.tag) if record.tag else None
@@ -110,19 +125,26 @@ class Pipeline:
         return published
 
     def migrate(self, env: str) -> list[str]:
-        """The service's schema migrations from the run's commit, on `env`'s database (before its deploy)."""
+        """The service's schema migrations, run as a one-off task of the run's image on `env`'s database (before
+        its deploy); a protected environment's only once the image is approved for it."""
+        self._as(env)
         database = self.cfg.service.database
         if database is None:
             return []
-        found = source.of(self.record())
+        release = self.release()
         with stage(f"migrate {env}", self._run()) as step:
-            archive = self.target.build_context(found.tree, [database.migrations])
-            with self.target.migration_database(env) as url:
-                applied = migrate.apply(url, archive, database.migrations)
+            admitted = approval.require(
+                self.cfg, self.target, env, release, self.cfg.regions_of(env), run_id=self._run(), rollback=False
+            )
+            if admitted is not None:
+                step.note(f"approved by {admitted.approver}")
+            lines = self.target.migrate(env, release, database.migrate_command, step.note)
+            applied = [line.removeprefix("applied ") for line in lines if line.startswith("applied ")]
             step.detail = f"applied {', '.join(applied)}" if applied else "schema up to date"
         return applied
 
     def deploy(self, env: str, region: str | None = None, force: bool = False) -> None:
+        self._as(env)
         release = self.release()
         regions = self.cfg.resolve_region(env, region)
         label = f"deploy {env}" + (f" ({regions[0]})" if regions else "")
@@ -141,6 +163,7 @@ class Pipeline:
             step.detail = ", ".join(f"{o.region} {'updated' if o.changed else 'unchanged'}" for o in outcomes)
 
     def smoke(self, env: str, region: str | None = None) -> list[smoke.Check]:
+        self._as(env)
         release = self.release()
         regions = self.cfg.resolve_region(env, region) or self.cfg.regions_of(env)
         with stage(f"smoke {env}", self._run()) as step:
@@ -154,44 +177,58 @@ class Pipeline:
             with runrecord.update(self._run()) as record:
                 record.smoke[env] = [c.__dict__ for c in checks]
             if env == self.cfg.approvals.staging_environment and region is None:
-                if approval.protections(self.target, env, regions):
+                if approval.protections(self.cfg, self.target, env, regions):
                     raise GantryError(f"the staging environment {env} is protected: protect production, not staging")
-                passed = approval.record_staging_pass(
-                    self.target.records(), release.digest, release.sha, self.run_id, env
-                )
+                passed = approval.record_staging_pass(self.target, release, self.run_id, env, dirty=self.record().dirty)
                 with runrecord.update(self._run()) as record:
                     record.staging_passed_at = float(passed["passed_at"])
         return checks
 
+    def propose(self, approver: str, *, env: str = "production", digest: str | None = None) -> approval.Proposal:
+        """What `approver` would sign for `digest` (default: this run's) in `env`: shown before they sign."""
+        self._as(None)
+        return approval.propose(
+            self.cfg, self.target, env=env, digest=digest or self.release().digest, approver=approver
+        )
+
     def approve(
-        self, approver: str, key: Path, *, env: str = "production", digest: str | None = None, print_only: bool = False
+        self, proposal: approval.Proposal, key: Path, *, env: str = "production", print_only: bool = False
     ) -> approvals.SignedApproval:
-        """Sign an approval of `digest` (default: this run's) for every protected target of `env`."""
-        digest = digest or self.release().digest
-        # Signing for someone else to paste (--print) is not this run's approval; storing it is.
+        """Sign `proposal` (the statement shown to the approver) and, unless `print_only`, store it."""
+        # Signing for someone else to paste (--print) is not this run's approval; storing it is, in env's records.
+        self._as(None if print_only else env)
         with stage("sign approval" if print_only else "approve", self.run_id) as step:
-            signed = approval.approve(
-                self.cfg, self.target, env=env, digest=digest, approver=approver, key=key, store_it=not print_only
-            )
+            signed = approval.sign_as(self.target, env, proposal.statement, proposal.policy, key, not print_only)
             statement = signed.parse()
             step.detail = f"signed by {statement.approver} for {len(statement.subject.targets)} target(s)"
         self._note_approval(statement)
         return signed
 
     def import_approval(self, raw: str, *, env: str, submitter: str | None) -> approvals.Statement:
-        """Store a signed approval made on the approver's machine (Jenkins' input step), once it verifies."""
-        digest = self.release().digest
+        """Store a signed approval made on the approver's machine (Jenkins' input step), once it verifies. On an
+        agent whose run record has no release yet (the release agent), the verified statement supplies it."""
+        self._as(env)
+        signed = approval.parse_pasted(raw, "gantry approve --print")
+        subject = signed.parse().subject
+        if not isinstance(subject, approvals.DeploySubject):
+            raise ApprovalError("the pasted approval is not a deploy approval: paste `gantry approve --print`'s")
+        record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
+        digest = record.digest if record is not None and record.digest else subject.digest
         with stage("approve", self.run_id) as step:
             statement = approval.import_signed(self.cfg, self.target, raw, env=env, digest=digest, submitter=submitter)
             step.detail = f"signed by {statement.approver}"
+        if record is not None and not record.digest:
+            with runrecord.update(self._run()) as updated:
+                updated.sha, updated.digest = subject.sha, subject.digest
         self._note_approval(statement)
         return statement
 
     def check_approval(self, env: str, approver: str | None) -> approvals.Statement:
         """A valid approval of this run's digest is on record (by `approver`, when given)."""
+        self._as(env)
         digest = self.release().digest
         with stage("approval check", self.run_id) as step:
-            statement = approval.verify_for_deploy(self.cfg, self.target, env, digest, self.cfg.regions_of(env))
+            statement, _ = approval.verify_for_deploy(self.cfg, self.target, env, digest, self.cfg.regions_of(env))
             if approver is not None and statement.approver.lower() != approver.lower():
                 raise ApprovalError(f"the valid approval on record is {statement.approver}'s, not {approver!r}'s")
             step.detail = f"approved by {statement.approver}"
@@ -199,6 +236,7 @@ class Pipeline:
         return statement
 
     def await_approval(self, env: str = "production") -> approvals.Statement:
+        self._as(env)
         release = self.release()
         with stage("wait for approval", self._run()) as step:
             step.note(
@@ -224,6 +262,7 @@ class Pipeline:
                 }
 
     def verify(self, env: str) -> None:
+        self._as(env)
         release = self.release()
         with stage(f"verify {env}", self._run()) as step:
             regions = verify.serving(self.target, self.cfg, env, release)
@@ -233,6 +272,7 @@ class Pipeline:
     def rollback(self, env: str, region: str | None = None, *, changed_by_run: bool = False) -> list[str]:
         """Each region back to the release it served before. With changed_by_run (the CI failure handler),
         only what this run changed: its unfinished deploy is recovered, its finished one rolled back."""
+        self._as(env)
         regions = self.cfg.resolve_region(env, region) or list(reversed(self.cfg.regions_of(env)))
         if changed_by_run:
             open_intent = self.target.leases().peek(env).intent
@@ -249,18 +289,13 @@ class Pipeline:
         run_id = f"{self.run_id or runrecord.new_run_id()}-rollback"
         done: list[str] = []
         with stage(f"rollback {env}", self.run_id) as step:
+            # Each target's previous release; deploy_environment admits it on a protected target only if that
+            # target ran it to steady state within approvals.rollback_max_age_days.
             targets: dict[Release, list[str]] = {}
-            protected = approval.protections(self.target, env, regions)
             for name in regions:
                 previous = self.target.previous_release(env, name)
                 if previous is None:
                     raise GantryError(f"{env} in {name} has no previous release to roll back to")
-                identity = self.target.identity(env, name)
-                if name in protected and not approval.reached_steady_state(self.target, identity, previous):
-                    raise ApprovalError(
-                        f"{env} in {name}: {previous.digest[:19]} never reached steady state there: "
-                        "a protected target rolls back only to a release it ran (deploy a fixed release instead)"
-                    )
                 targets.setdefault(previous, []).append(name)
             for previous, names in targets.items():
                 step.note(f"{', '.join(names)}: back to {previous.short}")
@@ -281,6 +316,7 @@ class Pipeline:
         return done
 
     def recover(self, env: str) -> list[str]:
+        self._as(env)
         run_id = self.run_id or runrecord.new_run_id()
         with stage(f"recover {env}", self.run_id) as step:
             interrupted = self.target.leases().peek(env).intent
@@ -302,6 +338,7 @@ class Pipeline:
 
     def notify(self, status: str, failed_stage: str | None = None, message: str | None = None) -> list[str]:
         """Send the run's event once: a run that already notified is not notified again."""
+        self._as("build")
         record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
         if record is not None and record.notification is not None:
             return []
@@ -319,6 +356,9 @@ class Pipeline:
     # -- the whole pipeline -------------------------------------------------------------------------------
     def _already_approved(self) -> bool:
         """A valid approval of this run's digest is on record (a second run reuses it, signs nothing new)."""
+        if self.record().dirty:
+            return False
+        self._as("production")
         try:
             approval.verify_for_deploy(
                 self.cfg, self.target, "production", self.release().digest, self.cfg.regions_of("production")
@@ -334,7 +374,12 @@ class Pipeline:
         return key
 
     def run_all(
-        self, approver: str | None, allow_dirty: bool, force: bool, approver_key: Path | None = None
+        self,
+        approver: str | None,
+        allow_dirty: bool,
+        force: bool,
+        approver_key: Path | None = None,
+        on_proposal: Callable[[approval.Proposal], None] | None = None,
     ) -> RunRecord:
         run_id = self._run()
         try:
@@ -346,11 +391,14 @@ class Pipeline:
             self.migrate("staging")
             self.deploy("staging", force=force)
             self.smoke("staging")
-            if approval.protections(self.target, "production", self.cfg.regions_of("production")):
+            if approval.protections(self.cfg, self.target, "production", self.cfg.regions_of("production")):
                 if self._already_approved():
                     self.check_approval("production", None)
                 elif approver:
-                    self.approve(approver, approver_key or self._demo_key(approver))
+                    proposal = self.propose(approver)
+                    if on_proposal is not None:
+                        on_proposal(proposal)
+                    self.approve(proposal, approver_key or self._demo_key(approver))
                 else:
                     self.await_approval()
             self.migrate("production")

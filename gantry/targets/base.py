@@ -10,7 +10,6 @@ implements this Protocol and registers itself as a `gantry.targets` entry point.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from docker import DockerClient
 
 from gantry.approvals import Protection
 from gantry.config import GantryConfig
+from gantry.host.git import Commit
 from gantry.leases import LeaseStore
 from gantry.records import RecordStore
 
@@ -129,9 +129,15 @@ class Target(Protocol):
     def components(self) -> list[Component]:
         """The state of every component, for `gantry status`."""
 
+    def act_as(self, identity: str | None, run_id: str | None) -> None:
+        """Run the calls that follow as `identity`: "build" (source, images, notifications), an environment's
+        name (its deploys, records, lease, database), or None (the caller's own credentials: an approver's).
+        On aws each is its own IAM role; the local target has one user and does nothing here."""
+
     # -- durable state --------------------------------------------------------------------------------
-    def records(self) -> RecordStore:
-        """Durable create-only store for approvals and staging passes, readable from every region."""
+    def records(self, env: str) -> RecordStore:
+        """`env`'s durable create-only records (approvals, staging passes, releases), readable from every region
+        and written only by `env`'s own identity."""
 
     def leases(self) -> LeaseStore:
         """Per-environment deploy leases and the intent journal of the deploy that holds one."""
@@ -163,9 +169,16 @@ class Target(Protocol):
     def previous_release(self, env: str, region: str) -> Release | None:
         """The release `env` in `region` served before the current one (what `gantry rollback` restores)."""
 
-    def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
-        """Make `region` serve `release` for `env`. Returns False when it already did (and force is off).
-        On any failure the region must be left serving what it served before, then the error is raised."""
+    def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
+        """`release`'s task definition for `env` in `region`, rendered from the template as committed in
+        `release.sha` (read from the primary region's source copy, never from the working tree)."""
+
+    def deploy_region(
+        self, env: str, region: str, release: Release, task_definition: dict[str, Any], *, force: bool = False
+    ) -> bool:
+        """Make `region` serve `release` for `env` with exactly `task_definition` (the stage rendered and checked
+        it). Returns False when it already did (and force is off). On any failure the region must be left
+        serving what it served before, then the error is raised."""
 
     def endpoint(self, env: str, region: str) -> str:
         """Base URL of the load balancer in front of `env` in `region`."""
@@ -181,16 +194,18 @@ class Target(Protocol):
         """The approval policy the target itself carries (None: not protected). Whatever an environment file
         says, a deploy to a protected target needs a signed approval that satisfies this."""
 
-    def commit_author(self, sha: str) -> str | None:
-        """E-mail of the author of `sha` in the primary region's source copy (separation of duties)."""
+    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list[Commit]:
+        """The commits of `since..sha` in the primary region's source copy (separation of duties), their
+        signatures verified against `signers` when given; GantryError when the copy lacks them."""
 
     def demo_key(self) -> Path | None:
         """The demo approver's signing key (local target with approvals.demo_signer), else None."""
 
     # -- the service's database -----------------------------------------------------------------------
-    def migration_database(self, env: str) -> AbstractContextManager[str]:
-        """yoyo's URL of `env`'s database on the region that takes writes, as the role that owns the schema;
-        the password only in a 0600 passfile that exists while the block runs."""
+    def migrate(self, env: str, release: Release, command: list[str], note: Note) -> list[str]:
+        """Run `command` once in a container of `release`'s image (the one-off task: podman locally, ECS RunTask
+        on aws) against `env`'s database on the region that takes writes, with the schema owner's credentials
+        and nothing else; returns its output lines. GantryError naming the exit status when it fails."""
 
     def health(self, env: str, region: str) -> Health:
         """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""

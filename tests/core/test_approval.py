@@ -1,10 +1,12 @@
-"""The production gate, attacked. Real SSH signatures (ssh-keygen -Y), real file records, and the real local
-target's protection (kept with each load balancer), without starting any process: each test plays someone
-with a shell on the deploy agent trying to get an image into a protected target without a valid approval."""
+"""The production gate, attacked. Real SSH signatures (ssh-keygen -Y), real git history, real file records, and the
+real local target's protection and task-definition rendering (kept with each load balancer, rendered from the
+commit in the region's source copy), without starting any process: each test plays someone trying to get an
+image, a task definition or a commit into a protected target without a valid approval of exactly that."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,15 +17,17 @@ import yaml
 
 from gantry import approvals
 from gantry.config import load_config
-from gantry.errors import ApprovalError, ConfigError
+from gantry.errors import ApprovalError, ConfigError, DeployError
 from gantry.host import sshsig
-from gantry.stages import approval
+from gantry.stages import approval, change
 from gantry.targets.base import Release
 from gantry.targets.local.target import LocalTarget
 
+ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
-ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
+ALICE, BOB, MALLORY, DEV = "alice@example.com", "bob@example.com", "mallory@example.com", "dev@example.com"
+TEMPLATE = "app/task-definition.json.tpl"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("keys")
     return {
         who: directory / who.split("@")[0]
-        for who in (ALICE, BOB, MALLORY)
+        for who in (ALICE, BOB, MALLORY, DEV)
         if sshsig.generate(directory / who.split("@")[0], who)
     }
 
@@ -40,102 +44,141 @@ def allowed(keys: dict[str, Path], *people: str) -> str:
     return "".join(sshsig.allowed_signer_line(p, keys[p].with_suffix(".pub").read_text()) for p in people)
 
 
-@pytest.fixture
-def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    global SHA  # noqa: PLW0603 - the commit each test's world ships, made fresh per test
-    """A local target whose production is protected; alice and bob may approve."""
-    monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
-    signers = tmp_path / "allowed_signers"
-    signers.write_text(allowed(keys, ALICE, BOB))
-    example["approvals"].update(allowed_signers=str(signers), demo_signer=None)
-    config = tmp_path / "env.yaml"
-    config.write_text(yaml.safe_dump(example))
+class World:
+    """A checkout on branch main (GANTRY_ROOT), the local target's primary source copy, and its protected
+    production; alice and bob may approve; DIGEST passed staging as a build of the checkout's head."""
 
-    def target(data: dict[str, Any] | None = None) -> LocalTarget:
-        path = config
+    def __init__(self, tmp: Path, keys: dict[str, Path], example: dict[str, Any]) -> None:
+        self.tmp, self.keys, self.example = tmp, keys, example
+        self.work = tmp / "work"
+        for path in (TEMPLATE, "config/health-checks.yaml"):
+            (self.work / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / path, self.work / path)
+        subprocess.run(["git", "init", "-q", "-b", "main", str(self.work)], check=True)
+        (self.work / ".git" / "info" / "exclude").write_text("allowed_signers\nmallory_signers\ncommitters\n")
+        (self.work / "allowed_signers").write_text(allowed(keys, ALICE, BOB))
+        example["approvals"].update(allowed_signers="allowed_signers", demo_signer=None)
+        self.config = tmp / "env.yaml"
+        self.config.write_text(yaml.safe_dump(example))
+        self.target = self.make()
+        self.source = self.target.layout.source_repo("us-east-1")
+        subprocess.run(["git", "init", "-q", "--bare", str(self.source)], check=True)
+        self.sha = self.commit(DEV, add=True)
+
+    def make(self, data: dict[str, Any] | None = None) -> LocalTarget:
+        path = self.config
         if data is not None:
-            path = tmp_path / "other.yaml"
+            path = self.tmp / "other.yaml"
             path.write_text(yaml.safe_dump(data))
         return LocalTarget(load_config(str(path)))
 
-    made = target()
-    SHA = commit(made, tmp_path / "work", "dev@example.com")  # the change under approval, by someone else
-    approval.record_staging_pass(made.records(), DIGEST, SHA, "run-1", "staging")
-    return made, target, example
+    def commit(self, author: str, *, committer: str | None = None, add: bool = False, text: str = "") -> str:
+        """A commit on main by `author`, pushed to the primary source copy; returns its sha."""
+        if text:
+            (self.work / TEMPLATE).write_text(text)
+        if add or text:
+            subprocess.run(["git", "-C", str(self.work), "add", "-A"], check=True)
+        env = {
+            "GIT_AUTHOR_NAME": "a",
+            "GIT_AUTHOR_EMAIL": author,
+            "GIT_COMMITTER_NAME": "c",
+            "GIT_COMMITTER_EMAIL": committer or author,
+            "PATH": "/usr/bin:/bin",
+        }
+        subprocess.run(
+            ["git", "-C", str(self.work), "commit", "-q", "--allow-empty", "-m", f"by {author}"], check=True, env=env
+        )
+        return self.push()
+
+    def push(self) -> str:
+        sha = self.git("rev-parse", "HEAD")
+        subprocess.run(["git", "-C", str(self.work), "push", "-q", "-f", str(self.source), "HEAD:refs/heads/main"])
+        return sha
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.work), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def stage(self, digest: str = DIGEST, sha: str | None = None, *, dirty: bool = False) -> None:
+        release = Release(sha or self.sha, digest)
+        approval.record_staging_pass(self.target, release, "run-1", "staging", dirty=dirty)
+
+    def check(self, digest: str = DIGEST, *, sha: str | None = None, rollback: bool = False, target: Any = None):  # type: ignore[no-untyped-def]
+        return approval.require(
+            (target or self.target).cfg,
+            target or self.target,
+            "production",
+            Release(sha or self.sha, digest),
+            ["us-east-1", "us-west-2"],
+            run_id="r",
+            rollback=rollback,
+        )
+
+    def approve(self, who: str = ALICE, digest: str = DIGEST, **kwargs: Any) -> approvals.SignedApproval:
+        return approval.approve(
+            self.target.cfg, self.target, env="production", digest=digest, approver=who, key=self.keys[who], **kwargs
+        )
+
+    def signed_by(self, who: str, key: Path, **changes: Any) -> approvals.SignedApproval:
+        """A statement as `gantry approve` makes it for alice, then changed (an attacker edits it) and signed."""
+        proposal = approval.propose(self.target.cfg, self.target, env="production", digest=DIGEST, approver=ALICE)
+        data = json.loads(proposal.statement.canonical())
+        data["approver"] = who
+        for path, value in changes.items():
+            node = data
+            *parents, leaf = path.split("__")
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        try:  # in the canonical form `gantry approve` writes, where the changed statement still has one
+            text = approvals.Statement.model_validate(data).canonical()
+        except ValueError:
+            text = approvals.canonical(data)
+        return approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
+
+    def records(self) -> Any:
+        return self.target.records("production")
 
 
-def commit(target: LocalTarget, work: Path, author: str) -> str:
-    """A commit by `author` in the primary region's source copy (where separation of duties looks)."""
-    repo = target.layout.source_repo("us-east-1")
-    if not repo.exists():
-        subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
-        subprocess.run(["git", "init", "-q", str(work)], check=True)
-    identity = ["-c", f"user.email={author}", "-c", "user.name=x"]
-    subprocess.run(["git", "-C", str(work), *identity, "commit", "-q", "--allow-empty", "-m", author], check=True)
-    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    subprocess.run(
-        ["git", "-C", str(work), "push", "-q", "-f", str(repo), f"HEAD:refs/heads/{author.split('@', maxsplit=1)[0]}"],
-        check=True,
-    )
-    return sha
+@pytest.fixture
+def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GANTRY_ROOT", str(tmp_path / "work"))
+    made = World(tmp_path, keys, example)
+    made.stage()
+    return made
 
 
-def deploy_check(target: LocalTarget, digest: str = DIGEST, *, rollback: bool = False):  # type: ignore[no-untyped-def]
-    return approval.require(
-        target.cfg,
-        target,
-        "production",
-        Release(SHA, digest),
-        ["us-east-1", "us-west-2"],
-        run_id="r",
-        rollback=rollback,
-    )
-
-
-def signed_by(target: LocalTarget, who: str, key: Path, **changes: Any) -> approvals.SignedApproval:
-    """A statement as `gantry approve` makes it, then changed (an attacker edits it) and signed with `key`."""
-    statement, _ = approval.statement_for(target.cfg, target, env="production", digest=DIGEST, approver=ALICE)
-    data = json.loads(statement.canonical())
-    data["approver"] = who
-    for path, value in changes.items():
-        node = data
-        *parents, leaf = path.split("__")
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
-    try:  # in the canonical form `gantry approve` writes, where the changed statement still has one
-        text = approvals.Statement.model_validate(data).canonical()
-    except ValueError:
-        text = approvals.canonical(data)
-    return approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
-
-
-def test_a_listed_approver_with_their_own_key_opens_the_gate(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def test_a_listed_approver_with_their_own_key_opens_the_gate(world: World) -> None:
     with pytest.raises(ApprovalError, match=r"no approval on record"):
-        deploy_check(target)
-    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
-    statement = deploy_check(target)
-    assert statement.approver == ALICE and statement.subject.digest == DIGEST  # type: ignore[union-attr]
-    assert set(statement.subject.targets) == {target.identity("production", r) for r in ("us-east-1", "us-west-2")}
+        world.check()
+    world.approve()
+    admitted = world.check()
+    assert admitted is not None and admitted.approver == ALICE
+    statement = approval.stored(world.target, "production", approval.digest_key(DIGEST))[0].parse()
+    subject = statement.subject
+    assert isinstance(subject, approvals.DeploySubject)
+    assert set(subject.targets) == {world.target.identity("production", r) for r in ("us-east-1", "us-west-2")}
+    assert subject.sha == world.sha and subject.service == "cart" and subject.since is None
 
 
-def test_anyone_can_claim_a_name_but_not_sign_for_it(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def test_anyone_can_claim_a_name_but_not_sign_for_it(world: World) -> None:
     with pytest.raises(ApprovalError, match=r"is not a key the target lists for alice@example.com"):
-        approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[MALLORY])
-    approval.store(target, signed_by(target, ALICE, keys[MALLORY]))  # written straight into the records
+        approval.approve(
+            world.target.cfg, world.target, env="production", digest=DIGEST, approver=ALICE, key=world.keys[MALLORY]
+        )
+    approval.store(world.target, "production", world.signed_by(ALICE, world.keys[MALLORY]))
     with pytest.raises(ApprovalError, match=r"the signature is not 'alice@example.com'"):
-        deploy_check(target)
+        world.check()
 
 
-def test_a_hand_written_or_malformed_record_opens_nothing(world) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    records = target.records()
+def test_a_hand_written_or_malformed_record_opens_nothing(world: World) -> None:
+    records = world.records()
     records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--forged", {"approver": ALICE, "digest": DIGEST})
     records.create(approval.APPROVALS, approval.digest_key(DIGEST) + "--junk", {"statement": "{", "signature": "x"})
     with pytest.raises(ApprovalError, match=r"no approval on record|no valid approval"):
-        deploy_check(target)
+        world.check()
 
 
 @pytest.mark.parametrize(
@@ -151,25 +194,27 @@ def test_a_hand_written_or_malformed_record_opens_nothing(world) -> None:  # typ
         ({"subject__targets": ["local:example:us-east-1:lb-production:18080:someone-else"]}, "other targets"),
         ({"subject__environment": "staging"}, "not example/production"),
         ({"subject__staging_pass__record": "0" * 64}, "a different staging pass"),
+        ({"subject__task_definition": "0" * 64}, "not the approved one"),
+        ({"subject__exceptions": ["privileged"]}, "approves the task-definition exceptions"),
+        ({"subject__service": "billing"}, "approves service billing"),
+        ({"subject__sha": "f" * 40}, "who wrote the change is unknown"),
     ],
 )
-def test_a_listed_key_signing_something_else_is_refused(world, keys, changes, reason) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    signed = signed_by(target, ALICE, keys[ALICE], **changes)
+def test_a_listed_key_signing_something_else_is_refused(world: World, changes: dict[str, Any], reason: str) -> None:
+    signed = world.signed_by(ALICE, world.keys[ALICE], **changes)
     # Stored under this digest's name, whatever it says inside: the checks, not the key, must refuse it.
-    target.records().create(approval.APPROVALS, approval.digest_key(DIGEST) + "--attempt", signed.model_dump())
+    world.records().create(approval.APPROVALS, approval.digest_key(DIGEST) + "--attempt", signed.model_dump())
     with pytest.raises(ApprovalError, match=reason):
-        deploy_check(target)
+        world.check()
 
 
-def test_non_numbers_and_times_without_zone_are_not_statements(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def test_non_numbers_and_times_without_zone_are_not_statements(world: World) -> None:
     for changes in ({"approved_at": "nan"}, {"approved_at": "2026-12-01T10:00:00"}):
-        signed = signed_by(target, ALICE, keys[ALICE], **changes)
+        signed = world.signed_by(ALICE, world.keys[ALICE], **changes)
         with pytest.raises(ApprovalError, match=r"malformed|time zone"):
             approvals.check(
                 signed,
-                target.protection("production", "us-east-1").policy,  # type: ignore[union-attr]
+                world.target.protection("production", "us-east-1").policy,  # type: ignore[union-attr]
                 sshsig.verify,
                 now=datetime.now(UTC),
                 customer="example",
@@ -178,118 +223,256 @@ def test_non_numbers_and_times_without_zone_are_not_statements(world, keys) -> N
             )
 
 
-def test_an_old_approval_does_not_open_a_new_digest(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
-    approval.record_staging_pass(target.records(), OTHER, "d" * 40, "run-2", "staging")
+def test_an_old_approval_does_not_open_a_new_digest(world: World) -> None:
+    world.approve()
+    world.stage(OTHER)
     with pytest.raises(ApprovalError, match=r"no approval on record for sha256:bbbbbbbbbbbb"):
-        deploy_check(target, OTHER)
+        world.check(OTHER)
 
 
 @pytest.mark.parametrize("digest", [DIGEST[:19], DIGEST.upper(), DIGEST.replace("sha256:", "SHA256:"), DIGEST + " "])
-def test_a_digest_is_matched_in_full_and_exactly(world, keys, digest) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE])
+def test_a_digest_is_matched_in_full_and_exactly(world: World, digest: str) -> None:
+    world.approve()
     with pytest.raises(ApprovalError, match=r"is not an image digest"):
-        deploy_check(target, digest)
+        world.check(digest)
     with pytest.raises(ApprovalError, match=r"is not an image digest"):
-        approval.approve(target.cfg, target, env="production", digest=digest, approver=ALICE, key=keys[ALICE])
+        world.approve(digest=digest)
 
 
 @pytest.mark.parametrize(
     "name", ["alice@example.com ", "alice @example.com", "alice@example.com\n", "\x1b[31malice", "[red]x[/]@a.b"]
 )
-def test_approver_names_with_spaces_control_or_markup_are_refused(world, keys, name) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def test_approver_names_with_spaces_control_or_markup_are_refused(world: World, name: str) -> None:
     with pytest.raises(ApprovalError, match=r"is not an approver identity"):
-        approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=name, key=keys[ALICE])
+        approval.approve(
+            world.target.cfg, world.target, env="production", digest=DIGEST, approver=name, key=world.keys[ALICE]
+        )
 
 
-def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world, keys) -> None:  # type: ignore[no-untyped-def]
+def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world: World) -> None:
     """mallory edits the environment file: adds her key, unprotects production, makes approvals eternal."""
-    target, make, example = world
-    target.protection("production", "us-east-1")  # the load balancer exists (gantry up) and keeps its policy
-    target.protection("production", "us-west-2")
-    signers = Path(example["approvals"]["allowed_signers"]).with_name("mallory_signers")
-    signers.write_text(allowed(keys, MALLORY))
-    edited = {**example, "approvals": {**example["approvals"], "allowed_signers": str(signers)}}
-    edited["local"] = {**example["local"], "protected": []}
-    hostile = make(edited)
-    assert hostile.protection("production", "us-east-1") is not None  # still protected
-    with pytest.raises(ApprovalError, match=r"is not an approver"):
-        approval.approve(hostile.cfg, hostile, env="production", digest=DIGEST, approver=MALLORY, key=keys[MALLORY])
-    approval.store(hostile, signed_by(hostile, MALLORY, keys[MALLORY]))
+    world.target.protection("production", "us-east-1")  # the load balancer exists (gantry up) and keeps its policy
+    world.target.protection("production", "us-west-2")
+    example = world.example
+    (world.work / "mallory_signers").write_text(allowed(world.keys, MALLORY))
+    edited = {**example, "approvals": {**example["approvals"], "allowed_signers": "mallory_signers"}}
+    hostile = world.make(edited)
+    approval.store(hostile, "production", world.signed_by(MALLORY, world.keys[MALLORY]))
     with pytest.raises(ApprovalError, match=r"'mallory@example.com' is not an approver of this target"):
-        deploy_check(hostile)
+        world.check(target=hostile)
+    unprotected = {**example, "approvals": {**example["approvals"], "protected": []}}
+    with pytest.raises(ConfigError, match=r"production must be protected"):
+        world.make(unprotected)
+    loud = {**example, "approvals": {**example["approvals"], "protected": [], "allow_unprotected_production": True}}
+    assert world.make(loud).protection("production", "us-east-1") is not None  # the load balancer's copy holds
     eternal = {**example, "approvals": {**example["approvals"], "max_age_hours": float("inf")}}
     with pytest.raises(ConfigError, match=r"max_age_hours"):
-        make(eternal)
+        world.make(eternal)
 
 
-def test_separation_of_duties_refuses_the_commits_author(world, keys, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    sha = commit(target, tmp_path / "work", ALICE)
-    approval.record_staging_pass(target.records(), OTHER, sha, "run-3", "staging")
-    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
-    with pytest.raises(ApprovalError, match=r"alice@example.com wrote the commit"):
-        deploy_check(target, OTHER)
-    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=BOB, key=keys[BOB])
-    assert deploy_check(target, OTHER).approver == BOB  # type: ignore[union-attr]
+def test_a_protected_environment_without_protection_fails_closed(world: World) -> None:
+    """The load balancer lost its protection file (or, on aws, the service its tags): refused, not unprotected."""
+    world.target.protection("production", "us-east-1")
+    (world.target.layout.lb("us-west-2", "production") / "protection.json").parent.mkdir(parents=True, exist_ok=True)
+    original = approval.protections
+    calls = []
+
+    def without_west(env: str, region: str) -> Any:
+        calls.append(region)
+        return None if region == "us-west-2" else world.target.__class__.protection(world.target, env, region)
+
+    world.target.protection = without_west  # type: ignore[method-assign]
+    with pytest.raises(ApprovalError, match=r"production in us-west-2 must be protected .* carries no protection"):
+        original(world.target.cfg, world.target, "production", ["us-east-1", "us-west-2"])
+    assert "us-west-2" in calls
 
 
-def test_a_pasted_approval_must_be_the_submitters_own(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    signed = approval.approve(
-        target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=keys[ALICE], store_it=False
+def test_wildcard_and_certificate_authority_signers_are_refused(world: World) -> None:
+    key = world.keys[MALLORY].with_suffix(".pub").read_text().split()
+    for line, reason in (
+        (f"*@example.com {key[0]} {key[1]}", "wildcards"),
+        (f"alice@example.com,!bob@example.com {key[0]} {key[1]}", "wildcards"),
+        (f"alice@example.com cert-authority {key[0]} {key[1]}", "cert-authority"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            approvals.ApprovalPolicy(allowed_signers=line + "\n")
+        assert approvals.ApprovalPolicy(allowed_signers=line + "\n", allow_wildcard_signers=True).lists(ALICE)
+
+
+def test_separation_of_duties_refuses_every_author_and_committer_of_the_change(world: World) -> None:
+    """alice adds a commit on top of dev's (or commits dev's work under dev's name): she may not approve."""
+    for sha in (world.commit(ALICE), world.commit(DEV, committer=ALICE)):
+        world.stage(OTHER if sha != world.sha else DIGEST, sha)
+    world.stage(OTHER, world.git("rev-parse", "HEAD"))
+    with pytest.raises(ApprovalError, match=r"alice@example.com authored or committed a commit of this change"):
+        world.approve(ALICE, OTHER)
+    # Signed by alice all the same (her tooling skipped the check) and stored: the deploy check refuses it.
+    proposal = approval.propose(world.target.cfg, world.target, env="production", digest=OTHER, approver=BOB)
+    forged = json.loads(proposal.statement.canonical())
+    forged["approver"] = ALICE
+    text = approvals.Statement.model_validate(forged).canonical()
+    approval.store(
+        world.target,
+        "production",
+        approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), world.keys[ALICE])),
     )
-    assert approval.stored(target, DIGEST) == []  # --print stores nothing
+    with pytest.raises(ApprovalError, match=r"alice@example.com authored or committed"):
+        world.check(OTHER, sha=world.git("rev-parse", "HEAD"))
+    world.approve(BOB, OTHER)
+    assert world.check(OTHER, sha=world.git("rev-parse", "HEAD")).approver == BOB  # type: ignore[union-attr]
+
+
+def test_committers_must_sign_with_their_listed_key_where_configured(world: World, tmp_path: Path) -> None:
+    committers = tmp_path / "work" / "committers"
+    # git signs commits in the "git" namespace: the committers' list names the key without a namespace limit.
+    committers.write_text(
+        f"{DEV} {world.keys[DEV].with_suffix('.pub').read_text().split(' ')[0]} "
+        f"{world.keys[DEV].with_suffix('.pub').read_text().split(' ')[1]}\n"
+    )
+    example = {**world.example, "approvals": {**world.example["approvals"], "committers_allowed_signers": "committers"}}
+    target = world.make(example)
+    with pytest.raises(ApprovalError, match=r"is unsigned: every commit must be signed by its committer"):
+        approval.approve(target.cfg, target, env="production", digest=DIGEST, approver=ALICE, key=world.keys[ALICE])
+    for signer, verdict in ((MALLORY, "is (bad signature|signed by an unlisted key)"), (DEV, None)):
+        world.git("config", "gpg.format", "ssh")
+        world.git("config", "user.signingkey", str(world.keys[signer]))
+        world.git("config", "user.email", DEV)
+        world.git("config", "user.name", "dev")
+        world.git("commit", "-q", "--amend", "--no-edit", "-S", "--reset-author")
+        sha = world.push()
+        world.stage(OTHER if signer == MALLORY else "sha256:" + "c" * 64, sha)
+        digest = OTHER if signer == MALLORY else "sha256:" + "c" * 64
+        if verdict:
+            with pytest.raises(ApprovalError, match=verdict):
+                approval.approve(
+                    target.cfg, target, env="production", digest=digest, approver=ALICE, key=world.keys[ALICE]
+                )
+        else:
+            approval.approve(target.cfg, target, env="production", digest=digest, approver=ALICE, key=world.keys[ALICE])
+
+
+def test_a_dirty_build_or_a_commit_off_the_protected_branch_never_reaches_production(world: World) -> None:
+    world.stage(OTHER, dirty=True)
+    with pytest.raises(ApprovalError, match=r"built from uncommitted changes"):
+        world.approve(digest=OTHER)
+    world.git("checkout", "-q", "-b", "feature")
+    feature = world.commit(DEV)
+    world.git("checkout", "-q", "main")
+    subprocess.run(["git", "-C", str(world.work), "push", "-q", str(world.source), "feature"], check=True)
+    third = "sha256:" + "c" * 64
+    world.stage(third, feature)
+    with pytest.raises(ApprovalError, match=r"is not on main .* merged to the protected branch"):
+        world.approve(digest=third)
+
+
+def test_the_approval_binds_the_task_definition_that_runs(world: World) -> None:
+    """Approved, then the service's settings change (more memory): the deploy renders another task definition and
+    is refused until someone approves that one."""
+    world.approve()
+    bigger = {**world.example, "service": {**world.example["service"], "memory": 512}}
+    changed = world.make(bigger)
+    with pytest.raises(ApprovalError, match=r"is not the approved one"):
+        world.check(target=changed)
+
+
+def test_a_privileged_or_host_mounting_template_is_refused_unless_the_environment_allows_it(world: World) -> None:
+    template = json.loads(
+        (world.work / TEMPLATE)
+        .read_text()
+        .replace("${cpu}", "1")
+        .replace("${memory}", "1")
+        .replace("${container_port}", "80")
+    )
+    template["containerDefinitions"][0]["privileged"] = True
+    template["volumes"] = [{"name": "root", "host": {"sourcePath": "/"}}]
+    text = json.dumps(template).replace('"cpu": 1', '"cpu": ${cpu}').replace('"memory": 1', '"memory": ${memory}')
+    text = text.replace('"containerPort": 80', '"containerPort": ${container_port}')
+    sha = world.commit(DEV, text=text)
+    world.stage(OTHER, sha)
+    with pytest.raises(ApprovalError, match=r"breaks gantry's task-definition policy \(host-volumes"):
+        world.approve(digest=OTHER)
+    allowed_env = json.loads(json.dumps(world.example))
+    allowed_env["environments"]["production"]["task_definition_exceptions"] = ["privileged", "host-volumes"]
+    lenient = world.make(allowed_env)
+    approval.approve(lenient.cfg, lenient, env="production", digest=OTHER, approver=ALICE, key=world.keys[ALICE])
+    assert world.check(OTHER, sha=sha, target=lenient) is not None
+    with pytest.raises(ApprovalError, match=r"approves the task-definition exceptions"):
+        world.check(OTHER, sha=sha)  # the environment no longer allows it: the approval no longer holds
+    from gantry.stages import deploy
+
+    with pytest.raises(DeployError, match=r"breaks gantry's task-definition policy \(host-volumes"):
+        deploy.task_definitions(world.target, world.target.cfg, "staging", Release(sha, OTHER), ["us-east-1"])
+
+
+def test_a_pasted_approval_must_be_the_submitters_own(world: World) -> None:
+    signed = world.approve(store_it=False)
+    assert approval.stored(world.target, "production", approval.digest_key(DIGEST)) == []  # --print stores nothing
     raw = json.dumps(signed.model_dump())
     with pytest.raises(ApprovalError, match=r"but 'bob@example.com' submitted it"):
-        approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=BOB)
+        approval.import_signed(world.target.cfg, world.target, raw, env="production", digest=DIGEST, submitter=BOB)
     with pytest.raises(ApprovalError, match=r"not JSON"):
-        approval.import_signed(target.cfg, target, "not json", env="production", digest=DIGEST, submitter=ALICE)
-    approval.import_signed(target.cfg, target, raw, env="production", digest=DIGEST, submitter=ALICE)
-    assert deploy_check(target).approver == ALICE  # type: ignore[union-attr]
+        approval.import_signed(world.target.cfg, world.target, "nope", env="production", digest=DIGEST, submitter=ALICE)
+    approval.import_signed(world.target.cfg, world.target, raw, env="production", digest=DIGEST, submitter=ALICE)
+    assert world.check().approver == ALICE  # type: ignore[union-attr]
 
 
-def test_an_unknown_author_fails_closed(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    approval.record_staging_pass(target.records(), OTHER, "e" * 40, "run-4", "staging")  # not in the source copy
-    approval.approve(target.cfg, target, env="production", digest=OTHER, approver=ALICE, key=keys[ALICE])
-    with pytest.raises(ApprovalError, match=r"who wrote the commit is unknown"):
-        deploy_check(target, OTHER)
+def test_an_unknown_commit_fails_closed(world: World) -> None:
+    world.stage(OTHER, "e" * 40)  # not in the source copy
+    with pytest.raises(ApprovalError, match=r"not on main|is not in commit"):
+        world.approve(digest=OTHER)
 
 
-def test_every_refused_attempt_is_recorded(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def test_every_refused_attempt_is_recorded(world: World) -> None:
     for _ in range(2):
         with pytest.raises(ApprovalError):
-            deploy_check(target)
-    refused = target.records().find(approval.REFUSED, "")
+            world.check()
+    refused = world.records().find(approval.REFUSED, "")
     assert len(refused) == 2 and all(r["digest"] == DIGEST and "no approval" in r["reason"] for r in refused)
 
 
-def test_rollback_accepts_an_expired_but_genuine_approval(world, keys) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
+def _ran(world: World, days_ago: float, signed: approvals.SignedApproval) -> None:
+    """The records a deploy leaves once the release reached steady state on both production targets."""
+    for region in ("us-east-1", "us-west-2"):
+        identity = world.target.identity("production", region)
+        approval.record_release(world.target, "production", identity, Release(world.sha, DIGEST), "r", signed.digest)
+        path = world.target.layout.records / "production" / "releases"
+        for record in path.glob("*.json"):
+            data = json.loads(record.read_text())
+            data["steady_at"] = (datetime.now(UTC) - timedelta(days=days_ago)).timestamp()
+            record.write_text(json.dumps(data))
+
+
+def test_rollback_goes_only_to_a_release_the_target_ran_within_the_maximum_age(world: World) -> None:
     old = datetime.now(UTC) - timedelta(days=3)
-    approval.store(
-        target,
-        signed_by(
-            target,
-            ALICE,
-            keys[ALICE],
-            approved_at=old.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            expires_at=(old + timedelta(hours=24)).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        ),
+    expired = world.signed_by(
+        ALICE,
+        world.keys[ALICE],
+        approved_at=old.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        expires_at=(old + timedelta(hours=24)).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     )
+    approval.store(world.target, "production", expired)
     with pytest.raises(ApprovalError, match=r"expired"):
-        deploy_check(target)
-    assert deploy_check(target, rollback=True).approver == ALICE  # type: ignore[union-attr]
+        world.check()
+    with pytest.raises(ApprovalError, match=r"never ran sha256:aaaaaaaaaaaa to steady state"):
+        world.check(rollback=True)
+    _ran(world, 3, expired)
+    assert world.check(rollback=True).approver == ALICE  # type: ignore[union-attr]
+    _ran(world, 45, expired)  # approvals.rollback_max_age_days is 30
+    with pytest.raises(ApprovalError, match=r"more than 30 days ago"):
+        world.check(rollback=True)
 
 
-def test_unprotected_environments_need_nothing(world) -> None:  # type: ignore[no-untyped-def]
-    target, _, _ = world
-    assert (
-        approval.require(target.cfg, target, "staging", Release(SHA, DIGEST), ["us-east-1"], run_id="r", rollback=False)
-        is None
-    )
+def test_unprotected_environments_need_nothing(world: World) -> None:
+    release = Release(world.sha, DIGEST)
+    cfg = world.target.cfg
+    assert approval.require(cfg, world.target, "staging", release, ["us-east-1"], run_id="r", rollback=False) is None
+
+
+def test_the_change_lists_every_commit_since_what_production_runs(world: World) -> None:
+    first = world.sha
+    second, third = world.commit(BOB), world.commit(DEV, committer=MALLORY)
+    found = change.commits(world.target.cfg, world.target, third, first)
+    assert [c.sha for c in found] == [third, second]
+    assert {c.author for c in found} | {c.committer for c in found} == {BOB, DEV, MALLORY}
+    with pytest.raises(Exception, match=r"commit id"):
+        change.commits(world.target.cfg, world.target, "--output=/tmp/x", first)

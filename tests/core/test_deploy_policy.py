@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gantry.approvals import ApprovalPolicy, Protection
+from gantry.config import load_config
 from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, LeaseHeldError
 from gantry.records import FileRecordStore
@@ -29,13 +30,27 @@ class MemoryTarget:
         self.serving = dict(serving)
         self.failing = failing
         self.calls: list[tuple[str, str, bool]] = []
-        self.store = FileRecordStore(root / "records")
+        self.root = root
         self.lease_store = FileLeaseStore(root / "leases")
         self.interrupt: str | None = None
         self.protected = False  # the gate has its own tests (test_approval.py); here only that it runs first
+        self.ran: list[dict] = []  # type: ignore[type-arg]
 
-    def records(self) -> FileRecordStore:
-        return self.store
+    def act_as(self, identity: str | None, run_id: str | None) -> None:
+        pass
+
+    def records(self, env: str) -> FileRecordStore:
+        return FileRecordStore(self.root / "records" / env)
+
+    @property
+    def store(self) -> FileRecordStore:
+        return self.records("production")
+
+    def task_definition(self, env: str, region: str, release: Release) -> dict:  # type: ignore[type-arg]
+        return {"family": f"{env}-{region}", "containerDefinitions": [{"name": "app", "image": f"x@{release.digest}"}]}
+
+    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list:  # type: ignore[type-arg]
+        return []
 
     def identity(self, env: str, region: str) -> str:
         return f"memory:{env}:{region}"
@@ -43,7 +58,10 @@ class MemoryTarget:
     def protection(self, env: str, region: str) -> Protection | None:
         if env != "production" or not self.protected:
             return None
-        return Protection(identity=self.identity(env, region), policy=ApprovalPolicy(allowed_signers="nobody@x.y k"))
+        return Protection(
+            identity=self.identity(env, region),
+            policy=ApprovalPolicy(allowed_signers="nobody@x.y ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"),
+        )
 
     def commit_author(self, sha: str) -> str | None:
         return None
@@ -54,8 +72,11 @@ class MemoryTarget:
     def current_release(self, env: str, region: str) -> Release | None:
         return self.serving.get(region)
 
-    def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
+    def deploy_region(
+        self, env: str, region: str, release: Release, task_definition: dict, *, force: bool = False
+    ) -> bool:  # type: ignore[type-arg]
         self.calls.append((region, release.digest[7:8], force))
+        self.ran.append(task_definition)
         if region in self.failing and release == NEW:
             raise DeployError(f"{region} failed its health check")
         if region == self.interrupt and release == NEW:
@@ -63,6 +84,14 @@ class MemoryTarget:
         changed = force or self.serving.get(region) != release
         self.serving[region] = release
         return changed
+
+
+@pytest.fixture
+def open_cfg(write_config, example):  # type: ignore[no-untyped-def]
+    """The example with production unprotected (the loud setting): these tests are about ordering, not the gate."""
+    data = example
+    data["approvals"].update(protected=[], allow_unprotected_production=True)
+    return load_config(str(write_config(data, "open.yaml")))
 
 
 @pytest.fixture
@@ -75,26 +104,26 @@ def deploy_environment(target: MemoryTarget, cfg, env: str, release: Release, **
     return deploy.deploy_environment(target, cfg, env, release, command=f"deploy {env}", **kwargs)  # type: ignore[arg-type]
 
 
-def test_production_goes_region_by_region_in_order(cfg, target) -> None:  # type: ignore[no-untyped-def]
-    outcomes = deploy_environment(target, cfg, "production", NEW)
+def test_production_goes_region_by_region_in_order(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
+    outcomes = deploy_environment(target, open_cfg, "production", NEW)
     assert [o.region for o in outcomes] == ["us-east-1", "us-west-2"]
     assert target.calls == [("us-east-1", "2", False), ("us-west-2", "2", False)]
 
 
-def test_region_two_failing_rolls_region_one_back(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_region_two_failing_rolls_region_one_back(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     target.failing = {"us-west-2"}
     with pytest.raises(DeployError) as caught:
-        deploy_environment(target, cfg, "production", NEW)
+        deploy_environment(target, open_cfg, "production", NEW)
     assert "us-east-1 rolled back to sha256:111111111111" in str(caught.value)
     assert target.serving == {"us-east-1": OLD, "us-west-2": OLD}
     assert target.calls[-1] == ("us-east-1", "1", True)
 
 
-def test_first_deploy_cannot_roll_back_and_says_so(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_first_deploy_cannot_roll_back_and_says_so(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     target.serving = {"us-east-1": None, "us-west-2": None}
     target.failing = {"us-west-2"}
     with pytest.raises(DeployError, match="us-east-1 keeps the new release"):
-        deploy_environment(target, cfg, "production", NEW)
+        deploy_environment(target, open_cfg, "production", NEW)
     assert target.serving == {"us-east-1": NEW, "us-west-2": None}
     assert not any(force for _, _, force in target.calls)  # nothing was rolled back
 
@@ -117,61 +146,114 @@ def test_staging_needs_no_approval(cfg, tmp_path) -> None:  # type: ignore[no-un
     assert bare.calls == [("us-east-1", "2", False)]
 
 
-def test_an_interrupt_rolls_back_what_moved_then_propagates(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_an_interrupt_rolls_back_what_moved_then_propagates(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     target.interrupt = "us-west-2"
     with pytest.raises(Interrupted):
-        deploy_environment(target, cfg, "production", NEW)
+        deploy_environment(target, open_cfg, "production", NEW)
     assert target.serving == {"us-east-1": OLD, "us-west-2": OLD}
     assert target.calls[-1] == ("us-east-1", "1", True)
     assert target.leases().peek("production").intent.state == "finished"  # type: ignore[union-attr]
 
 
-def test_region_by_region_steps_of_one_run_share_the_intent(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_region_by_region_steps_of_one_run_share_the_intent(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     """Jenkins deploys one region per step: a failure in the second step rolls back the first step's region."""
-    deploy_environment(target, cfg, "production", NEW, regions=["us-east-1"])
+    deploy_environment(target, open_cfg, "production", NEW, regions=["us-east-1"])
     target.failing = {"us-west-2"}
     with pytest.raises(DeployError, match="us-east-1 rolled back"):
-        deploy_environment(target, cfg, "production", NEW, regions=["us-west-2"])
+        deploy_environment(target, open_cfg, "production", NEW, regions=["us-west-2"])
     assert target.serving == {"us-east-1": OLD, "us-west-2": OLD}
 
 
-def test_a_second_deploy_while_one_runs_fails_at_once_naming_it(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_deploy_while_one_runs_fails_at_once_naming_it(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     holder = Holder.me("run-other", "deploy production")
     lease = target.leases().acquire("production", holder)
     try:
         with pytest.raises(LeaseHeldError, match="being deployed by run run-other"):
-            deploy_environment(target, cfg, "production", NEW)
+            deploy_environment(target, open_cfg, "production", NEW)
     finally:
         lease.release()
     assert target.calls == []
 
 
-def test_an_unfinished_deploy_blocks_the_next_until_recovered(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_an_unfinished_deploy_blocks_the_next_until_recovered(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     """What a SIGKILL leaves: region 1 moved, region 2 half done, the intent open."""
-    deploy_environment(target, cfg, "production", NEW, regions=["us-east-1"], run_id="run-killed")
+    deploy_environment(target, open_cfg, "production", NEW, regions=["us-east-1"], run_id="run-killed")
     lease = target.leases().acquire("production", Holder.me("run-killed", "deploy production"))
     intent = lease.found.intent
     intent.region("us-west-2").state = "rolling"  # type: ignore[union-attr]
     lease.save(intent)  # type: ignore[arg-type]
     lease.release()
     with pytest.raises(GantryError, match=r"unfinished deploy .* by run run-killed.*gantry recover --env production"):
-        deploy_environment(target, cfg, "production", NEW, run_id="run-next")
-    actions = deploy.recover(target, cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
+        deploy_environment(target, open_cfg, "production", NEW, run_id="run-next")
+    actions = deploy.recover(target, open_cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
     assert sorted(actions) == ["us-east-1 -> sha256:111111111111", "us-west-2 -> sha256:111111111111"]
     assert target.serving == {"us-east-1": OLD, "us-west-2": OLD}
     assert target.leases().peek("production").intent.state == "recovered"  # type: ignore[union-attr]
-    deploy_environment(target, cfg, "production", NEW, run_id="run-next")  # the environment is usable again
+    deploy_environment(target, open_cfg, "production", NEW, run_id="run-next")  # the environment is usable again
     assert target.serving == {"us-east-1": NEW, "us-west-2": NEW}
 
 
-def test_a_run_whose_own_deploy_was_killed_must_recover_too(cfg, target) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_whose_own_deploy_was_killed_must_recover_too(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
     """Jenkins retrying the same run's step after its agent died: the intent is this run's, but its holder
     never released the lease, so nobody knows how far the region got."""
     lease = target.leases().acquire("production", Holder.me("run-1", "deploy production"))
-    intent = deploy._intent(target, cfg, lease, "run-1", "production", NEW)
+    intent = deploy._intent(target, open_cfg, lease, "run-1", "production", NEW, None)
     intent.region("us-east-1").state = "rolling"
     lease.save(intent)
     lease._lock.release()  # what SIGKILL leaves: the kernel drops the lock, the file still names the holder
     with pytest.raises(GantryError, match="unfinished deploy"):
-        deploy_environment(target, cfg, "production", NEW, run_id="run-1")
+        deploy_environment(target, open_cfg, "production", NEW, run_id="run-1")
     assert target.calls == []
+
+
+def _forge_intent(target: MemoryTarget, cfg, release: Release, approval_hash: str | None) -> None:  # type: ignore[no-untyped-def]
+    """What someone who can write the lease (the local user; on aws, production's own role) leaves behind: an
+    open intent rolling production forward to `release`, region 1 half done."""
+    lease = target.leases().acquire("production", Holder.me("run-forged", "deploy production"))
+    intent = deploy._intent(target, cfg, lease, "run-forged", "production", release, approval_hash)
+    intent.region("us-east-1").state = "rolling"
+    intent.region("us-east-1").previous = None
+    lease.save(intent)
+    lease.release()
+
+
+def test_recover_will_not_roll_production_forward_to_an_unapproved_release(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A forged intent names a digest that passed staging but was never approved: recover refuses to roll forward
+    to it (the intent's approval does not verify) and changes nothing."""
+    bare = MemoryTarget(tmp_path / "forged", {"us-east-1": OLD, "us-west-2": OLD}, set())
+    bare.protected = True
+    _forge_intent(bare, cfg, NEW, None)
+    with pytest.raises(ApprovalError, match=r"recover would roll production forward to sha256:222222222222"):
+        deploy.recover(bare, cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
+    assert bare.calls == []
+    _forge_intent_hash = "0" * 64
+    bare2 = MemoryTarget(tmp_path / "forged2", {"us-east-1": OLD, "us-west-2": OLD}, set())
+    bare2.protected = True
+    _forge_intent(bare2, cfg, NEW, _forge_intent_hash)
+    with pytest.raises(ApprovalError, match=r"names no approval on record"):
+        deploy.recover(bare2, cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
+    assert bare2.calls == []
+
+
+def test_recover_rolls_back_only_to_releases_the_target_ran(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The intent's "previous" is whatever its writer put there: recover returns a protected target only to a
+    release with a steady-state record of that target."""
+    bare = MemoryTarget(tmp_path / "back", {"us-east-1": NEW, "us-west-2": NEW}, set())
+    bare.protected = True
+    lease = bare.leases().acquire("production", Holder.me("run-forged", "deploy production"))
+    intent = deploy._intent(bare, cfg, lease, "run-forged", "production", NEW, None)
+    intent.region("us-east-1").state = "rolling"
+    intent.region("us-east-1").previous = deploy.ref(OLD)  # never ran here
+    lease.save(intent)
+    lease.release()
+    with pytest.raises(ApprovalError, match=r"never ran to steady state"):
+        deploy.recover(bare, cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
+    assert bare.calls == []
+    approval.record_release(bare, "production", bare.identity("production", "us-east-1"), OLD, "run-0", None)  # type: ignore[arg-type]
+    assert deploy.recover(bare, cfg, "production", run_id="run-recover") == ["us-east-1 -> sha256:111111111111"]  # type: ignore[arg-type]
+
+
+def test_every_deploy_runs_exactly_the_task_definition_it_checked(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
+    deploy_environment(target, open_cfg, "production", NEW)
+    assert [t["family"] for t in target.ran] == ["production-us-east-1", "production-us-west-2"]
+    assert all(t["containerDefinitions"][0]["image"].endswith(NEW.digest) for t in target.ran)

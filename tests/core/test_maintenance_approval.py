@@ -19,8 +19,11 @@ from gantry.cli import cli
 from gantry.config import load_config
 from gantry.errors import ApprovalError
 from gantry.host import sshsig
-from gantry.stages import approval
+from gantry.stages import approval, operations
+from gantry.targets.base import Release
 from gantry.targets.local.target import LocalTarget
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
 DIGEST = "sha256:" + "a" * 64
@@ -50,7 +53,7 @@ class World:
         return paste
 
     def stored(self) -> list[dict[str, Any]]:
-        return self.target.records().find(approval.APPROVALS, "")
+        return self.target.records("production").find(approval.APPROVALS, "")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,6 @@ def commit(target: LocalTarget, work: Path, author: str) -> str:
     repo = target.layout.source_repo("us-east-1")
     if not repo.exists():
         subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
-        subprocess.run(["git", "init", "-q", str(work)], check=True)
     identity = ["-c", f"user.email={author}", "-c", "user.name=x"]
     subprocess.run(["git", "-C", str(work), *identity, "commit", "-q", "--allow-empty", "-m", author], check=True)
     sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -82,16 +84,22 @@ def commit(target: LocalTarget, work: Path, author: str) -> str:
 def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> World:
     """A local target whose production is protected; alice and bob may approve, mallory may not."""
     monkeypatch.setenv("GANTRY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GANTRY_ROOT", str(tmp_path / "work"))
     monkeypatch.delenv("GANTRY_RUN_ID", raising=False)
-    signers = tmp_path / "allowed_signers"
-    signers.write_text(
+    work = tmp_path / "work"
+    for path in ("app/task-definition.json.tpl", "config/health-checks.yaml"):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text((ROOT / path).read_text())
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+    (work / "allowed_signers").write_text(
         "".join(sshsig.allowed_signer_line(p, keys[p].with_suffix(".pub").read_text()) for p in (ALICE, BOB))
     )
-    example["approvals"].update(allowed_signers=str(signers), demo_signer=None)
+    example["approvals"].update(allowed_signers="allowed_signers", demo_signer=None)
     config = tmp_path / "env.yaml"
     config.write_text(yaml.safe_dump(example))
     target = LocalTarget(load_config(str(config)))
-    return World(config, target, commit(target, tmp_path / "work", "dev@example.com"), tmp_path)
+    return World(config, target, commit(target, work, "dev@example.com"), tmp_path)
 
 
 def test_an_allowed_signers_approval_is_imported_and_checked(world: World, keys: dict[str, Path]) -> None:
@@ -129,18 +137,23 @@ def test_an_allowed_signers_approval_is_imported_and_checked(world: World, keys:
     assert again.output.startswith(f"approved by {ALICE} until ")
 
 
+def statement_for(world: World, approver: str) -> approvals.Statement:
+    """The statement `gantry maintenance approve` writes for this run."""
+    policy, subject = operations._maintenance(
+        world.target.cfg, world.target, "production", "patch.yml", "web:&eu", world.sha
+    )
+    return approvals.new_statement(customer="example", subject=subject, approver=approver, policy=policy)
+
+
+def sign(statement: approvals.Statement, key: Path) -> approvals.SignedApproval:
+    """Signed with `key`, whoever the statement names (what an attacker with a key of their own can do)."""
+    text = statement.canonical()
+    return approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), key))
+
+
 def test_a_forged_approval_is_refused(world: World, keys: dict[str, Path]) -> None:
     # mallory signs with her own key a statement naming alice, as `gantry maintenance approve` would write it.
-    statement, _ = approval.maintenance_statement(
-        world.target.cfg,
-        world.target,
-        env="production",
-        playbook="patch.yml",
-        limit="web:&eu",
-        sha=world.sha,
-        approver=ALICE,
-    )
-    forged = approval.sign(statement, keys[MALLORY])
+    forged = sign(statement_for(world, ALICE), keys[MALLORY])
     paste = world.tmp / "forged.json"
     paste.write_text(json.dumps(forged.model_dump()))
     result = world.gantry("maintenance", "approve", *world.request(), "--import", str(paste), "--submitter", ALICE)
@@ -148,7 +161,7 @@ def test_a_forged_approval_is_refused(world: World, keys: dict[str, Path]) -> No
     assert "the signature is not 'alice@example.com''s" in str(result.exception)
     assert world.stored() == []
 
-    approval.store(world.target, forged)  # written straight into the records
+    approval.store(world.target, "production", forged)  # written straight into the records
     check = world.gantry("maintenance", "check", *world.request())
     assert isinstance(check.exception, ApprovalError)
     assert "no valid maintenance approval for patch.yml in production: the signature is not" in str(check.exception)
@@ -181,26 +194,18 @@ def test_an_approval_of_another_playbook_limit_or_commit_is_refused(
     assert reason in str(result.exception)
     assert world.stored() == []
     # Stored anyway (by whoever can write records) it still opens nothing for this run.
-    approval.store(world.target, approvals.SignedApproval.model_validate(json.loads(paste.read_text())))
+    approval.store(world.target, "production", approvals.SignedApproval.model_validate(json.loads(paste.read_text())))
     check = world.gantry("maintenance", "check", *world.request())
     assert isinstance(check.exception, ApprovalError)
 
 
 def test_an_approval_for_other_targets_is_refused(world: World, keys: dict[str, Path]) -> None:
     """Signed by alice for another instance of production (the one before a `gantry down`, say)."""
-    statement, _ = approval.maintenance_statement(
-        world.target.cfg,
-        world.target,
-        env="production",
-        playbook="patch.yml",
-        limit="web:&eu",
-        sha=world.sha,
-        approver=ALICE,
-    )
+    statement = statement_for(world, ALICE)
     elsewhere = ["local:example:us-east-1:lb-production:18080:0000000000000000"]
     moved = statement.model_copy(update={"subject": statement.subject.model_copy(update={"targets": elsewhere})})
     paste = world.tmp / "elsewhere.json"
-    paste.write_text(json.dumps(approval.sign(moved, keys[ALICE]).model_dump()))
+    paste.write_text(json.dumps(sign(moved, keys[ALICE]).model_dump()))
     result = world.gantry("maintenance", "approve", *world.request(), "--import", str(paste), "--submitter", ALICE)
     assert isinstance(result.exception, ApprovalError)
     assert "it is for other targets" in str(result.exception)
@@ -215,7 +220,7 @@ def test_the_approval_must_be_the_submitters_own(world: World, keys: dict[str, P
 
 
 def test_a_deploy_approval_does_not_open_maintenance(world: World, keys: dict[str, Path]) -> None:
-    approval.record_staging_pass(world.target.records(), DIGEST, world.sha, "run-1", "staging")
+    approval.record_staging_pass(world.target, Release(world.sha, DIGEST), "run-1", "staging", dirty=False)
     deploy = approval.approve(
         world.target.cfg,
         world.target,
@@ -228,14 +233,14 @@ def test_a_deploy_approval_does_not_open_maintenance(world: World, keys: dict[st
     paste = world.tmp / "deploy.json"
     paste.write_text(json.dumps(deploy.model_dump()))
     result = world.gantry("maintenance", "approve", *world.request(), "--import", str(paste), "--submitter", ALICE)
-    assert "it approves a deploy, not maintenance" in str(result.exception)
+    assert "it approves something else, not patch.yml on 'web:&eu'" in str(result.exception)
 
 
 def test_the_author_of_the_commit_cannot_approve_running_it(world: World, keys: dict[str, Path]) -> None:
     sha = commit(world.target, world.tmp / "work", ALICE)
     own = world.printed(ALICE, keys[ALICE], sha=sha)
     result = world.gantry("maintenance", "approve", *world.request(sha), "--import", str(own), "--submitter", ALICE)
-    assert "alice@example.com wrote the commit: separation of duties needs another approver" in str(result.exception)
+    assert "alice@example.com authored or committed a commit of this change" in str(result.exception)
     other = world.printed(BOB, keys[BOB], sha=sha)
     accepted = world.gantry("maintenance", "approve", *world.request(sha), "--import", str(other), "--submitter", BOB)
     assert accepted.exit_code == 0, accepted.output

@@ -14,11 +14,18 @@ from gantry.targets.local.layout import Layout
 from gantry.taskdef import container_spec, render
 
 DIGEST = "sha256:" + "d" * 64
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def committed(path: str) -> str:
+    """The template as the release's commit holds it (here: this checkout's)."""
+    return (ROOT / path).read_text()
 
 
 def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> None:  # type: ignore[no-untyped-def]
     rendered = render(
         cfg,
+        committed,
         image=f"reg/example/cart@{DIGEST}",
         sha="f" * 40,
         digest=DIGEST,
@@ -44,7 +51,13 @@ def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> 
 
 def test_a_service_without_a_database_gets_no_empty_database_settings(cfg) -> None:  # type: ignore[no-untyped-def]
     rendered = render(
-        cfg, image=f"reg/example/cart@{DIGEST}", sha="f" * 40, digest=DIGEST, env="staging", region="us-east-1"
+        cfg,
+        committed,
+        image=f"reg/example/cart@{DIGEST}",
+        sha="f" * 40,
+        digest=DIGEST,
+        env="staging",
+        region="us-east-1",
     )
     spec = container_spec(rendered)
     assert "DATABASE_URL" not in spec.environment and spec.secrets == {}

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from gantry.errors import GantryError
 from gantry.targets.aws.settings import AwsSettings
 
+SESSION_NAME = re.compile(r"[^A-Za-z0-9+=,.@_-]")
+
 
 class Clients:
-    """One boto3 session; clients are cached per (service, region) because they are thread-safe and slow
-    to build. Clients are typed Any: boto3 generates their methods at runtime."""
+    """boto3 sessions: the agent's own credentials, and one per identity gantry acts as (`act_as`), each an
+    assumed role whose credentials refresh themselves (a deploy may outlast one hour). Clients are cached per
+    (identity, service, region) because they are thread-safe and slow to build; they are typed Any: boto3
+    generates their methods at runtime."""
 
     def __init__(self, settings: AwsSettings) -> None:
         self.settings = settings
@@ -33,11 +40,56 @@ class Clients:
         if settings.endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
             # A local AWS API (moto) accepts any key; never used against real endpoints.
             kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
-        self.session = boto3.session.Session(**kwargs)
-        self._cache: dict[tuple[str, str], Any] = {}
+        self.base = boto3.session.Session(**kwargs)
+        self.instrument(self.base, None)
+        self.identity: str | None = None  # None: the agent's own credentials
+        self.session_name = "gantry"
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._cache: dict[tuple[str | None, str, str], Any] = {}
+
+    def act_as(self, identity: str | None, run_id: str | None) -> None:
+        """Every client made from now on acts as `identity` (its role in aws.roles; None, or no roles configured:
+        the agent's own credentials), in a session named after the run."""
+        if identity is not None and self.settings.roles and identity not in self.settings.roles:
+            raise GantryError(f"aws.roles has no role for '{identity}': import the stack's outputs (gantry aws-import)")
+        self.identity = identity if self.settings.roles else None
+        self.session_name = SESSION_NAME.sub("-", f"gantry-{run_id or 'cli'}")[:64]
+
+    @property
+    def session(self) -> boto3.session.Session:
+        if self.identity is None:
+            return self.base
+        if self.identity not in self._sessions:
+            self._sessions[self.identity] = self._assumed(self.settings.roles[self.identity])
+        return self._sessions[self.identity]
+
+    def _assumed(self, role_arn: str) -> boto3.session.Session:
+        endpoint = self.settings.endpoint_url
+
+        def sts(service: str, **kwargs: Any) -> Any:
+            return self.base.client(service, endpoint_url=endpoint, config=self.config, **kwargs)  # type: ignore[call-overload]
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=sts,
+            source_credentials=self.base.get_credentials(),
+            role_arn=role_arn,
+            extra_args={"RoleSessionName": self.session_name, "DurationSeconds": 3600},
+        )
+        botocore_session = botocore.session.Session()
+        # botocore has no public setter for refreshable credentials; this attribute is what its own assume-role
+        # provider fills, and what get_credentials() returns.
+        botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+            method="assume-role", refresh_using=fetcher.fetch_credentials
+        )
+        session = boto3.session.Session(botocore_session=botocore_session)
+        self.instrument(session, role_arn)
+        return session
+
+    def instrument(self, session: boto3.session.Session, role_arn: str | None) -> None:
+        """A new session (for the tests' request recorder, tests/aws/callrecorder); nothing here."""
 
     def __call__(self, service: str, region: str) -> Any:
-        key = (service, region)
+        key = (self.identity, service, region)
         if key not in self._cache:
             self._cache[key] = self.session.client(  # type: ignore[call-overload]
                 service, region_name=region, endpoint_url=self.settings.endpoint_url, config=self.config

@@ -28,7 +28,7 @@ class SsmRecordStore:
     def name(self, kind: str, key: str) -> str:
         check_key(kind, key)
         # ':' is not allowed in parameter names; the envelope keeps the real key, so a collision is caught.
-        return f"{self.path}/records/{kind}/{key.replace(':', '_')}"
+        return f"{self.path}/{kind}/{key.replace(':', '_')}"
 
     def _read(self, region: str, kind: str, key: str) -> dict[str, Any] | None:
         ssm = self.clients("ssm", region)
@@ -89,7 +89,7 @@ class SsmRecordStore:
     def find(self, kind: str, prefix: str) -> list[dict[str, Any]]:
         """Records of `kind` whose key starts with `prefix`, from the first region that answers."""
         check_key(kind, prefix or "-")
-        path = f"{self.path}/records/{kind}"
+        path = f"{self.path}/{kind}"
         start = f"{path}/{prefix.replace(':', '_')}"
         last: Exception | None = None
         for region in self.regions:

@@ -64,8 +64,12 @@ class AwsDatabaseSettings(_Strict):
     name_prefix: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     user: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     port: int = Field(default=5432, ge=1, le=65535)
-    # The master credentials (Secrets Manager, primary region): only `gantry migrate` reads them.
+    # The master credentials (Secrets Manager, primary region): `gantry migrate` reads them to set up the runtime
+    # role, and hands them to the migration task (as an ECS secret: they reach no argument or log).
     owner_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
+    # The execution role of the migration task: it alone may read the master secret (the service's may not).
+    migration_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    migration_timeout_seconds: float = Field(default=900, gt=0, le=7200, allow_inf_nan=False)
     # "disable" is for tests against a PostgreSQL on 127.0.0.1 only (AwsSettings refuses it elsewhere).
     sslmode: Literal["require", "verify-full", "disable"] = "verify-full"
 
@@ -141,9 +145,19 @@ class AwsBaseImageSettings(_Strict):
         return self
 
 
+RoleArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")]
+# Who a command acts as: the build identity, or one environment's (terraform/global's roles).
+BUILD = "build"
+
+
 class AwsSettings(_Strict):
     # Set for tests against a local AWS API (moto server); unset in real use.
     endpoint_url: str | None = None
+    # The role each identity assumes (terraform/global's `gantry_roles` output): "build" (source, images,
+    # notifications) and one per environment (its deploys, records, lease and database). gantry assumes the one
+    # a command acts as, with a session name that names the run; the agent's own credentials may assume only
+    # the roles of its stage (IAM trust policies), so the build agent cannot act for production.
+    roles: dict[str, RoleArn] = {}
     # Tests only: ECR registry host -> a plain-HTTP registry on 127.0.0.1 standing in for ECR's data plane
     # (moto has no blob API). Podman and skopeo reach it through registries.conf; unset in real use.
     registry_endpoints: dict[str, str] = {}
@@ -219,6 +233,11 @@ class AwsSettings(_Strict):
 
 def check_against(cfg: GantryConfig, aws: AwsSettings) -> None:
     """Consistency with the rest of the file; raises ConfigError naming the field to fix."""
+    for identity in aws.roles:
+        if identity != BUILD and identity not in cfg.environments:
+            raise ConfigError(f"aws.roles.{identity}: not '{BUILD}' nor an environment of this file")
+    if aws.roles and (missing := sorted({BUILD, *cfg.environments} - set(aws.roles))):
+        raise ConfigError(f"aws.roles has no role for '{missing[0]}': import the stack's outputs (gantry aws-import)")
     if set(aws.regions) != set(cfg.regions.names):
         raise ConfigError(f"aws.regions must list exactly {cfg.regions.names}, found {sorted(aws.regions)}")
     for env_name in cfg.environments:

@@ -8,27 +8,24 @@ skopeo) and the rollout wait (`waiter`, default polling describe_services until 
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
+import atexit
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import psycopg
 from docker import DockerClient
 
 from gantry import taskdef
 from gantry.approvals import ApprovalPolicy, Protection
 from gantry.config import GantryConfig
-from gantry.database import ensure_database, ensure_role
 from gantry.errors import ConfigError, DeployError, GantryError
-from gantry.host.git import archive, git
+from gantry.host.git import Commit, archive, commits, git, show
+from gantry.names import check_sha
 from gantry.records import RELEASES, RecordStore, release_prefix
+from gantry.targets.aws import tasks
 from gantry.targets.aws.clients import Clients, aws_errors
+from gantry.targets.aws.database import AuroraDatabase, password_key
 from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
 from gantry.targets.aws.ecs import (
     EcsDeployer,
@@ -41,8 +38,9 @@ from gantry.targets.aws.failover import AwsFailover
 from gantry.targets.aws.leases import DynamoLeaseStore
 from gantry.targets.aws.notify import SnsSink
 from gantry.targets.aws.records import SsmRecordStore
-from gantry.targets.aws.settings import AwsDatabaseSettings, AwsSettings
+from gantry.targets.aws.settings import AwsSettings
 from gantry.targets.aws.source import CODECOMMIT_AUTH, SourceCopies
+from gantry.targets.aws.tasks import PollingTaskWaiter, TaskWaiter
 from gantry.targets.base import Alert, Component, Health, Note, NotificationSink, Published, Release, Target
 
 # How the stack marks a protected service (modules/ecs_service) and names its approval policy (SSM).
@@ -57,6 +55,7 @@ class AwsTarget:
         *,
         pusher: ImagePusher | None = None,
         waiter: RolloutWaiter | None = None,
+        task_waiter: TaskWaiter | None = None,
     ) -> None:
         self.cfg = cfg
         self.settings = AwsSettings.of(cfg)
@@ -66,7 +65,11 @@ class AwsTarget:
             self.clients, cfg.regions.primary, self.settings.image_source, self.settings.registry_endpoints
         )
         self.waiter = waiter or PollingWaiter(self.settings.poll_seconds)
+        self.task_waiter = task_waiter or PollingTaskWaiter(self.settings.poll_seconds)
         self.source = SourceCopies(self.clients, self.settings.regions)
+        self.database = AuroraDatabase(cfg, self.settings, self.clients)
+        self._scratch: Path | None = None
+        self._have: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------------------
     def up(self) -> list[Component]:
@@ -101,11 +104,18 @@ class AwsTarget:
             self.clients, self.cfg.regions.primary, table, self.cfg.customer, self.settings.lease_seconds
         )
 
-    def records(self) -> RecordStore:
+    def act_as(self, identity: str | None, run_id: str | None) -> None:
+        """The calls that follow run as `identity` ("build" or an environment): its role in aws.roles."""
+        self.clients.act_as(identity, run_id)
+
+    def records(self, env: str) -> RecordStore:
+        """`env`'s records: parameters under <records_path>/<customer>/records/<env>/, which only `env`'s role
+        writes (terraform/modules/pipeline_iam)."""
+        self.cfg.environment(env)
         return SsmRecordStore(
             self.clients,
             self.cfg.regions.names,
-            f"{self.settings.records_path}/{self.cfg.customer}",
+            f"{self.settings.records_path}/{self.cfg.customer}/records/{env}",
             self.settings.records_kms_key,
         )
 
@@ -150,20 +160,21 @@ class AwsTarget:
 
     def build_context(self, tree: str, paths: list[str]) -> bytes:
         """The build paths at `tree`, fetched from the primary region's CodeCommit copy."""
-        with self._fetched(tree) as repo:
-            return archive(repo, tree, paths)
+        return archive(self._fetched(tree), tree, paths)
 
-    @contextlib.contextmanager
-    def _fetched(self, commit: str) -> Iterator[Path]:
-        """A scratch repository holding `commit`, fetched from the primary region's source copy."""
-        url = self.source.url(self.cfg.regions.primary)
-        scratch = Path(tempfile.mkdtemp(prefix="gantry-aws-source-"))
-        try:
-            git("init", "--quiet", "--bare", str(scratch))
-            git("fetch", "--quiet", "--depth=1", url, commit, cwd=scratch, config=CODECOMMIT_AUTH)
-            yield scratch
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    def _fetched(self, commit: str) -> Path:
+        """A scratch repository of this process holding `commit` and its history, fetched once from the primary
+        region's source copy (removed when the process ends)."""
+        check_sha(commit)
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="gantry-aws-source-"))
+            atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
+            git("init", "--quiet", "--bare", str(self._scratch))
+        if commit not in self._have:
+            url = self.source.url(self.cfg.regions.primary)
+            git("fetch", "--quiet", "--end-of-options", url, commit, cwd=self._scratch, config=CODECOMMIT_AUTH)
+            self._have.add(commit)
+        return self._scratch
 
     def publish(self, local_image: str, tag: str) -> Published:
         """Push to the primary region's ECR (injectable pusher), check the registry stored the digest the
@@ -215,16 +226,19 @@ class AwsTarget:
         release history gantry records after each deploy): never a revision whose rollout failed, nor one
         another environment registered in the same family."""
         now = self.current_release(env, region)
-        history = self.records().find(RELEASES, release_prefix(self.identity(env, region)))
+        history = self.records(env).find(RELEASES, release_prefix(self.identity(env, region)))
         for entry in reversed(history):
             if now is None or entry["digest"] != now.digest:
                 return Release(sha=str(entry["sha"]), digest=str(entry["digest"]))
         return None
 
     def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
+        self.cfg.check_region(env, region)
         stack = self.settings.service(env, region)
+        repo = self._fetched(release.sha)
         rendered = taskdef.render(
             self.cfg,
+            lambda path: show(repo, release.sha, path),
             image=f"{self.ecr.repository_uri(region)}@{release.digest}",
             sha=release.sha,
             digest=release.digest,
@@ -232,8 +246,8 @@ class AwsTarget:
             region=region,
             family=stack.task_family,
             log_group=stack.log_group,
-            database_url=self.database_url(env, region) if self.cfg.service.database else "",
-            database_secret=_password_key(self.settings.region(region).database_secret_arn),
+            database_url=self.database.url(env, region) if self.cfg.service.database else "",
+            database_secret=password_key(self.settings.region(region).database_secret_arn),
         )
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
@@ -247,9 +261,11 @@ class AwsTarget:
         ]
         return rendered
 
-    def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
-        """Roll `env` in `region` to `release`. Refuses (nothing changed) when the region's ECR lacks the
-        digest; on a failed rollout restores the previous task definition and raises DeployError."""
+    def deploy_region(
+        self, env: str, region: str, release: Release, task_definition: dict[str, Any], *, force: bool = False
+    ) -> bool:
+        """Roll `env` in `region` to `release` with `task_definition`. Refuses (nothing changed) when the region's
+        ECR lacks the digest; on a failed rollout restores the previous task definition and raises DeployError."""
         self.cfg.check_region(env, region)
         if not force and self.current_release(env, region) == release:
             return False
@@ -260,7 +276,7 @@ class AwsTarget:
             )
         deployer = self.deployer(env, region)
         try:
-            arn = deployer.register(self.task_definition(env, region, release))
+            arn = deployer.register(task_definition)
         except GantryError as exc:
             raise DeployError(f"{exc} (nothing changed in {region})") from None
         deployer.roll(arn)
@@ -305,85 +321,41 @@ class AwsTarget:
             ) from None
         return Protection(identity=self.identity(env, region), policy=policy)
 
-    def commit_author(self, sha: str) -> str | None:
-        with self._fetched(sha) as repo:
-            return git("log", "-1", "--format=%ae", sha, cwd=repo).strip() or None
+    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list[Commit]:
+        return commits(self._fetched(sha), sha, since, signers, limit)
 
     def demo_key(self) -> Path | None:
         return None
 
     # --- the service's database ----------------------------------------------------------------------
-    def _database(self, region: str) -> tuple[AwsDatabaseSettings, str]:
+    def migrate(self, env: str, release: Release, command: list[str], note: Note) -> list[str]:
+        """A one-off task of the release's image on the region whose database takes writes, run with the master
+        credentials injected by ECS (the migration execution role alone reads them)."""
         database = self.settings.database
-        endpoint = self.settings.region(region).database_endpoint
-        if database is None or endpoint is None:
-            raise ConfigError(
-                f"{self.cfg.source}: aws.database and aws.regions.{region}.database_endpoint are needed: the service "
-                "has a database (import the aurora_global outputs with gantry aws-import)"
-            )
-        return database, endpoint
+        if database is None:
+            raise ConfigError(f"{self.cfg.source}: aws.database is needed: the service has a database")
+        region = self._writer_region()
+        owner = self.database.prepare(env, region)
+        service = self.task_definition(env, region, release)
+        stack = self.settings.service(env, region)
+        task = tasks.one_off(
+            service,
+            family=f"{service['family']}-migrate",
+            command=command,
+            environment={"DATABASE_URL": self.database.url(env, region, owner)},
+            secrets={"DATABASE_PASSWORD": password_key(database.owner_secret_arn)},
+            execution_role_arn=database.migration_execution_role_arn or stack.execution_role_arn,
+            stream_prefix="migrate",
+        )
+        note(f"running {' '.join(command)[:60]} as a one-off task in {region}")
+        cluster = self.settings.region(region).cluster
+        return tasks.run_once(self.clients, region, cluster, task, self.task_waiter, database.migration_timeout_seconds)
 
-    def database_url(self, env: str, region: str) -> str:
-        database, endpoint = self._database(region)
-        name = f"{database.name_prefix}_{env.replace('-', '_')}"
-        return f"host={endpoint} port={database.port} dbname={name} user={database.user} sslmode={database.sslmode}"
-
-    @contextlib.contextmanager
-    def migration_database(self, env: str) -> Iterator[str]:
-        """The primary region's writer, as the master user, whose password the migration reads from Secrets
-        Manager into a 0600 passfile that is gone when the migration ends."""
-        primary = self.cfg.regions.primary
-        database, endpoint = self._database(primary)
-        with aws_errors(f"reading {database.owner_secret_arn}", "check the secret and the role's access to it"):
-            raw = self.clients("secretsmanager", primary).get_secret_value(SecretId=database.owner_secret_arn)
-        credentials = json.loads(raw["SecretString"])
-        user = str(credentials["username"])
-        name = f"{database.name_prefix}_{env.replace('-', '_')}"
-        self._provision_database(database, endpoint, credentials, name)
-        with tempfile.TemporaryDirectory(prefix="gantry-migrate-") as scratch:
-            passfile = Path(scratch) / "pgpass"
-            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"*:*:*:{user}:{credentials['password']}\n")
-            yield (
-                f"postgresql+psycopg://{quote(user)}@{endpoint}:{database.port}/{name}"
-                f"?sslmode={database.sslmode}&passfile={quote(str(passfile), safe='')}"
-            )
-
-    def _provision_database(
-        self, database: AwsDatabaseSettings, endpoint: str, owner: dict[str, Any], name: str
-    ) -> None:
-        """The runtime role with the password of the tasks' secret, and the environment's database, made (or the
-        password rotated) by the master user before the migrations run (Aurora creates neither)."""
-        primary = self.cfg.regions.primary
-        secret_arn = self.settings.region(primary).database_secret_arn
-        if secret_arn is None:
-            raise ConfigError(f"aws.regions.{primary}.database_secret_arn is needed: import the aurora_global outputs")
-        with aws_errors(f"reading {secret_arn}", "check the secret and the role's access to it"):
-            app = json.loads(
-                self.clients("secretsmanager", primary).get_secret_value(SecretId=secret_arn)["SecretString"]
-            )
-        if app.get("username") != database.user:
-            raise ConfigError(f"{secret_arn} is for {app.get('username')!r}, not aws.database.user {database.user!r}")
-        try:
-            with psycopg.connect(
-                host=endpoint,
-                port=database.port,
-                dbname=str(owner.get("dbname") or "postgres"),
-                user=str(owner["username"]),
-                password=str(owner["password"]),
-                sslmode=database.sslmode,
-                connect_timeout=10,
-                autocommit=True,
-            ) as conn:
-                ensure_role(conn, database.user, str(app["password"]))
-                ensure_database(conn, name, owner=str(owner["username"]), app_role=database.user)
-        except psycopg.Error as exc:  # the driver's message names the host, never the password
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-            raise GantryError(
-                f"cannot prepare database {name} on {endpoint} ({reason}): check the cluster, its security group "
-                "and the master secret"
-            ) from None
+    def _writer_region(self) -> str:
+        """The region whose Aurora cluster is the global database's writer (the primary without a DR section)."""
+        if self.settings.dr is not None and self.settings.dr.global_cluster_id:
+            return self.failover().writer()
+        return self.cfg.regions.primary
 
     def health(self, env: str, region: str) -> Health:
         """The ALB's view: healthy targets of the environment's target group."""
@@ -433,13 +405,6 @@ class AwsTarget:
 
     def mirror_source(self) -> dict[str, str]:
         return self.source.mirror(self.cfg.regions.primary, self.cfg.regions.secondary)
-
-
-def _password_key(secret_arn: str | None) -> str:
-    """ECS `secrets[].valueFrom` for the `password` key of a JSON secret (the RDS secret layout)."""
-    if not secret_arn:
-        return ""
-    return secret_arn if secret_arn.count(":") > 6 else f"{secret_arn}:password::"
 
 
 def _conforms(target: AwsTarget) -> Target:

@@ -16,7 +16,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
 
 from gantry.errors import GantryError
 from gantry.targets.local import postgres
@@ -135,14 +134,25 @@ class Databases:
         """DATABASE_URL as a replica in `region` sees it: the socket mount, no password."""
         return f"host={SOCKET_MOUNT} port={self.cluster(region).port} dbname={self.name(env)} user={self.app}"
 
+    def secret_path(self, region: str) -> Path:
+        """Where the service role's password file for `region`'s replicas is (secret_file writes it)."""
+        return self.layout.root / "secrets" / f"{region}-{self.app}.password"
+
     def secret_file(self, region: str) -> Path:
         """The service role's password as a file a replica mounts (0444: the container's unprivileged user
         reads it; the directory holding it is 0700, so nobody else on the machine does)."""
         node = self.cluster(region)
+        return self._mountable(self.secret_path(region).name, node.secrets.password(self.app, create=False))
+
+    def owner_secret_file(self) -> Path:
+        """The schema owner's password as a file the one-off migration container mounts (like secret_file)."""
+        node = self._writer()
+        return self._mountable(f"owner-{self.app}.password", node.secrets.password(node.owner_user, create=False))
+
+    def _mountable(self, name: str, password: str) -> Path:
         directory = self.layout.root / "secrets"
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = directory / f"{region}-{self.app}.password"
-        password = node.secrets.password(self.app, create=False)
+        path = directory / name
         if not path.is_file() or path.read_text().strip() != password:
             fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
             with os.fdopen(fd, "w") as handle:
@@ -150,17 +160,23 @@ class Databases:
             path.with_suffix(".tmp").replace(path)
         return path
 
-    def mounts(self, region: str) -> dict[str, str]:
-        """host path -> container path, read-only, for a replica in `region`."""
-        return {str(self.cluster(region).socket_dir): SOCKET_MOUNT}
-
-    def owner_url(self, env: str) -> str:
-        """yoyo's URL for the writer's `env` database as the owner role; the password stays in its passfile."""
+    def _writer(self) -> postgres.Cluster:
         node = self.writer()
         if node is None:
             raise GantryError("no region's database takes writes: run `gantry up` (or finish the DR drill)")
-        passfile = node.secrets.passfile(node.owner_user)
-        return (
-            f"postgresql+psycopg://{node.owner_user}@/{self.name(env)}?host={quote(str(node.socket_dir), safe='')}"
-            f"&port={node.port}&passfile={quote(str(passfile), safe='')}"
-        )
+        return node
+
+    def writer_region(self) -> str:
+        """The region whose cluster takes writes now."""
+        node = self._writer()
+        return next(region for region in self.cfg.regions.names if self.cluster(region).name == node.name)
+
+    def owner_conninfo(self, env: str) -> str:
+        """DATABASE_URL of `env`'s database on the writer as the schema owner, as a container sees it (the
+        socket mount, no password)."""
+        node = self._writer()
+        return f"host={SOCKET_MOUNT} port={node.port} dbname={self.name(env)} user={node.owner_user}"
+
+    def mounts(self, region: str) -> dict[str, str]:
+        """host path -> container path, read-only, for a replica in `region`."""
+        return {str(self.cluster(region).socket_dir): SOCKET_MOUNT}

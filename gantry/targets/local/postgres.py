@@ -482,10 +482,10 @@ class Cluster:
         return "# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\n" + "".join(f"gantry  {u}  {SUPERUSER}\n" for u in users)
 
     def _create_roles(self) -> None:
-        repl = scram_verifier(self.secrets.password(REPL_USER, create=False))
-        app = scram_verifier(self.secrets.password(self.app_user, create=False))
-        owner = scram_verifier(self.secrets.password(self.owner_user, create=False))
         with self.connect() as conn:
+            repl = scram_verifier(conn, REPL_USER, self.secrets.password(REPL_USER, create=False))
+            app = scram_verifier(conn, self.app_user, self.secrets.password(self.app_user, create=False))
+            owner = scram_verifier(conn, self.owner_user, self.secrets.password(self.owner_user, create=False))
             conn.execute("SET log_statement = 'none'")
             conn.execute("SET log_min_error_statement = 'panic'")  # no statement text in error logs
             # Only SCRAM verifiers travel, as literals over the protocol (never argv, never cleartext).

@@ -1,6 +1,7 @@
 """Which local targets are protected, and with which approval policy, kept with the load balancer itself.
 
-When `gantry up` first makes a protected environment's load balancer, it writes the approval policy (the
+When `gantry up` first makes the load balancer of an environment approvals.protected names (production always,
+unless the loud approvals.allow_unprotected_production says otherwise), it writes the approval policy (the
 allowed signers and limits from the environment file, plus the demo signer's key if the example environment
 names one) and a random id of that load balancer into its directory. From then on deploys check that copy:
 editing the environment file does not loosen a running target's policy, and an approval made for one
@@ -54,7 +55,7 @@ def of(layout: Layout, env: str, region: str, key: Path | None) -> Protection | 
     """The load balancer's protection: kept from when it was made, made now for a configured one."""
     path = layout.lb(region, env) / "protection.json"
     if not path.is_file():
-        if env not in layout.settings.protected:
+        if not layout.cfg.is_protected(env):
             return None
         made = Protection(identity=identity(layout, env, region), policy=_policy(layout, key))
         jsonfile.create_once(path, made.model_dump())

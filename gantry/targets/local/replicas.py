@@ -12,12 +12,10 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from gantry.errors import DeployError
+from gantry.host.engine import CONTAINER_LABEL
 from gantry.host.images import ENGINE_ERRORS
 from gantry.targets.base import Release
 from gantry.taskdef import ContainerSpec
-
-# Every container carries the run directory it belongs to, so `gantry down` finds all of them.
-CONTAINER_LABEL = "gantry.home"
 
 # A read-only root filesystem still needs a scratch /tmp: a private tmpfs inside the container.
 PRIVATE_TMP = {"/tmp": "rw,size=16m"}  # noqa: S108

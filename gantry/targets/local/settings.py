@@ -38,9 +38,6 @@ class LocalSettings(_Strict):
     regions: dict[str, LocalRegionSettings]
     # The global entry point of each environment that runs in both regions (the Route 53 failover record).
     global_ports: dict[EnvironmentName, Port] = {}
-    # Environments whose load balancers are protected targets: when `gantry up` makes one, it keeps the approval
-    # policy (approvals.*) with it, and every deploy there needs a signed approval that satisfies that copy.
-    protected: list[EnvironmentName] = []
     prometheus_port: Port
     alertmanager_port: Port
     webhook_port: Port
@@ -64,7 +61,7 @@ class LocalSettings(_Strict):
 
     def problem(self, cfg: GantryConfig) -> str | None:
         """The first inconsistency with the rest of the file, as `field: what is wrong`."""
-        for check in (self._regions, self._global_entries, self._protection, self._databases, self._ports):
+        for check in (self._regions, self._global_entries, self._databases, self._ports):
             if found := check(cfg):
                 return found
         return None
@@ -82,14 +79,6 @@ class LocalSettings(_Strict):
         for env_name in self.global_ports:
             if env_name not in cfg.environments or len(cfg.regions_of(env_name)) != 2:
                 return f"local.global_ports.{env_name}: a global entry needs an environment in both regions"
-        return None
-
-    def _protection(self, cfg: GantryConfig) -> str | None:
-        for env_name in self.protected:
-            if env_name not in cfg.environments:
-                return f"local.protected: no environment '{env_name}'"
-            if env_name == cfg.approvals.staging_environment:
-                return f"local.protected: {env_name} is the staging environment, whose pass opens the approval window"
         return None
 
     def _databases(self, cfg: GantryConfig) -> str | None:

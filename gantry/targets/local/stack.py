@@ -18,6 +18,7 @@ import requests
 
 from gantry.errors import GantryError
 from gantry.host import engine, podman, ports, processes
+from gantry.host.engine import CONTAINER_LABEL
 from gantry.leases import Holder
 from gantry.paths import run_dir
 from gantry.targets.base import Component
@@ -26,7 +27,6 @@ from gantry.targets.local.haproxy import Balancer, BalancerError
 from gantry.targets.local.layout import Layout, socket_dir
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.render import render
-from gantry.targets.local.replicas import CONTAINER_LABEL
 
 SUPERVISOR = "supervisor"
 

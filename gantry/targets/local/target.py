@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,10 @@ from gantry.approvals import Protection
 from gantry.config import GantryConfig
 from gantry.errors import DeployError, GantryError
 from gantry.host import baseimage, engine, images
-from gantry.host.git import archive, git, git_retrying
+from gantry.host.git import Commit, archive, commits, git, git_retrying, show
 from gantry.records import FileRecordStore, RecordStore
 from gantry.targets.base import Alert, Component, Health, Note, NotificationSink, Published, Release, Target
-from gantry.targets.local import balancers, monitoring, protection, registry, rollout, stack
+from gantry.targets.local import balancers, monitoring, oneoff, protection, registry, replicas, rollout, stack
 from gantry.targets.local.database import Databases, NodeStatus
 from gantry.targets.local.failover import LocalFailover
 from gantry.targets.local.layout import Layout
@@ -79,9 +77,13 @@ class LocalTarget:
         port = self.databases.cluster(node.region).port
         return Component(f"{node.region} database", f"postgresql://127.0.0.1:{port}", state)
 
+    def act_as(self, identity: str | None, run_id: str | None) -> None:
+        """One machine, one user: the local target has no identities to choose between (docs/threat-model.md)."""
+
     # -- durable state ------------------------------------------------------------------------------------
-    def records(self) -> RecordStore:
-        return FileRecordStore(self.layout.records)
+    def records(self, env: str) -> RecordStore:
+        self.cfg.environment(env)  # a name from the configuration, never a path
+        return FileRecordStore(self.layout.records / env)
 
     def leases(self) -> FileLeaseStore:
         return FileLeaseStore(self.layout.leases)
@@ -191,19 +193,29 @@ class LocalTarget:
         record = self.region(env, region).record
         return Release(record.previous.sha, record.previous.digest) if record and record.previous else None
 
-    def deploy_region(self, env: str, region: str, release: Release, *, force: bool = False) -> bool:
-        place = self.region(env, region)
+    def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
+        self.cfg.check_region(env, region)
         database = self.databases
-        task_definition = taskdef.render(
+        repo = self.layout.source_repo(self.cfg.regions.primary)
+        _require_repo(repo)
+        return taskdef.render(
             self.cfg,
+            lambda path: show(repo, release.sha, path),
             image=f"{self._image(region)}@{release.digest}",
             sha=release.sha,
             digest=release.digest,
             env=env,
             region=region,
             database_url=database.replica_conninfo(env, region) if database.enabled else "",
-            database_secret=str(database.secret_file(region)) if database.enabled else "",
+            database_secret=str(database.secret_path(region)) if database.enabled else "",
         )
+
+    def deploy_region(
+        self, env: str, region: str, release: Release, task_definition: dict[str, Any], *, force: bool = False
+    ) -> bool:
+        place = self.region(env, region)
+        if self.databases.enabled:
+            self.databases.secret_file(region)  # the password file the task definition names, current
         before = place.record
         if not (before and before.digest == release.digest and not force and place.in_shape(before)):
             self._pull(task_definition["containerDefinitions"][0]["image"], region)
@@ -245,12 +257,10 @@ class LocalTarget:
     def protection(self, env: str, region: str) -> Protection | None:
         return protection.of(self.layout, env, region, self.demo_key())
 
-    def commit_author(self, sha: str) -> str | None:
+    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list[Commit]:
         repo = self.layout.source_repo(self.cfg.regions.primary)
-        try:
-            return git("log", "-1", "--format=%ae", sha, cwd=repo).strip() or None
-        except GantryError:
-            return None
+        _require_repo(repo)
+        return commits(repo, sha, since, signers, limit)
 
     def demo_key(self) -> Path | None:
         return protection.demo_key(self.layout)
@@ -258,10 +268,23 @@ class LocalTarget:
     def failover(self) -> LocalFailover:
         return LocalFailover(self)
 
-    @contextlib.contextmanager
-    def migration_database(self, env: str) -> Iterator[str]:
+    def migrate(self, env: str, release: Release, command: list[str], note: Note) -> list[str]:
+        """A one-off container of the release's image, pulled from the writer region's registry, with the writer's
+        socket directory and the schema owner's password file mounted read-only, no network, nothing else."""
         self.cfg.environment(env)
-        yield self.databases.owner_url(env)
+        region = self.databases.writer_region()
+        image = f"{self._image(region)}@{release.digest}"
+        self._pull(image, region)
+        note(f"running {' '.join(command)[:60]} in {release.digest[:19]} against the {region} database")
+        return oneoff.run(
+            self._engine(),
+            image,
+            command,
+            labels=replicas.labels_for(str(self.layout.root), self.cfg.customer, region, env),
+            environment={"DATABASE_URL": self.databases.owner_conninfo(env)},
+            secrets={"DATABASE_PASSWORD": self.databases.owner_secret_file()},
+            mounts=self.databases.mounts(region),
+        )
 
     def firing_alerts(self) -> list[Alert]:
         return monitoring.firing(f"http://127.0.0.1:{self.settings.prometheus_port}")

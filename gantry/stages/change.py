@@ -1,0 +1,109 @@
+"""What an approval of a protected target binds besides the image: the commits of the change since what the
+target runs (who authored and committed each, and, where the customer keeps a committers' list, that each is
+signed by its committer), that the commit is on the protected branch, and the task definition that will run it.
+
+The same functions run when an approver signs (so they see what they approve) and when a deploy checks the
+approval (so nothing changed in between): the release agent recomputes everything from the commit and the
+target, and trusts no record a less trusted identity could have written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gantry import taskdef
+from gantry.config import GantryConfig
+from gantry.errors import ApprovalError, GantryError
+from gantry.host import git
+from gantry.host.git import Commit
+from gantry.paths import project_root
+from gantry.targets.base import Release, Target
+
+
+@dataclass(frozen=True)
+class Change:
+    """A release into a protected environment, as the approver is shown it and the statement binds it."""
+
+    release: Release
+    since: str | None  # the commit the environment's first region runs now (None: nothing yet)
+    commits: list[Commit]
+    task_definition: str  # taskdef.fingerprint, the same in every region
+    exceptions: list[str]  # the environment's task-definition exceptions
+
+    @property
+    def contributors(self) -> list[str]:
+        """Every author and committer of the change (separation of duties excludes them all)."""
+        return sorted({who.lower() for commit in self.commits for who in (commit.author, commit.committer)})
+
+
+def commits(cfg: GantryConfig, target: Target, sha: str, since: str | None, limit: int | None = None) -> list[Commit]:
+    """The commits of `since..sha` from the primary source copy; with approvals.committers_allowed_signers,
+    each must carry a good signature by its committer's listed key, else ApprovalError naming the first."""
+    signers = cfg.approvals.committers(project_root())
+    found = target.commits(sha, since, signers, limit)
+    if signers is not None:
+        for commit in found:
+            if commit.signature != "G" or commit.signer.lower() != commit.committer.lower():
+                verdict = {"N": "unsigned", "B": "bad signature", "U": "signed by an unlisted key"}.get(
+                    commit.signature, f"signature status {commit.signature or '?'} by {commit.signer or 'nobody'}"
+                )
+                raise ApprovalError(
+                    f"commit {commit.sha[:12]} ({commit.subject[:50]!r}) is {verdict}: every commit must be signed by "
+                    f"its committer ({commit.committer}) with a key in approvals.committers_allowed_signers"
+                )
+    return found
+
+
+def task_definition(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> str:
+    """The fingerprint of `release`'s task definition for `env`, rendered from its commit in each region; the
+    task-definition policy is applied to each rendering. ApprovalError when refused or when regions differ."""
+    allowed = set(cfg.environment(env).task_definition_exceptions)
+    found = {}
+    for region in regions:
+        rendered = target.task_definition(env, region, release)
+        problems = taskdef.check_policy(rendered, allowed)
+        if problems:
+            raise ApprovalError(
+                f"the task definition of {release.sha[:12]} for {env} breaks gantry's task-definition policy "
+                f"({problems[0]}): remove it, or list the exception in environments.{env}.task_definition_exceptions"
+            )
+        found[region] = taskdef.fingerprint(rendered)
+    if len(set(found.values())) > 1:
+        raise ApprovalError(
+            f"the task definitions of {env} differ between {' and '.join(found)} beyond their per-region fields: "
+            "render one template for every region"
+        )
+    return next(iter(found.values()))
+
+
+def on_protected_branch(cfg: GantryConfig, sha: str) -> None:
+    """`sha` is on approvals.protected_branch of the repository gantry runs from (on Jenkins, the release
+    agent's checkout of the trusted branch); ApprovalError otherwise."""
+    root = project_root()
+    branch = cfg.approvals.protected_branch
+    try:
+        git.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=root)
+    except GantryError:
+        raise ApprovalError(
+            f"{root} has no branch {branch} (approvals.protected_branch): production runs only commits on it"
+        ) from None
+    if not git.is_ancestor(root, sha, f"refs/heads/{branch}"):
+        raise ApprovalError(
+            f"{sha[:12]} is not on {branch} in {root}: production takes only commits merged to the protected branch"
+        )
+
+
+def of(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Change:
+    """The change `release` makes to `env`: what its first region runs now up to `release`, checked."""
+    current = target.current_release(env, regions[0])
+    since = current.sha if current is not None and current.sha != release.sha else None
+    if current is not None and current.sha == release.sha:
+        since = release.sha  # the same commit again (a rebuilt image): no commit of its own
+    found = [] if since == release.sha else commits(cfg, target, release.sha, since)
+    return Change(
+        release=release,
+        since=since,
+        commits=found,
+        task_definition=task_definition(cfg, target, env, release, regions),
+        exceptions=sorted(cfg.environment(env).task_definition_exceptions),
+    )
