@@ -66,7 +66,7 @@ def refs(repo: Path | str) -> dict[str, str]:
 def archive(repo: Path, tree: str, paths: Sequence[str]) -> bytes:
     """A tar of `paths` exactly as committed in `tree` (what the image build receives as its context)."""
     result = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", "--end-of-options", check_sha(tree), "--", *paths],
+        ["git", "-C", str(repo), "archive", "--format=tar", "--end-of-options", check_sha(tree), *paths],
         capture_output=True,
         check=False,
     )
