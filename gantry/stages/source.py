@@ -47,7 +47,7 @@ def resolve(root: Path, allow_dirty: bool) -> Source:
 
 def run(target: Target, root: Path, allow_dirty: bool) -> Source:
     source = resolve(root, allow_dirty)
-    target.push_source(root)
+    target.push_source(root, [source.sha, source.tree])
     return source
 
 

@@ -221,8 +221,10 @@ class Target(Protocol):
         """The target's side of `gantry dr drill`."""
 
     # -- source ---------------------------------------------------------------------------------------
-    def push_source(self, repo: Path) -> None:
-        """Push every ref of the local git repository `repo` to the primary region's source copy."""
+    def push_source(self, repo: Path, commits: list[str]) -> None:
+        """Push every branch and tag of the local git repository `repo` to the primary region's source copy, and
+        each of `commits` (the run's commit, a snapshot of uncommitted changes) under a ref of its own, so a
+        detached checkout's commit reaches the copy the build reads."""
 
     def mirror_source(self) -> dict[str, str]:
         """Push every ref of the primary region's source copy to the secondary's and return the refs

@@ -9,14 +9,19 @@ locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
   repository = "${local.customer.name}/${local.customer.service_name}"
-  # gantry's SSM parameters (aws.records_path = /gantry): the pipeline's records, written by the deploy roles, and
-  # the approval policies under a separate path that only the approval-policy administrators write.
+  # gantry's SSM parameters (aws.records_path = /gantry): each environment's records under
+  # /gantry/<customer>/records/<environment>, and the approval policies under a separate path that only the
+  # approval-policy administrators write (the terraform/approvals root).
   records_path         = "/gantry/${local.customer.name}/records"
   approval_policy_path = "/gantry-approval-policy/${local.customer.name}"
   records_alias        = "${local.customer.name}-gantry-records"
-  parameter_arns = {
-    for name, path in { records = local.records_path, policy = local.approval_policy_path } :
-    name => [for region in values(local.regions) : "arn:${local.partition}:ssm:${region}:${local.account_id}:parameter${path}/*"]
+  # The pipeline environment each stack hosts (gantry's environment name): its tfvars' pipeline_environment, else
+  # production for a production stack and staging for the others.
+  pipeline = {
+    for stack, e in local.environments : try(e.pipeline_environment, e.production ? "production" : "staging") => {
+      stack     = stack
+      protected = e.production
+    }
   }
 }
 
@@ -59,7 +64,9 @@ module "records_kms" {
   description   = "${local.customer.name}: gantry approval and staging records (SSM ${local.records_path}) in ${each.value}"
   account_usage = false
   service_users = {
-    principal_arns = values(module.security_baseline.jenkins_role_arns)
+    # The pipeline's roles, and the approval-policy administrator (it writes the policies, SecureStrings
+    # under this key, through the terraform/approvals root).
+    principal_arns = concat(values(module.security_baseline.pipeline_role_arns), compact([module.security_baseline.approval_admin_role_arn]))
     # Approvers read a digest's staging record when they sign (`gantry approve --print`).
     reader_arns = var.approver_principal_arns
     services    = ["ssm"]
@@ -100,40 +107,33 @@ module "source_mirror" {
   kms_key_arns     = { for role, region in local.regions : region => module.kms[role].key_arn }
 }
 
+# One role per pipeline stage (build, each environment), as data: modules/pipeline_iam renders the documents,
+# security_baseline creates the roles, and the least-privilege tests evaluate the same documents.
+module "pipeline_iam" {
+  source = "../modules/pipeline_iam"
+
+  customer                      = local.customer.name
+  account_id                    = local.account_id
+  partition                     = local.partition
+  regions                       = local.regions
+  service_name                  = local.customer.service_name
+  environments                  = { for env, e in local.pipeline : env => { protected = e.protected, dr = e.protected } }
+  stacks                        = { for env, e in local.pipeline : env => e.stack }
+  build_principal_arns          = var.build_agent_principal_arns
+  release_principal_arns        = var.release_agent_principal_arns
+  guard_exempt_principal_arns   = var.terraform_principal_arns
+  approval_admin_principal_arns = var.approval_admin_principal_arns
+  lock_table                    = local.customer.lock_table
+  sns_topic_arn                 = aws_sns_topic.pipeline.arn
+  dr_hosted_zone_arn            = aws_route53_zone.customer.arn
+}
+
 module "security_baseline" {
   source = "../modules/security_baseline"
 
-  name                           = local.customer.name
-  kms_key_arn                    = module.kms["primary"].key_arn
-  jenkins_agent_principal_arns   = var.jenkins_agent_principal_arns
-  approval_admin_principal_arns  = var.approval_admin_principal_arns
-  approval_policy_parameter_arns = local.parameter_arns.policy
-  jenkins_roles = {
-    for env in keys(local.environments) : env => {
-      ecr_repository_arns = values(module.ecr.repository_arns)
-      # The golden container base `gantry bake --target container` publishes (aws.base_image.repository).
-      ecr_pull_repository_arns       = ["arn:${local.partition}:ecr:${local.customer.primary_region}:${local.account_id}:repository/${local.customer.name}/golden-base"]
-      ecs_cluster_arns               = [for region in values(local.regions) : "arn:${local.partition}:ecs:${region}:${local.account_id}:cluster/${local.customer.name}-${env}"]
-      ecs_service_arns               = [for region in values(local.regions) : "arn:${local.partition}:ecs:${region}:${local.account_id}:service/${local.customer.name}-${env}/${local.customer.service_name}"]
-      task_definition_arns           = [for region in values(local.regions) : "arn:${local.partition}:ecs:${region}:${local.account_id}:task-definition/${local.customer.name}-${env}-${local.customer.service_name}:*"]
-      pass_role_arns                 = ["arn:${local.partition}:iam::${local.account_id}:role/gantry/${local.customer.name}/${env}/*"]
-      codecommit_arns                = values(module.source_mirror.repository_arns)
-      sns_topic_arns                 = [aws_sns_topic.pipeline.arn]
-      alarm_arns                     = [for region in values(local.regions) : "arn:${local.partition}:cloudwatch:${region}:${local.account_id}:alarm:${local.customer.name}-${env}-*"]
-      records_parameter_arns         = local.parameter_arns.records
-      approval_policy_parameter_arns = local.parameter_arns.policy
-      lease_table_arn                = "arn:${local.partition}:dynamodb:${local.customer.primary_region}:${local.account_id}:table/${local.customer.lock_table}"
-      lease_key_prefix               = "gantry/${local.customer.name}/"
-      # modules/aurora_global names its secrets gantry/<customer>-<env>/aurora-master and .../aurora-app (+ 6
-      # random characters); `gantry migrate` reads both in the primary region.
-      migration_secret_arns = [for name in ["aurora-master", "aurora-app"] : "arn:${local.partition}:secretsmanager:${local.customer.primary_region}:${local.account_id}:secret:gantry/${local.customer.name}-${env}/${name}-??????"]
-      # Names from modules/aurora_global: global cluster `<customer>-<env>`, regional clusters `<customer>-<env>-<region>`.
-      rds_global_cluster_arns = ["arn:${local.partition}:rds::${local.account_id}:global-cluster:${local.customer.name}-${env}"]
-      rds_cluster_arns        = [for region in values(local.regions) : "arn:${local.partition}:rds:${region}:${local.account_id}:cluster:${local.customer.name}-${env}-${region}"]
-      # Health checks have generated IDs, created by the environment roots (modules/dns_failover); this root
-      # cannot name them, so the drill may reach every health check of the account, and only this zone's records.
-      dr_health_check_arns = ["arn:${local.partition}:route53:::healthcheck/*"]
-      dr_hosted_zone_arns  = [aws_route53_zone.customer.arn]
-    }
-  }
+  name                          = local.customer.name
+  kms_key_arn                   = module.kms["primary"].key_arn
+  pipeline_roles                = module.pipeline_iam.roles
+  approval_admin_principal_arns = var.approval_admin_principal_arns
+  approval_admin_policy         = module.pipeline_iam.approval_admin_policy
 }

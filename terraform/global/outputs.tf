@@ -13,9 +13,19 @@ output "source_clone_urls" {
   value       = module.source_mirror.clone_urls_http
 }
 
-output "jenkins_role_arns" {
-  description = "Deploy role per environment."
-  value       = module.security_baseline.jenkins_role_arns
+output "gantry_roles" {
+  description = "Role per pipeline identity (build, each environment): gantry's aws.roles, and what the Jenkins credentials of each agent assume."
+  value       = module.security_baseline.pipeline_role_arns
+}
+
+output "production_guard_policy" {
+  description = "Service control policy denying every principal but the release roles (and terraform_principal_arns) what changes a protected environment: attach it to this account in AWS Organizations."
+  value       = module.pipeline_iam.production_guard
+}
+
+output "approver_policy" {
+  description = "Read-only policy for the approvers' own principals (what `gantry approve --print` reads): attach it to their permission set."
+  value       = module.pipeline_iam.approver_policy
 }
 
 output "environments" {

@@ -8,9 +8,20 @@ variable "customer" {
   }
 }
 
-variable "jenkins_agent_principal_arns" {
+variable "build_agent_principal_arns" {
   type        = list(string)
-  description = "IAM principals of the Jenkins agents allowed to assume the per-environment deploy roles."
+  description = "IAM principals of the Jenkins build agents: they may assume the build role and the unprotected environments' roles."
+}
+
+variable "release_agent_principal_arns" {
+  type        = list(string)
+  description = "IAM principals of the Jenkins release agents, the only ones that may assume a protected environment's role."
+}
+
+variable "terraform_principal_arns" {
+  type        = list(string)
+  description = "Principals that apply Terraform to production: the production guard (service control policy output) exempts them besides the release roles."
+  default     = []
 }
 
 variable "approval_admin_principal_arns" {

@@ -1,24 +1,21 @@
-"""Least privilege, checked: the AWS requests gantry makes (recorded by callrecorder/sitecustomize.py during the aws
-end-to-end runs) against the policies Terraform renders for the roles that make them.
+"""Least privilege, checked: the pipeline's identities as Terraform renders them, evaluated by a maintained IAM
+simulator, linted by a maintained offline linter, and held against the AWS requests gantry really makes.
 
-Rendering is Terraform's own: a root in a scratch directory instantiates the repository's modules
-(security_baseline for the deploy role and the approval-policy administrator, kms_key for the records key of
-each region exactly as terraform/global passes it, ecs_cluster for the ECS nodes' role) with the names of the
-stack the tests run against, and `terraform plan` + `terraform show -json` give the policy documents IAM and
-KMS would receive. The AWS provider runs for real; its only API calls (the account ID, the AMI parameter) go to
-the moto server on 127.0.0.1.
+Rendering is Terraform's own and needs no provider: terraform/modules/pipeline_iam (every role's trust and
+permission policy, the production guard, the approver's and the approval administrator's policies) and
+terraform/modules/kms_key/policy (the records key's policy, as terraform/global passes it) are pure modules,
+so a scratch root instantiating them with the test stack's names is `terraform apply`-ed with local state and
+read back with `terraform output -json`: the same documents security_baseline and kms_key hand to IAM and KMS.
 
-Each recorded call becomes the IAM requests AWS authorizes it by (`requests_for`): its action on the resource
-its parameters name, with the condition keys AWS sets, plus what the service itself does with the caller's
-permissions: the KMS use of SSM SecureString writes and decrypting reads (the records key), of Secrets Manager
-(the database secret's key) and of DynamoDB (the lock table's key), iam:PassRole for a task definition's roles,
-and ecs:TagResource for a tagged new task definition. A call this module has no rule for fails the check, so
-new code cannot slip past it. The keys outside the records key (lock table, database secret) belong to other
-roots and are not in the scratch root: their key policies are kms_key's account statement (the account's
-IAM decides), so only the role's policy is evaluated for them.
+Evaluation is @cloud-copilot/iam-simulate's (tests/aws/iamsim, installed by scripts/setup-aws.sh): identity
+policies, the records key's resource policy and the guard as a service control policy, with AWS's rules for
+explicit denies and conditions. Linting is parliament's (offline: its IAM definitions ship with the package).
 
-What is allowed on Resource "*" is `UNSCOPED`: each entry is an action AWS cannot scope to a resource, with
-why it may stay. Everything else must name resources.
+Each recorded call (callrecorder/sitecustomize.py: the role it ran as, its parameters) becomes the IAM requests
+AWS authorizes it by (`requests_for`): its action on the resource its parameters name, with the condition keys
+AWS sets, plus what the service does with the caller's permissions (the KMS use of SSM SecureStrings, Secrets
+Manager and DynamoDB, iam:PassRole for a task definition's roles, ecs:TagResource for a tagged new task
+definition). A call this module has no rule for fails the check, so new code cannot slip past it.
 """
 
 from __future__ import annotations
@@ -27,224 +24,201 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iam_eval import Policy, Request, kms_decide
-
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "terraform" / "modules"
-DEPLOY_ROLE = "pipeline"  # the jenkins_roles key in the scratch root: role <customer>-pipeline-jenkins
-RECORDS_ALIAS = "gantry-records"  # terraform/global: alias/<customer>-gantry-records in each region
+SIMULATOR = Path(__file__).resolve().parent / "iamsim" / "simulate.mjs"
+TOOLS = Path(os.environ.get("GANTRY_TOOLS_CACHE", Path.home() / ".cache" / "gantry-tools"))
+ACCOUNT = "123456789012"
+REGIONS = ("us-east-1", "us-west-2")
+CUSTOMER, SERVICE = "example", "cart"
+STACKS = {"staging": "test", "production": "prod"}
+BUILD_AGENT = f"arn:aws:iam::{ACCOUNT}:role/jenkins-build-agent"
+RELEASE_AGENT = f"arn:aws:iam::{ACCOUNT}:role/jenkins-release-agent"
+APPROVER = f"arn:aws:iam::{ACCOUNT}:role/approvers"
+ADMIN_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:role/security-team"
+APPROVAL_ADMIN = f"arn:aws:iam::{ACCOUNT}:role/{CUSTOMER}-approval-policy-admin"
+LOCK_TABLE = "example-terraform-locks"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:gantry-example-pipeline"
+ZONE = "arn:aws:route53:::hostedzone/Z0123456789TEST"
 
-# Actions AWS does not scope to a resource (service authorization reference), the only ones a deploy role
-# statement may grant on "*".
+# Actions AWS does not scope to a resource (service authorization reference): the only ones a role may be granted
+# on "*", each with why it may stay.
 UNSCOPED = {
     "ecr:GetAuthorizationToken": "registry login; the token opens only the repositories granted by ARN",
     "ecr:DescribeRegistry": "reads the registry's replication rules (gantry doctor, `gantry up`)",
     "ecs:DescribeTaskDefinition": "read only",
-    "ecs:RegisterTaskDefinition": "the one write: a revision runs nothing until UpdateService, scoped by ARN",
-    "elasticloadbalancing:DescribeTargetGroups": "read only",
+    "ecs:RegisterTaskDefinition": "the one write: a revision runs nothing until UpdateService or RunTask, both scoped",
     "elasticloadbalancing:DescribeTargetHealth": "read only",
     "elasticloadbalancing:DescribeLoadBalancers": "read only",
     "cloudwatch:GetMetricStatistics": "read only (the DR drill's replication lag)",
 }
-# Requests that need no permission at all.
-FREE = {"sts:GetCallerIdentity"}
+FREE = {"sts:GetCallerIdentity", "sts:AssumeRole"}  # the agent's own call to become a role; the trust decides
 
 
 # --- rendering -----------------------------------------------------------------------------------------
-def role_inputs(raw: dict[str, Any], account: str) -> dict[str, Any]:
-    """The deploy role's `jenkins_roles` entry for the stack an environment file (as a dict) describes: what
-    terraform/global passes for an environment, with the names this stack uses."""
-    aws, customer = raw["aws"], raw["customer"]
-    regions = list(aws["regions"])
-    primary = raw["regions"]["primary"]
-    service = raw["service"]["name"]
-    envs = list(raw["environments"])
-    arn = f"arn:aws:{{}}:{{}}:{account}:{{}}"
-    records_path = f"{aws.get('records_path', '/gantry')}/{customer}/records"
-    policy_path = f"/gantry-approval-policy/{customer}"
-    base = (aws.get("base_image") or {}).get("repository")
-    database = aws.get("database")
-    return {
-        "ecr_repository_arns": [arn.format("ecr", r, f"repository/{aws['ecr_repository']}") for r in regions],
-        "ecr_pull_repository_arns": [arn.format("ecr", primary, f"repository/{base}")] if base else [],
-        "ecs_cluster_arns": [arn.format("ecs", r, f"cluster/{aws['regions'][r]['cluster']}") for r in regions],
-        "ecs_service_arns": [
-            arn.format("ecs", r, f"service/{aws['regions'][r]['cluster']}/{s['service']}")
-            for r in regions
-            for s in aws["regions"][r]["environments"].values()
-        ],
-        # gantry.taskdef's family when the stack names none: <customer>-<service>-<env>.
-        "task_definition_arns": [
-            arn.format("ecs", r, f"task-definition/{customer}-{service}-{env}:*") for r in regions for env in envs
-        ],
-        "pass_role_arns": [f"arn:aws:iam::{account}:role/gantry/{customer}/*"],
-        "codecommit_arns": [arn.format("codecommit", r, aws["regions"][r]["source_repository"]) for r in regions],
-        "sns_topic_arns": [raw["notifications"]["sns_topic_arn"]],
-        # gantry verify reads the alarms named <customer>-<service>-<env>*.
-        "alarm_arns": [
-            arn.format("cloudwatch", r, f"alarm:{customer}-{service}-{env}*") for r in regions for env in envs
-        ],
-        "records_parameter_arns": [arn.format("ssm", r, f"parameter{records_path}/*") for r in regions],
-        "approval_policy_parameter_arns": [arn.format("ssm", r, f"parameter{policy_path}/*") for r in regions],
-        "lease_table_arn": arn.format("dynamodb", primary, f"table/{aws['lease_table']}"),
-        "lease_key_prefix": f"gantry/{customer}/",
-        # gantry migrate reads the master secret and the primary region's runtime-role secret (any version suffix).
-        "migration_secret_arns": [
-            f"{arn.rsplit('-', 1)[0]}-??????"
-            for arn in (database["owner_secret_arn"], aws["regions"][primary]["database_secret_arn"])
-        ]
-        if database
-        else [],
-    }
-
-
-@dataclass
-class Rendered:
-    account: str
-    deploy_role: str  # ARN
-    approver: str  # ARN of the approvers' principal in the key policies
-    node_role: str  # ARN
-    deploy: Policy
-    approval_admin: Policy
-    records_keys: dict[str, Policy]  # region -> key policy
-    node_inline: Policy
-    node_managed: list[str]  # ARNs of the AWS managed policies attached to the node role
-    role: dict[str, Any]  # the inputs it was rendered with
-
-
-def _root(account: str, regions: list[str]) -> str:
-    """The scratch root; MODULES stands for terraform/modules, relative to the root's directory."""
-    records = ", ".join(f'"{r}"' for r in regions)
+def _root() -> str:
+    regions = ", ".join(f'"{r}"' for r in REGIONS)
     return f"""
-terraform {{
-  required_providers {{
-    aws = {{ source = "hashicorp/aws", version = "~> 6.47" }}
-  }}
+module "pipeline_iam" {{
+  source                        = "MODULES/pipeline_iam"
+  customer                      = "{CUSTOMER}"
+  account_id                    = "{ACCOUNT}"
+  regions                       = {{ primary = "{REGIONS[0]}", secondary = "{REGIONS[1]}" }}
+  service_name                  = "{SERVICE}"
+  environments                  = {{ staging = {{ protected = false }}, production = {{ protected = true, dr = true }} }}
+  stacks                        = {{ staging = "{STACKS["staging"]}", production = "{STACKS["production"]}" }}
+  build_principal_arns          = ["{BUILD_AGENT}"]
+  release_principal_arns        = ["{RELEASE_AGENT}"]
+  approval_admin_principal_arns = ["{ADMIN_PRINCIPAL}"]
+  lock_table                    = "{LOCK_TABLE}"
+  sns_topic_arn                 = "{TOPIC}"
+  dr_hosted_zone_arn            = "{ZONE}"
 }}
 
-variable "endpoint" {{
-  type = string
-}}
-
-variable "role" {{
-  type = any
-}}
-
-provider "aws" {{
-  region                      = "{regions[0]}"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {{
-    iam = var.endpoint
-    ssm = var.endpoint
-    sts = var.endpoint
-  }}
-}}
-
-module "baseline" {{
-  source                         = "MODULES/security_baseline"
-  name                           = "example"
-  kms_key_arn                    = "arn:aws:kms:{regions[0]}:{account}:key/audit"
-  jenkins_agent_principal_arns   = ["arn:aws:iam::{account}:role/jenkins-agent"]
-  jenkins_roles                  = {{ {DEPLOY_ROLE} = var.role }}
-  approval_admin_principal_arns  = ["arn:aws:iam::{account}:role/security-team"]
-  approval_policy_parameter_arns = var.role.approval_policy_parameter_arns
-}}
-
-# As terraform/global's module "records_kms" (test_least_privilege checks the arguments are the same).
-module "records_kms" {{
-  source        = "MODULES/kms_key"
-  for_each      = toset([{records}])
+# As terraform/global's module "records_kms" passes it (test_least_privilege checks the arguments are the same).
+module "records_key" {{
+  source        = "MODULES/kms_key/policy"
+  for_each      = toset([{regions}])
+  account_id    = "{ACCOUNT}"
   region        = each.value
-  alias         = "example-{RECORDS_ALIAS}"
-  description   = "records"
   account_usage = false
   service_users = {{
-    principal_arns = ["arn:aws:iam::{account}:role/example-{DEPLOY_ROLE}-jenkins"]
-    reader_arns    = ["arn:aws:iam::{account}:role/approvers"]
+    principal_arns = concat(values(module.pipeline_iam.role_arns), ["{APPROVAL_ADMIN}"])
+    reader_arns    = ["{APPROVER}"]
     services       = ["ssm"]
   }}
 }}
 
-module "nodes" {{
-  source             = "MODULES/ecs_cluster"
-  name               = "example-nodes"
-  vpc_id             = "vpc-12345678"
-  private_subnet_ids = ["subnet-12345678", "subnet-87654321"]
-  ami_ssm_parameter  = "/gantry/least-privilege/ami"
+output "roles" {{
+  value = module.pipeline_iam.roles
+}}
+
+output "documents" {{
+  value = {{
+    guard          = module.pipeline_iam.production_guard
+    approver       = module.pipeline_iam.approver_policy
+    approval_admin = module.pipeline_iam.approval_admin_policy
+  }}
+}}
+
+output "records_keys" {{
+  value = {{ for region, key in module.records_key : region => key.json }}
 }}
 """
 
 
-def render(raw: dict[str, Any], moto: str, workdir: Path, terraform: str, env: dict[str, str]) -> Rendered:
-    """`terraform plan` of the scratch root against moto, read back with `terraform show -json`."""
-    import boto3
+@dataclass
+class Rendered:
+    roles: dict[str, dict[str, Any]]  # identity -> {arn, trust, policy}
+    guard: dict[str, Any]  # the production guard, as a service control policy
+    approver: dict[str, Any]
+    approval_admin: dict[str, Any]
+    records_keys: dict[str, dict[str, Any]]  # region -> key policy
 
-    account = "123456789012"
-    regions = list(raw["aws"]["regions"])
-    ssm = boto3.client(
-        "ssm", region_name=regions[0], endpoint_url=moto, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    ssm.put_parameter(Name="/gantry/least-privilege/ami", Value="ami-12345678", Type="String", Overwrite=True)
-    role = role_inputs(raw, account)
+    def arn(self, identity: str) -> str:
+        return str(self.roles[identity]["arn"])
+
+    def identity_of(self, arn: str) -> str:
+        return next(identity for identity, role in self.roles.items() if role["arn"] == arn)
+
+    def policies(self) -> dict[str, list[dict[str, Any]]]:
+        """principal ARN -> identity policies, for every principal the tests ask about."""
+        found = {role["arn"]: [role["policy"]] for role in self.roles.values()}
+        found[APPROVER] = [self.approver]
+        found[APPROVAL_ADMIN] = [self.approval_admin]
+        return found
+
+
+def terraform_bin() -> str:
+    return shutil.which("terraform") or str(TOOLS / "terraform" / "bin" / "terraform")
+
+
+def render(workdir: Path) -> Rendered:
+    """`terraform apply` of the scratch root (no provider, no resource: outputs only), read back as JSON."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    relative = os.path.relpath(MODULES, workdir)
-    (workdir / "main.tf").write_text(_root(account, regions).replace("MODULES", relative))
-    (workdir / "terraform.tfvars.json").write_text(json.dumps({"endpoint": moto, "role": role}))
+    (workdir / "main.tf").write_text(_root().replace("MODULES", os.path.relpath(MODULES, workdir)))
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
 
     def run(*args: str) -> str:
         done = subprocess.run(
-            [terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False
+            [terraform_bin(), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
         )
         if done.returncode != 0:
             raise AssertionError(f"terraform {args[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done.stdout
 
     run("init", "-input=false", "-no-color", "-backend=false")
-    run("plan", "-input=false", "-no-color", "-out=plan.bin", "-lock=false")
-    plan = json.loads(run("show", "-json", "plan.bin"))
-    resources: dict[str, dict[str, Any]] = {}
+    run("apply", "-input=false", "-no-color", "-auto-approve", "-lock=false")
+    outputs = json.loads(run("output", "-json"))
+    roles = {
+        identity: {"arn": role["arn"], "trust": json.loads(role["trust_policy"]), "policy": json.loads(role["policy"])}
+        for identity, role in outputs["roles"]["value"].items()
+    }
+    documents = {name: json.loads(text) for name, text in outputs["documents"]["value"].items()}
+    keys = {region: json.loads(text) for region, text in outputs["records_keys"]["value"].items()}
+    return Rendered(roles, documents["guard"], documents["approver"], documents["approval_admin"], keys)
 
-    def walk(module: dict[str, Any]) -> None:
-        for resource in module.get("resources", []):
-            resources[resource["address"]] = resource.get("values", {})
-        for child in module.get("child_modules", []):
-            walk(child)
 
-    walk(plan["planned_values"]["root_module"])
+_RENDERED: dict[str, Rendered] = {}
 
-    def document(address: str) -> dict[str, Any]:
-        text = resources[address].get("policy")
-        assert isinstance(text, str), f"{address}: policy unknown at plan time"
-        parsed: dict[str, Any] = json.loads(text)
-        return parsed
 
-    managed = [
-        v["policy_arn"] for a, v in resources.items() if a.startswith("module.nodes.aws_iam_role_policy_attachment.")
-    ]
-    return Rendered(
-        account=account,
-        deploy_role=f"arn:aws:iam::{account}:role/example-{DEPLOY_ROLE}-jenkins",
-        approver=f"arn:aws:iam::{account}:role/approvers",
-        node_role=f"arn:aws:iam::{account}:role/example-nodes-{regions[0]}-ecs-node",
-        deploy=Policy(document(f'module.baseline.aws_iam_role_policy.jenkins["{DEPLOY_ROLE}"]'), "deploy role"),
-        approval_admin=Policy(document("module.baseline.aws_iam_role_policy.approval_admin[0]"), "approval admin"),
-        records_keys={
-            r: Policy(document(f'module.records_kms["{r}"].aws_kms_key.this'), f"records key {r}") for r in regions
-        },
-        node_inline=Policy(document("module.nodes.aws_iam_role_policy.session_manager"), "ECS node role"),
-        node_managed=managed,
-        role=role,
+def rendered(tmp: Path) -> Rendered:
+    """The rendered documents, once per test session."""
+    if "documents" not in _RENDERED:
+        _RENDERED["documents"] = render(tmp / "least-privilege-root")
+    return _RENDERED["documents"]
+
+
+# --- evaluation ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    principal: str  # ARN of the caller
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict)
+    why: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        return {"principal": self.principal, "action": self.action, "resource": self.resource, "context": self.context}
+
+
+def simulate(requests: list[Request], rendered: Rendered, *, guard: bool = True) -> list[dict[str, Any]]:
+    """iam-simulate's decision for each request (Allowed, ImplicitlyDenied, ExplicitlyDenied or Error), with the
+    identity policies of every principal, the records keys' policies and (with `guard`) the production guard."""
+    node = shutil.which("node")
+    cache = TOOLS / "iamsim"
+    if node is None or not (cache / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
+        raise AssertionError("the IAM simulator is not installed: run scripts/setup-aws.sh (make test does)")
+    script = cache / "simulate.mjs"  # beside its node_modules, where an ES module resolves its imports
+    shutil.copy(SIMULATOR, script)
+    resources = {
+        f"arn:aws:kms:{region}:{ACCOUNT}:key/records-{region}": key for region, key in rendered.records_keys.items()
+    }
+    document = {
+        "requests": [r.payload() for r in requests],
+        "identityPolicies": rendered.policies(),
+        "resourcePolicies": resources,
+        "scps": [rendered.guard] if guard else [],
+    }
+    done = subprocess.run(
+        [node, str(script)], input=json.dumps(document), capture_output=True, text=True, timeout=300, check=False
     )
+    if done.returncode != 0:
+        raise AssertionError(f"iam-simulate failed: {done.stderr[-2000:]}")
+    results: list[dict[str, Any]] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert len(results) == len(requests), done.stdout[-2000:]
+    return results
+
+
+def decision(request: Request, rendered: Rendered, *, guard: bool = True) -> str:
+    return str(simulate([request], rendered, guard=guard)[0]["decision"])
 
 
 # --- recorded calls -------------------------------------------------------------------------------------
@@ -255,37 +229,28 @@ def load_calls(directory: Path) -> list[dict[str, Any]]:
     return calls
 
 
-@dataclass(frozen=True)
-class Need:
-    """One IAM request a call needs; `key_region` set: a KMS request on the records key of that region."""
-
-    request: Request
-    why: str
-    key_region: str | None = None
-
-
 class _Call:
     """One recorded call, and how to spell the requests it needs."""
 
-    def __init__(self, call: dict[str, Any], rendered: Rendered, principal: str) -> None:
-        self.call, self.rendered, self.principal = call, rendered, principal
-        self.account, self.region = rendered.account, call["region"]
+    def __init__(self, call: dict[str, Any], principal: str) -> None:
+        self.call, self.principal = call, principal
+        self.region = call["region"]
         self.action, self.params = call.get("action", ""), call.get("params", {})
         self.why = f"{call['command']} [{call['stage'] or 'no stage'}] {call.get('action') or call.get('why')}"
 
     def arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT}:{resource}"
 
-    def need(self, action: str, resource: str, **context: str | list[str]) -> Need:
-        return Need(Request(self.principal, action, resource, dict(context)), self.why)
+    def need(self, action: str, resource: str, **context: Any) -> Request:
+        return Request(self.principal, action, resource, dict(context), self.why)
 
-    def via(self, service: str, action: str, key: str, key_region: str | None = None, **context: str) -> Need:
+    def via(self, service: str, action: str, key: str, **context: str) -> Request:
         """A KMS request a service makes with the caller's permissions (kms:ViaService)."""
-        ctx = {"kms:ViaService": f"{service}.{self.region}.amazonaws.com", "kms:CallerAccount": self.account}
-        return Need(Request(self.principal, action, key, {**ctx, **context}), self.why, key_region)
+        ctx = {"kms:ViaService": f"{service}.{self.region}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+        return Request(self.principal, action, key, {**ctx, **context}, self.why)
 
 
-def _implied(c: _Call) -> list[Need]:
+def _implied(c: _Call) -> list[Request]:
     resource = c.call["resource"]
     if "codecommit_repository" in resource:
         arn = c.arn("codecommit", resource["codecommit_repository"])
@@ -294,28 +259,32 @@ def _implied(c: _Call) -> list[Need]:
     return [c.need(a, "*" if a in UNSCOPED else arn) for a in c.call["actions"]]
 
 
-def _ssm(c: _Call) -> list[Need]:
+def _ssm(c: _Call) -> list[Request]:
     name = c.params.get("Name") or c.params["Path"]
     parameter = c.arn("ssm", f"parameter{name}")
     context = {"ssm:Overwrite": str(c.params.get("Overwrite", False)).lower()} if c.action == "ssm:PutParameter" else {}
     needs = [c.need(c.action, parameter, **context)]
     if c.params.get("Type") == "SecureString" or c.params.get("WithDecryption"):
-        records = c.rendered.role["records_parameter_arns"][0].split(":parameter", 1)[1].removesuffix("*")
-        if not str(name).startswith(records):
-            raise KeyError(f"{c.action} of SecureString {name} outside the records: which key encrypts it?")
         kms = "kms:Encrypt" if c.action == "ssm:PutParameter" else "kms:Decrypt"
-        key = f"arn:aws:kms:{c.region}:{c.account}:key/records-{c.region}"
-        needs.append(c.via("ssm", kms, key, c.region, **{"kms:EncryptionContext:PARAMETER_ARN": parameter}))
+        key = f"arn:aws:kms:{c.region}:{ACCOUNT}:key/records-{c.region}"
+        needs.append(c.via("ssm", kms, key, **{"kms:EncryptionContext:PARAMETER_ARN": parameter}))
     return needs
 
 
-def _ecs(c: _Call) -> list[Need]:
+def _ecs(c: _Call) -> list[Request]:
     cluster = str(c.params.get("cluster", "default")).rsplit("/", 1)[-1]
     if c.action in {"ecs:DescribeServices", "ecs:UpdateService"}:
         names = c.params.get("services") or [c.params["service"]]
         return [c.need(c.action, c.arn("ecs", f"service/{cluster}/{n.rsplit('/', 1)[-1]}")) for n in names]
     if c.action == "ecs:DescribeClusters":
         return [c.need(c.action, c.arn("ecs", f"cluster/{n.rsplit('/', 1)[-1]}")) for n in c.params["clusters"]]
+    if c.action == "ecs:RunTask":
+        family = str(c.params["taskDefinition"]).rsplit("/", 1)[-1].split(":")[0]
+        return [
+            c.need(c.action, c.arn("ecs", f"task-definition/{family}:1"), **{"ecs:cluster": c.arn("ecs", f"cluster/{cluster}")})
+        ]
+    if c.action == "ecs:DescribeTasks":
+        return [c.need(c.action, c.arn("ecs", f"task/{cluster}/{t.rsplit('/', 1)[-1]}")) for t in c.params["tasks"]]
     if c.action != "ecs:RegisterTaskDefinition":
         raise KeyError(c.action)
     needs = [c.need(c.action, "*")]
@@ -328,44 +297,46 @@ def _ecs(c: _Call) -> list[Need]:
     return needs
 
 
-def _ecr(c: _Call) -> list[Need]:
+def _ecr(c: _Call) -> list[Request]:
     names = c.params.get("repositoryNames") or [c.params["repositoryName"]]
     return [c.need(c.action, c.arn("ecr", f"repository/{n}")) for n in names]
 
 
-def _cloudwatch(c: _Call) -> list[Need]:
+def _cloudwatch(c: _Call) -> list[Request]:
     if "AlarmNamePrefix" in c.params:  # a listing: every alarm with the prefix
-        return [c.need(c.action, c.arn("cloudwatch", f"alarm:{c.params['AlarmNamePrefix']}*"))]
+        return [c.need(c.action, c.arn("cloudwatch", f"alarm:{c.params['AlarmNamePrefix']}-listing"))]
     names = c.params.get("AlarmNames") or [c.params["AlarmName"]]
     return [c.need(c.action, c.arn("cloudwatch", f"alarm:{n}")) for n in names]
 
 
-def _dynamodb(c: _Call) -> list[Need]:
+def _dynamodb(c: _Call) -> list[Request]:
     table = c.arn("dynamodb", f"table/{c.params['TableName']}")
     keys = {"dynamodb:LeadingKeys": [c.params["Key"]["LockID"]["S"]]} if "Key" in c.params else {}
-    key = f"arn:aws:kms:{c.region}:{c.account}:key/lock-table"
+    key = f"arn:aws:kms:{c.region}:{ACCOUNT}:key/lock-table"
     context = {"kms:EncryptionContext:aws:dynamodb:tableName": c.params["TableName"]}
     return [c.need(c.action, table, **keys), c.via("dynamodb", "kms:Decrypt", key, **context)]
 
 
-def _secret(c: _Call) -> list[Need]:
-    secret, key = c.params["SecretId"], f"arn:aws:kms:{c.region}:{c.account}:key/database"
-    return [
-        c.need(c.action, secret),
-        c.via("secretsmanager", "kms:Decrypt", key, **{"kms:EncryptionContext:SecretARN": secret}),
-    ]
+def _secret(c: _Call) -> list[Request]:
+    secret, key = c.params["SecretId"], f"arn:aws:kms:{c.region}:{ACCOUNT}:key/database"
+    return [c.need(c.action, secret), c.via("secretsmanager", "kms:Decrypt", key, **{"kms:EncryptionContext:SecretARN": secret})]
 
 
-def _route53(c: _Call) -> list[Need]:
+def _route53(c: _Call) -> list[Request]:
     if "HealthCheckId" in c.params:
         return [c.need(c.action, f"arn:aws:route53:::healthcheck/{c.params['HealthCheckId']}")]
     return [c.need(c.action, f"arn:aws:route53:::hostedzone/{c.params['HostedZoneId'].rsplit('/', 1)[-1]}")]
 
 
-def _rds(c: _Call) -> list[Need]:
-    resources = [f"arn:aws:rds::{c.account}:global-cluster:{c.params['GlobalClusterIdentifier']}"]
+def _rds(c: _Call) -> list[Request]:
+    resources = [f"arn:aws:rds::{ACCOUNT}:global-cluster:{c.params['GlobalClusterIdentifier']}"]
     resources += [c.params["TargetDbClusterIdentifier"]] if c.params.get("TargetDbClusterIdentifier") else []
     return [c.need(c.action, r) for r in resources]
+
+
+def _logs(c: _Call) -> list[Request]:
+    stream = f"log-group:{c.params['logGroupName']}:log-stream:{c.params['logStreamName']}"
+    return [c.need(c.action, c.arn("logs", stream))]
 
 
 RULES = {
@@ -376,6 +347,8 @@ RULES = {
     "ecs:UpdateService": _ecs,
     "ecs:DescribeClusters": _ecs,
     "ecs:RegisterTaskDefinition": _ecs,
+    "ecs:RunTask": _ecs,
+    "ecs:DescribeTasks": _ecs,
     "ecr:DescribeRepositories": _ecr,
     "ecr:DescribeImages": _ecr,
     "ecr:BatchGetImage": _ecr,
@@ -394,13 +367,14 @@ RULES = {
     "rds:DescribeGlobalClusters": _rds,
     "rds:SwitchoverGlobalCluster": _rds,
     "rds:FailoverGlobalCluster": _rds,
+    "logs:GetLogEvents": _logs,
 }
 
 
-def requests_for(call: dict[str, Any], rendered: Rendered, principal: str) -> list[Need]:
+def requests_for(call: dict[str, Any], principal: str) -> list[Request]:
     """The IAM requests AWS authorizes `call` by (see the module docstring). Raises KeyError for a call with no
     rule: add one to RULES when gantry starts calling something new."""
-    c = _Call(call, rendered, principal)
+    c = _Call(call, principal)
     if call["kind"] == "implied":
         return _implied(c)
     if c.action in FREE:
@@ -412,67 +386,77 @@ def requests_for(call: dict[str, Any], rendered: Rendered, principal: str) -> li
     return RULES[c.action](c)
 
 
-def decide(need: Need, rendered: Rendered, identity: Policy) -> tuple[str, str]:
-    if need.request.action.startswith("kms:"):
-        key_policy = (
-            rendered.records_keys[need.key_region]
-            if need.key_region is not None
-            # kms_key's account statement: the caller's IAM policy decides (other roots' keys).
-            else Policy(
-                {
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{rendered.account}:root"},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        }
-                    ]
-                }
-            )
-        )
-        return kms_decide(need.request, identity, key_policy)
-    decision, sid = identity.decide(need.request)
-    return decision, f"{'statement ' + sid if sid else 'no statement allows it'}"
-
-
-def check_calls(calls: list[dict[str, Any]], rendered: Rendered) -> tuple[list[str], set[str]]:
-    """Failures (one line per request the deploy role may not make) and the actions the deploy role used."""
-    failures, used = [], set()
+def check_calls(calls: list[dict[str, Any]], rendered: Rendered) -> tuple[list[str], dict[str, set[str]]]:
+    """Every request the recorded calls of the pipeline's roles needed, simulated: the failures (one line each)
+    and, per identity, the actions it used."""
+    needs: list[tuple[str, Request]] = []
     for call in calls:
-        if call["principal"] != "deploy":
-            continue
-        for need in requests_for(call, rendered, rendered.deploy_role):
-            decision, reason = decide(need, rendered, rendered.deploy)
-            used.add(need.request.action)
-            if decision != "allow":
-                failures.append(
-                    f"{need.why}: {need.request.action} on {need.request.resource} is {decision} ({reason})"
-                )
+        role = call.get("role")
+        if not role:
+            continue  # the approver's own credentials, or the agent's before it assumed a role
+        identity = rendered.identity_of(role)
+        needs += [(identity, need) for need in requests_for(call, role)]
+    results = simulate([need for _, need in needs], rendered)
+    failures, used = [], {identity: set() for identity in rendered.roles}
+    for (identity, need), result in zip(needs, results, strict=True):
+        if not need.action.startswith("kms:") or "records-" in need.resource:
+            used[identity].add(need.action)
+        if result["decision"] != "Allowed" and not _other_roots_key(need, result):
+            failures.append(f"{identity}: {need.why}: {need.action} on {need.resource} is {result['decision']}")
     return sorted(set(failures)), used
 
 
-# --- the policies' own shape ------------------------------------------------------------------------------
-def wildcard_grants(policy: Policy) -> list[str]:
-    """Allow statements with a wildcard action, or with Resource "*" for an action outside UNSCOPED."""
+def _other_roots_key(need: Request, result: dict[str, Any]) -> bool:
+    """A KMS request on a key of another root (the lock table's, the database secrets'): their key policies leave
+    the decision to the account's IAM (kms_key's account statement), which the simulator has no policy for; the
+    role's own statement is what grants it, so only an explicit deny fails here."""
+    return need.action.startswith("kms:") and "records-" not in need.resource and result["decision"] != "ExplicitlyDenied"
+
+
+# --- linting ---------------------------------------------------------------------------------------------
+# parliament findings that are wrong for these documents, each with why (matched on issue and statement Sid).
+LINT_EXCEPTIONS = {
+    ("RESOURCE_STAR", "AccountAdministration"): "in a key policy '*' is the key itself",
+    ("RESOURCE_STAR", "NamedPrincipalsThroughServices"): "in a key policy '*' is the key itself",
+    ("RESOURCE_STAR", "NamedReadersThroughServices"): "in a key policy '*' is the key itself",
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "AccountAdministration"): "the account administers its own key",
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "PassTaskRoles"): "PassRole of this environment's task roles, to ECS only",
+}
+
+
+def lint(name: str, document: dict[str, Any]) -> list[str]:
+    """parliament's findings on one policy (offline), minus LINT_EXCEPTIONS; one line each."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # parliament imports pkg_resources, which warns about itself
+        from parliament import analyze_policy_string, enhance_finding, override_config
+
+    override_config(str(Path(sys.modules["parliament"].__file__ or "").parent / "community_auditors" / "config_override.yaml"))
+    policy = analyze_policy_string(json.dumps(document), filepath=name, include_community_auditors=True)
     found = []
-    for statement in policy.statements:
-        if statement.get("Effect") != "Allow":
+    statements = {json.dumps(s.get("Action"), sort_keys=True): s.get("Sid") for s in document.get("Statement", [])}
+    for finding in map(enhance_finding, policy.findings):
+        sid = _sid_of(finding.location, document, statements)
+        if (finding.issue, sid) in LINT_EXCEPTIONS:
             continue
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = statement.get("Resource", "*")
-        resources = resources if isinstance(resources, list) else [resources]
-        for action in actions:
-            if "*" in action or "?" in action:
-                found.append(f"{statement.get('Sid')}: wildcard action {action}")
-            elif "*" in resources and action not in UNSCOPED:
-                found.append(f"{statement.get('Sid')}: {action} on Resource *")
+        found.append(f"{name}: {finding.issue} ({finding.severity}) in {sid}: {str(finding.detail)[:200]}")
     return found
+
+
+def _sid_of(location: dict[str, Any], document: dict[str, Any], statements: dict[str, Any]) -> str | None:
+    actions = location.get("actions") if isinstance(location, dict) else None
+    if actions:
+        for statement in document.get("Statement", []):
+            listed = statement.get("Action", [])
+            listed = listed if isinstance(listed, list) else [listed]
+            if {a.lower() for a in listed} & {a.lower() for a in actions}:
+                return str(statement.get("Sid"))
+    return None
 
 
 # --- for the tests --------------------------------------------------------------------------------------
 RECORDER = Path(__file__).resolve().parent / "callrecorder"
-_RENDERED: dict[str, Rendered] = {}
 
 
 def recording_environment(env: dict[str, str], directory: Path) -> dict[str, str]:
@@ -482,17 +466,10 @@ def recording_environment(env: dict[str, str], directory: Path) -> dict[str, str
     return {**env, "PYTHONPATH": path, "GANTRY_TEST_CALL_LOG": str(directory)}
 
 
-def rendered_for(raw: dict[str, Any], moto: str, tmp: Path) -> Rendered:
-    """The rendered policies for the stack `raw` describes; skips without Terraform's AWS provider (fails with
-    GANTRY_TF_VALIDATE=1), as the other Terraform checks do. One render per set of names in a session."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "terraform"))
-    from tfhelpers import TOOLS, require_provider, terraform_env  # type: ignore[import-not-found]
-
-    require_provider()
-    terraform = shutil.which("terraform") or str(TOOLS / "bin" / "terraform")
-    key = json.dumps(role_inputs(raw, "123456789012"), sort_keys=True)
-    if key not in _RENDERED:
-        _RENDERED[key] = render(raw, moto, tmp / "least-privilege-root", terraform, terraform_env(tmp))
-    return _RENDERED[key]
+def stack_roles() -> dict[str, str]:
+    """aws.roles for the test stack: the ARNs pipeline_iam gives the example customer's identities."""
+    return {
+        "build": f"arn:aws:iam::{ACCOUNT}:role/gantry-pipeline/{CUSTOMER}-build",
+        "staging": f"arn:aws:iam::{ACCOUNT}:role/gantry-pipeline/{CUSTOMER}-staging-deploy",
+        "production": f"arn:aws:iam::{ACCOUNT}:role/gantry-pipeline/{CUSTOMER}-production-release",
+    }

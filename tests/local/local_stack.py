@@ -54,6 +54,10 @@ class Stack:
         """`--approver WHO --key KEY` for a test approver (alice@example.com, bob@example.com, mallory...)."""
         return ["--approver", who, "--key", str(self.keys[who])]
 
+    def approves(self, who: str) -> list[str]:
+        """`gantry approve`'s signing options for `who`, answering its question with --yes."""
+        return [*self.signer(who), "--yes"]
+
     def gantry(
         self, *args: str, ok: bool = True, config: Path | None = None, extra_env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -180,11 +184,12 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
     keys = {who: base / "keys" / who.split("@")[0] for who in (*APPROVERS, MALLORY)}
     for who, key in keys.items():
         sshsig.generate(key, who)
-    signers = base / "allowed_signers"
-    signers.write_text(
+    # The approvers' list lives in the checkout (configured paths may not leave it), untracked so the tree is clean.
+    (repo / ".git" / "info" / "exclude").write_text("/test_allowed_signers\n")
+    (repo / "test_allowed_signers").write_text(
         "".join(sshsig.allowed_signer_line(w, keys[w].with_name(keys[w].name + ".pub").read_text()) for w in APPROVERS)
     )
-    data["approvals"].update(allowed_signers=str(signers), demo_signer=None)
+    data["approvals"].update(allowed_signers="test_allowed_signers", demo_signer=None)
     config = base / "env.yaml"
     config.write_text(yaml.safe_dump(data))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GANTRY_", "DOCKER_HOST"))}

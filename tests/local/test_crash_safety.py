@@ -37,7 +37,7 @@ def releases(stack: Stack) -> dict[str, str]:
     ):
         stack.gantry(*stage)
     stack.gantry("smoke", "--env", "staging")
-    stack.gantry("approve", *stack.signer(ALICE))
+    stack.gantry("approve", *stack.approves(ALICE))
     second = stack.run_record()["digest"]
     assert stack.production() == (first, first) and first != second
     return {"first": first, "second": second}

@@ -91,7 +91,7 @@ def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -
             ("migrate", "--env", "staging"),
             ("deploy", "--env", "staging"),
             ("smoke", "--env", "staging"),
-            ("approve", *shipped.signer(ALICE)),
+            ("approve", *shipped.approves(ALICE)),
             ("migrate", "--env", "production"),
             ("deploy", "--env", "production"),
             ("smoke", "--env", "production"),

@@ -128,17 +128,17 @@ def test_production_needs_a_signed_approval_of_that_digest(stack: Stack) -> None
     digest = stack.run_record()["digest"]
     refused = stack.gantry("deploy", "--env", "production", ok=False)
     assert refused.returncode == 1 and "no approval on record" in refused.stderr
-    not_staged = stack.gantry("approve", *stack.signer(ALICE), ok=False)
+    not_staged = stack.gantry("approve", *stack.approves(ALICE), ok=False)
     assert not_staged.returncode == 1 and "has not passed staging" in not_staged.stderr
     stack.gantry("smoke", "--env", "staging")
-    intruder = stack.gantry("approve", *stack.signer(MALLORY), ok=False)
+    intruder = stack.gantry("approve", *stack.approves(MALLORY), ok=False)
     assert intruder.returncode == 1 and "'mallory@example.com' is not an approver for production" in intruder.stderr
-    impostor = stack.gantry("approve", "--approver", ALICE, "--key", str(stack.keys[MALLORY]), ok=False)
+    impostor = stack.gantry("approve", "--approver", ALICE, "--key", str(stack.keys[MALLORY]), "--yes", ok=False)
     assert impostor.returncode == 1 and "is not a key the target lists for alice@example.com" in impostor.stderr
-    wrong = stack.gantry("approve", *stack.signer(ALICE), "--digest", "sha256:" + "0" * 64, ok=False)
+    wrong = stack.gantry("approve", *stack.approves(ALICE), "--digest", "sha256:" + "0" * 64, ok=False)
     assert wrong.returncode == 1 and "has not passed staging" in wrong.stderr
     assert stack.serving(PROD_EAST) == live == stack.serving(PROD_WEST)
-    stack.gantry("approve", *stack.signer(ALICE))
+    stack.gantry("approve", *stack.approves(ALICE))
     stack.gantry("deploy", "--env", "production")
     assert stack.serving(PROD_EAST) == digest == stack.serving(PROD_WEST)
 
@@ -150,7 +150,7 @@ def test_approval_window_times_out(stack: Stack) -> None:
     import time
 
     time.sleep(1)
-    late = stack.gantry("approve", *stack.signer(ALICE), ok=False, config=quick)
+    late = stack.gantry("approve", *stack.approves(ALICE), ok=False, config=quick)
     assert late.returncode == 1 and "approval window" in late.stderr and "closed" in late.stderr
     waited = stack.gantry("pipeline", "run", ok=False, config=quick)  # no --approver: waits, then times out
     assert waited.returncode == 1 and "no valid approval for" in waited.stderr
@@ -183,7 +183,7 @@ def test_region_two_failure_rolls_region_one_back(stack: Stack) -> None:
     before = stack.serving(PROD_EAST)
     stack.new_commit("v4")
     ship_to_staging(stack)
-    stack.gantry("approve", *stack.signer(BOB))
+    stack.gantry("approve", *stack.approves(BOB))
     stack.kill("registry-us-west-2")  # region 2 cannot pull the new image
     failed = stack.gantry("deploy", "--env", "production", ok=False)
     assert failed.returncode == 1
@@ -255,9 +255,9 @@ def test_mirror_refuses_a_diverging_copy(stack: Stack) -> None:
         ["git", "-C", str(stack.repo), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     copied = subprocess.run(
-        ["git", "-C", str(secondary), "rev-parse", "refs/gantry/head"], capture_output=True, text=True, check=True
+        ["git", "-C", str(secondary), "rev-parse", f"refs/gantry/builds/{head}"], capture_output=True, text=True
     )
-    assert copied.stdout.strip() == head
+    assert copied.stdout.strip() == head  # the run's commit keeps a ref of its own in both copies
 
 
 def test_rollback_returns_every_region(stack: Stack) -> None:

@@ -148,7 +148,7 @@ def signing_approver(
     def answer(step_env: dict[str, str]) -> tuple[str, str]:
         assert approver in step_env["APPROVERS"].split(","), step_env["APPROVERS"]
         signed = subprocess.run(
-            [gantry, "approve", "--env", "production", "--digest", step_env["DIGEST"], *signer, "--print"],
+            [gantry, "approve", "--env", "production", "--digest", step_env["DIGEST"], *signer, "--print", "--yes"],
             cwd=workspace,
             env=step_env,
             capture_output=True,

@@ -22,9 +22,11 @@ class AuroraDatabase:
         self.settings = settings
         self.clients = clients
 
-    def endpoint(self, region: str) -> tuple[AwsDatabaseSettings, str]:
+    def endpoint(self, env: str, region: str) -> tuple[AwsDatabaseSettings, str]:
         database = self.settings.database
-        endpoint = self.settings.region(region).database_endpoint
+        endpoint = (
+            self.settings.service(env, region).database_endpoint or self.settings.region(region).database_endpoint
+        )
         if database is None or endpoint is None:
             raise ConfigError(
                 f"{self.cfg.source}: aws.database and aws.regions.{region}.database_endpoint are needed: the service "
@@ -39,18 +41,34 @@ class AuroraDatabase:
 
     def url(self, env: str, region: str, user: str | None = None) -> str:
         """DATABASE_URL for `env` in `region` (the runtime role, or `user`), without a password."""
-        database, endpoint = self.endpoint(region)
+        database, endpoint = self.endpoint(env, region)
         return (
             f"host={endpoint} port={database.port} dbname={self.name(env)} user={user or database.user} "
             f"sslmode={database.sslmode}"
         )
 
+    def app_secret(self, env: str, region: str) -> str | None:
+        """The tasks' secret of `env` in `region`."""
+        return (
+            self.settings.service(env, region).database_secret_arn or self.settings.region(region).database_secret_arn
+        )
+
+    def owner_secret(self, env: str, region: str) -> str:
+        """The master credentials' secret of `env` in `region`."""
+        database, _ = self.endpoint(env, region)
+        arn = self.settings.service(env, region).owner_secret_arn or database.owner_secret_arn
+        if arn is None:
+            raise ConfigError(
+                f"aws.regions.{region}.environments.{env}.owner_secret_arn is needed: import the aurora_global outputs"
+            )
+        return arn
+
     def prepare(self, env: str, region: str) -> str:
         """The runtime role (with the password of the tasks' secret) and `env`'s database, made (or the password
         rotated) by the master user on `region`'s writer; returns the master user's name."""
-        database, endpoint = self.endpoint(region)
-        owner = self._secret(database.owner_secret_arn, region)
-        secret_arn = self.settings.region(region).database_secret_arn
+        database, endpoint = self.endpoint(env, region)
+        owner = self._secret(self.owner_secret(env, region), region)
+        secret_arn = self.app_secret(env, region)
         if secret_arn is None:
             raise ConfigError(f"aws.regions.{region}.database_secret_arn is needed: import the aurora_global outputs")
         app = self._secret(secret_arn, region)

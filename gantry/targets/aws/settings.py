@@ -35,6 +35,8 @@ class AwsServiceSettings(_Strict):
     """One environment's ECS service and the load balancer in front of it, in one region."""
 
     service: ResourceName
+    # The environment's own cluster (each Terraform environment stack has one); None: the region's `cluster`.
+    cluster: ResourceName | None = None
     target_group_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:")
     load_balancer: ResourceName | None = None
     # Overrides the ALB's DNS name (a Route 53 alias, or a stand-in on 127.0.0.1 in tests).
@@ -44,6 +46,13 @@ class AwsServiceSettings(_Strict):
     log_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_./#-]{1,512}$")
     execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    # The migration task's execution role: it alone reads the master credentials (the service's cannot).
+    migration_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    # The environment's own Aurora cluster in this region (each environment stack has its own global database):
+    # its endpoint, the tasks' secret and the master secret. None: the region's (or aws.database's) values.
+    database_endpoint: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
+    database_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
+    owner_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
 
     @field_validator("url")
     @classmethod
@@ -64,11 +73,10 @@ class AwsDatabaseSettings(_Strict):
     name_prefix: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     user: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     port: int = Field(default=5432, ge=1, le=65535)
-    # The master credentials (Secrets Manager, primary region): `gantry migrate` reads them to set up the runtime
-    # role, and hands them to the migration task (as an ECS secret: they reach no argument or log).
-    owner_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
-    # The execution role of the migration task: it alone may read the master secret (the service's may not).
-    migration_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
+    # The master credentials (Secrets Manager): `gantry migrate` reads them to set up the runtime role, and hands
+    # them to the migration task (as an ECS secret: they reach no argument or log). An environment's own
+    # (aws.regions.<region>.environments.<env>.owner_secret_arn) wins.
+    owner_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     migration_timeout_seconds: float = Field(default=900, gt=0, le=7200, allow_inf_nan=False)
     # "disable" is for tests against a PostgreSQL on 127.0.0.1 only (AwsSettings refuses it elsewhere).
     sslmode: Literal["require", "verify-full", "disable"] = "verify-full"
@@ -192,7 +200,8 @@ class AwsSettings(_Strict):
     def _tls_to_databases(self) -> AwsSettings:
         if self.database is not None and self.database.sslmode == "disable":
             for name, region in self.regions.items():
-                if region.database_endpoint not in (None, "127.0.0.1"):
+                endpoints = [region.database_endpoint, *(s.database_endpoint for s in region.environments.values())]
+                if any(endpoint not in (None, "127.0.0.1") for endpoint in endpoints):
                     raise ValueError(f"aws.database.sslmode 'disable' with regions.{name}'s database: use TLS")
         return self
 
@@ -223,6 +232,10 @@ class AwsSettings(_Strict):
             return self.regions[name]
         except KeyError:
             raise ConfigError(f"aws.regions has no '{name}' section: add it (or re-import terraform outputs)") from None
+
+    def cluster(self, env: str, region: str) -> str:
+        """The ECS cluster `env` runs on in `region`."""
+        return self.service(env, region).cluster or self.region(region).cluster
 
     def service(self, env: str, region: str) -> AwsServiceSettings:
         try:

@@ -13,10 +13,14 @@ from pathlib import Path
 
 from gantry.errors import GantryError
 from gantry.host.git import git as host_git
+from gantry.names import check_sha
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.settings import AwsRegionSettings
 
-REFSPECS = ["refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"]
+REFSPECS = ["refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*", "refs/gantry/*:refs/gantry/*"]
+# Where each commit a run builds is kept in the source copies: Jenkins builds a detached HEAD, and a build of
+# uncommitted changes is a snapshot commit no branch holds; without a ref of their own neither would be pushed.
+BUILDS = "refs/gantry/builds/"
 CODECOMMIT_AUTH = [
     "-c",
     "credential.helper=",
@@ -44,12 +48,15 @@ class SourceCopies:
 
     @staticmethod
     def refs(url: str) -> dict[str, str]:
-        lines = git("ls-remote", "--heads", "--tags", url).splitlines()
-        return {ref: sha for sha, ref in (line.split("\t", 1) for line in lines if "\t" in line)}
+        lines = git("ls-remote", url).splitlines()
+        found = {ref: sha for sha, ref in (line.split("\t", 1) for line in lines if "\t" in line)}
+        return {ref: sha for ref, sha in found.items() if ref.startswith(("refs/heads/", "refs/tags/", "refs/gantry/"))}
 
-    def push(self, repo: Path, region: str) -> None:
+    def push(self, repo: Path, region: str, commits: list[str]) -> None:
+        """Every branch and tag, and each of `commits` under refs/gantry/builds/<sha>."""
         # No --force: the source copy only ever moves forward; a rewritten branch must be fixed by a person.
-        git("push", "--porcelain", self.url(region), *REFSPECS, cwd=repo)
+        keep = [f"{check_sha(sha)}:{BUILDS}{sha}" for sha in dict.fromkeys(commits)]
+        git("push", "--porcelain", self.url(region), REFSPECS[0], REFSPECS[1], *keep, cwd=repo)
 
     def mirror(self, source: str, destination: str) -> dict[str, str]:
         src, dst = self.url(source), self.url(destination)

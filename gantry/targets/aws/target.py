@@ -205,7 +205,7 @@ class AwsTarget:
     # --- services ------------------------------------------------------------------------------------
     def deployer(self, env: str, region: str) -> EcsDeployer:
         service = self.settings.service(env, region)
-        ref = ServiceRef(region, self.settings.region(region).cluster, service.service)
+        ref = ServiceRef(region, self.settings.cluster(env, region), service.service)
         return EcsDeployer(self.clients("ecs", region), ref, self.waiter, self.settings.deploy_timeout_seconds)
 
     def current_release(self, env: str, region: str) -> Release | None:
@@ -247,7 +247,7 @@ class AwsTarget:
             family=stack.task_family,
             log_group=stack.log_group,
             database_url=self.database.url(env, region) if self.cfg.service.database else "",
-            database_secret=password_key(self.settings.region(region).database_secret_arn),
+            database_secret=password_key(self.database.app_secret(env, region)) if self.cfg.service.database else "",
         )
         execution_role = stack.execution_role_arn or self.settings.task_execution_role_arn
         task_role = stack.task_role_arn or self.settings.task_role_arn
@@ -343,12 +343,12 @@ class AwsTarget:
             family=f"{service['family']}-migrate",
             command=command,
             environment={"DATABASE_URL": self.database.url(env, region, owner)},
-            secrets={"DATABASE_PASSWORD": password_key(database.owner_secret_arn)},
-            execution_role_arn=database.migration_execution_role_arn or stack.execution_role_arn,
+            secrets={"DATABASE_PASSWORD": password_key(self.database.owner_secret(env, region))},
+            execution_role_arn=stack.migration_execution_role_arn or stack.execution_role_arn,
             stream_prefix="migrate",
         )
         note(f"running {' '.join(command)[:60]} as a one-off task in {region}")
-        cluster = self.settings.region(region).cluster
+        cluster = self.settings.cluster(env, region)
         return tasks.run_once(self.clients, region, cluster, task, self.task_waiter, database.migration_timeout_seconds)
 
     def _writer_region(self) -> str:
@@ -368,14 +368,27 @@ class AwsTarget:
             detail += f", not healthy: {', '.join(bad)}"
         return Health(healthy=healthy, desired=desired, unhealthy=len(bad), detail=detail[:200])
 
+    def _alarm_prefixes(self, envs: list[str]) -> dict[str, set[str]]:
+        """region -> the alarm name prefixes of `envs` there: an environment stack names its alarms (and its
+        cluster) <customer>-<stack>-..., which is all a role is granted to read."""
+        found: dict[str, set[str]] = {}
+        for env in envs:
+            for region in self.cfg.regions_of(env):
+                found.setdefault(region, set()).add(f"{self.settings.cluster(env, region)}-")
+        return found
+
+    def _alarms(self, region: str, prefix: str, **filters: str) -> list[dict[str, Any]]:
+        with aws_errors(f"describe_alarms in {region}"):
+            found: list[dict[str, Any]] = self.clients("cloudwatch", region).describe_alarms(
+                AlarmNamePrefix=prefix, **filters
+            )["MetricAlarms"]
+        return found
+
     def firing_alerts(self) -> list[Alert]:
-        """The customer's CloudWatch alarms in ALARM, in both regions."""
+        """The environments' CloudWatch alarms in ALARM, in both regions."""
         firing = []
-        for region in self.cfg.regions.names:
-            with aws_errors(f"describe_alarms in {region}"):
-                alarms = self.clients("cloudwatch", region).describe_alarms(
-                    AlarmNamePrefix=f"{self.cfg.customer}-", StateValue="ALARM"
-                )["MetricAlarms"]
+        for region, prefixes in self._alarm_prefixes(list(self.cfg.environments)).items():
+            alarms = [a for prefix in sorted(prefixes) for a in self._alarms(region, prefix, StateValue="ALARM")]
             firing += [
                 Alert(
                     name=f"{region}:{alarm['AlarmName']}",
@@ -390,18 +403,16 @@ class AwsTarget:
     def verify_monitoring(self, env: str, note: Note) -> str:
         """Every CloudWatch alarm of the environment's services is OK (none in ALARM)."""
         firing = []
-        for region in self.cfg.regions_of(env):
-            prefix = f"{self.cfg.customer}-{self.cfg.service.name}-{env}"
-            with aws_errors(f"describe_alarms in {region}"):
-                alarms = self.clients("cloudwatch", region).describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+        for region, prefixes in self._alarm_prefixes([env]).items():
+            alarms = [a for prefix in sorted(prefixes) for a in self._alarms(region, prefix)]
             firing += [f"{region}:{a['AlarmName']}" for a in alarms if a.get("StateValue") == "ALARM"]
         if firing:
             raise GantryError(f"CloudWatch alarms firing for {env}: {', '.join(firing)[:200]}: investigate first")
         return "no CloudWatch alarm firing"
 
     # --- source --------------------------------------------------------------------------------------
-    def push_source(self, repo: Path) -> None:
-        self.source.push(repo, self.cfg.regions.primary)
+    def push_source(self, repo: Path, commits: list[str]) -> None:
+        self.source.push(repo, self.cfg.regions.primary, commits)
 
     def mirror_source(self) -> dict[str, str]:
         return self.source.mirror(self.cfg.regions.primary, self.cfg.regions.secondary)

@@ -26,6 +26,7 @@ DEPLOY_TARGETS = "deploy_targets"
 DATABASE = "database"  # the environment root's Aurora global database (terraform/modules/aurora_global)
 FAILOVER = "failover"  # the environment root's Route 53 failover pair (terraform/modules/dns_failover)
 RECORDS = "records"  # the records' SSM path and KMS key (terraform/global creates the key; env roots re-export it)
+ROLES = "gantry_roles"  # the role of each pipeline identity (terraform/global's modules/pipeline_iam)
 
 
 def read_outputs(source: Path) -> dict[str, Any]:
@@ -62,19 +63,21 @@ def from_deploy_targets(outputs: dict[str, Any], env: str) -> dict[str, Any]:
     for region, target in targets.items():
         service = {
             "service": target["service"],
+            "cluster": target["cluster"],
             "url": target.get("url"),
             "task_family": target.get("task_family"),
             "log_group": target.get("log_group"),
             "execution_role_arn": target.get("execution_role_arn"),
             "task_role_arn": target.get("task_role_arn"),
+            "migration_execution_role_arn": target.get("migration_execution_role_arn"),
         }
+        for key, setting in (("db_endpoint", "database_endpoint"), ("db_secret_arn", "database_secret_arn")):
+            if target.get(key):
+                service[setting] = target[key]
         regions[region] = {
             "cluster": target["cluster"],
             "environments": {env: {k: v for k, v in service.items() if v is not None}},
         }
-        for key, setting in (("db_endpoint", "database_endpoint"), ("db_secret_arn", "database_secret_arn")):
-            if target.get(key):
-                regions[region][setting] = target[key]
     imported: dict[str, Any] = {"regions": regions}
     failover = outputs.get(FAILOVER, {}).get("value")
     if isinstance(failover, dict):
@@ -82,22 +85,29 @@ def from_deploy_targets(outputs: dict[str, Any], env: str) -> dict[str, Any]:
     database = outputs.get(DATABASE, {}).get("value")
     if isinstance(database, dict) and database.get("global_cluster_id"):
         members = database.get("regions") or {}
-        primary = next(iter(targets))  # deploy_targets lists the primary region first
         imported.setdefault("dr", {}).update(
             global_cluster_id=database["global_cluster_id"],
             cluster_arns={region: member["cluster_arn"] for region, member in members.items()},
         )
-        imported["database"] = {"owner_secret_arn": members[primary]["secret_arn"]}
+        for region, member in members.items():
+            if region in regions:
+                regions[region]["environments"][env]["owner_secret_arn"] = member["secret_arn"]
+        imported.setdefault("database", {})
     imported.update(from_records(outputs))
     return imported
 
 
 def from_records(outputs: dict[str, Any]) -> dict[str, Any]:
-    """aws.records_path and aws.records_kms_key from a root's `records` output (nothing when it has none)."""
+    """aws.records_path, aws.records_kms_key and aws.roles from a root's `records` and `gantry_roles` outputs
+    (nothing when it has none)."""
+    found: dict[str, Any] = {}
     records = outputs.get(RECORDS, {}).get("value")
-    if not isinstance(records, dict):
-        return {}
-    return {"records_path": records["path"], "records_kms_key": records["kms_key"]}
+    if isinstance(records, dict):
+        found.update(records_path=records["path"], records_kms_key=records["kms_key"])
+    roles = outputs.get(ROLES, {}).get("value")
+    if isinstance(roles, dict):
+        found["roles"] = roles
+    return found
 
 
 def merge(environment: dict[str, Any], outputs: dict[str, Any], env: str | None = None) -> dict[str, Any]:

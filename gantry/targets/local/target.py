@@ -16,6 +16,7 @@ from gantry.config import GantryConfig
 from gantry.errors import DeployError, GantryError
 from gantry.host import baseimage, engine, images
 from gantry.host.git import Commit, archive, commits, git, git_retrying, show
+from gantry.names import check_sha
 from gantry.records import FileRecordStore, RecordStore
 from gantry.targets.base import Alert, Component, Health, Note, NotificationSink, Published, Release, Target
 from gantry.targets.local import balancers, monitoring, oneoff, protection, registry, replicas, rollout, stack
@@ -313,7 +314,7 @@ class LocalTarget:
         return f"Prometheus: {seen} replicas up"
 
     # -- source -------------------------------------------------------------------------------------------
-    def push_source(self, repo: Path) -> None:
+    def push_source(self, repo: Path, commits: list[str]) -> None:
         primary = self.layout.source_repo(self.cfg.regions.primary)
         _require_repo(primary)
         git_retrying(
@@ -324,8 +325,9 @@ class LocalTarget:
             str(primary),
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
-            "+refs/gantry/*:refs/gantry/*",
-            "+HEAD:refs/gantry/head",
+            # Each built commit keeps a ref of its own (a detached or snapshot commit no branch holds): --prune
+            # touches only branches and tags, so a release's commit stays readable for its rollback.
+            *(f"{check_sha(sha)}:refs/gantry/builds/{sha}" for sha in dict.fromkeys(commits)),
             cwd=repo,
             fix="run `gantry up` (it creates the region's source copy)",
         )

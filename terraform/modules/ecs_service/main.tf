@@ -36,6 +36,12 @@ locals {
   # Roles live under one path per environment so the deploy role can pass exactly these (iam:PassRole).
   iam_path   = "/gantry/${var.customer}/${var.environment}/"
   iam_prefix = "${var.service_name}-${local.region}"
+  # A protected environment's services carry what gantry checks before any deploy (gantry/targets/aws/target.py):
+  # the pipeline's roles cannot tag or untag them (modules/pipeline_iam), so only an apply changes this.
+  protection_tags = var.approval_policy_parameter == null ? {} : {
+    "gantry:protected"       = "true"
+    "gantry:approval-policy" = var.approval_policy_parameter
+  }
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -99,7 +105,7 @@ resource "aws_ecs_service" "this" {
   health_check_grace_period_seconds  = 30
   enable_ecs_managed_tags            = true
   propagate_tags                     = "SERVICE"
-  tags                               = var.tags
+  tags                               = merge(var.tags, local.protection_tags)
 
   capacity_provider_strategy {
     capacity_provider = var.capacity_provider_name
@@ -205,4 +211,52 @@ resource "aws_iam_role_policy" "execution_secrets" {
   name   = "task-secrets"
   role   = aws_iam_role.execution.id
   policy = data.aws_iam_policy_document.execution_secrets[0].json
+}
+
+# The migration task (`gantry migrate`: a one-off task of the release's image) gets the master credentials from
+# ECS through its own execution role; the service's execution role cannot read them.
+resource "aws_iam_role" "migration_execution" {
+  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+
+  name               = "${local.iam_prefix}-migrate-exec"
+  path               = local.iam_path
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "migration_execution" {
+  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+
+  role       = aws_iam_role.migration_execution[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "migration_secrets" {
+  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "ReadMasterCredentials"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.migration_secret_arns
+  }
+
+  statement {
+    sid       = "DecryptMasterCredentials"
+    actions   = ["kms:Decrypt"]
+    resources = var.secret_kms_key_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "migration_secrets" {
+  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+
+  name   = "migration-secrets"
+  role   = aws_iam_role.migration_execution[0].id
+  policy = data.aws_iam_policy_document.migration_secrets[0].json
 }

@@ -27,3 +27,13 @@ output "log_group_name" {
   description = "CloudWatch Logs group of the containers (the template's `log_group`)."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "migration_execution_role_arn" {
+  description = "Execution role of the migration task (reads the master credentials); null without migration_secret_arns."
+  value       = one(aws_iam_role.migration_execution[*].arn)
+}
+
+output "protected" {
+  description = "Whether the service carries the protection tags."
+  value       = var.approval_policy_parameter != null
+}

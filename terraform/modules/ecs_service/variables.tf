@@ -134,3 +134,20 @@ variable "secret_kms_key_arns" {
   description = "KMS keys encrypting `secret_arns`; the execution role may decrypt with them through Secrets Manager only."
   default     = []
 }
+
+variable "approval_policy_parameter" {
+  type        = string
+  description = "Name of the SSM parameter holding the approval policy (terraform/approvals) when this environment is protected: the service is tagged gantry:protected=true and gantry:approval-policy=<name>, and gantry refuses any deploy here without a valid approval. null: not protected."
+  default     = null
+
+  validation {
+    condition     = var.approval_policy_parameter == null || can(regex("^/gantry-approval-policy/[a-z0-9-]+/[a-z0-9-]+$", var.approval_policy_parameter))
+    error_message = "approval_policy_parameter must be /gantry-approval-policy/<customer>/<environment>."
+  }
+}
+
+variable "migration_secret_arns" {
+  type        = list(string)
+  description = "Secrets the migration task gets from ECS (the database's master credentials): its own execution role reads them, the service's never does. Empty: no migration task role."
+  default     = []
+}

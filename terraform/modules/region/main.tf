@@ -105,24 +105,26 @@ resource "aws_vpc_security_group_ingress_rule" "alb_to_nodes" {
 module "ecs_service" {
   source = "../ecs_service"
 
-  customer                = var.customer
-  environment             = var.environment
-  service_name            = var.service_name
-  cluster_name            = module.ecs_cluster.cluster_name
-  capacity_provider_name  = module.ecs_cluster.capacity_provider_name
-  target_group_arn        = module.alb.target_group_arn
-  alb_arn_suffix          = module.alb.alb_arn_suffix
-  target_group_arn_suffix = module.alb.target_group_arn_suffix
-  bootstrap_image         = local.bootstrap_image
-  container_port          = var.container_port
-  cpu                     = var.cpu
-  memory                  = var.memory
-  min_tasks               = var.min_tasks
-  max_tasks               = var.max_tasks
-  kms_key_arn             = module.kms.key_arn
-  secret_arns             = local.database == null ? [] : [local.database.app_secret_arn]
-  secret_kms_key_arns     = local.database == null ? [] : [local.database.kms_key_arn]
-  tags                    = local.tags
+  customer                  = var.customer
+  environment               = var.environment
+  service_name              = var.service_name
+  cluster_name              = module.ecs_cluster.cluster_name
+  capacity_provider_name    = module.ecs_cluster.capacity_provider_name
+  target_group_arn          = module.alb.target_group_arn
+  alb_arn_suffix            = module.alb.alb_arn_suffix
+  target_group_arn_suffix   = module.alb.target_group_arn_suffix
+  bootstrap_image           = local.bootstrap_image
+  container_port            = var.container_port
+  cpu                       = var.cpu
+  memory                    = var.memory
+  min_tasks                 = var.min_tasks
+  max_tasks                 = var.max_tasks
+  kms_key_arn               = module.kms.key_arn
+  secret_arns               = local.database == null ? [] : [local.database.app_secret_arn]
+  secret_kms_key_arns       = local.database == null ? [] : [local.database.kms_key_arn]
+  migration_secret_arns     = local.database == null ? [] : [local.database.secret_arn]
+  approval_policy_parameter = var.approval_policy_parameter
+  tags                      = local.tags
 
   depends_on = [module.alb]
 }

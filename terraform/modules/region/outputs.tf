@@ -62,6 +62,8 @@ output "deploy_target" {
     log_group          = module.ecs_service.log_group_name
     url                = "https://${aws_route53_record.regional.fqdn}"
     db_secret_arn      = try(local.database.app_secret_arn, null)
-    db_endpoint        = try(local.database.writer_endpoint, null)
+    # The migration task's execution role: it alone reads the master credentials.
+    migration_execution_role_arn = module.ecs_service.migration_execution_role_arn
+    db_endpoint                  = try(local.database.writer_endpoint, null)
   }
 }

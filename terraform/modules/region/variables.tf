@@ -160,3 +160,9 @@ variable "deregistration_delay" {
   description = "Seconds the load balancer drains a deregistering task (config/health-checks.yaml)."
   default     = 10
 }
+
+variable "approval_policy_parameter" {
+  type        = string
+  description = "The approval policy parameter of a protected environment (its services are tagged with it); null: not protected."
+  default     = null
+}

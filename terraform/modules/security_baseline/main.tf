@@ -129,328 +129,48 @@ resource "aws_cloudtrail" "this" {
   depends_on = [aws_iam_role_policy.trail_logs]
 }
 
-data "aws_iam_policy_document" "jenkins_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+# The pipeline's identities (modules/pipeline_iam renders their trust and permission documents): one role per
+# stage, each limited to what that stage calls, with the production guard on every role but production's own.
+resource "aws_iam_role" "pipeline" {
+  for_each = var.pipeline_roles
 
-    principals {
-      type        = "AWS"
-      identifiers = var.jenkins_agent_principal_arns
-    }
-  }
-}
-
-# Least privilege per environment: a test-environment job cannot touch production's services or roles. Every
-# action below is one the pipeline calls (tests/aws/test_least_privilege.py records them during the aws
-# end-to-end runs and checks them against this document). The only "*" resources are actions AWS does not scope
-# to a resource (service authorization reference): ECR login, task definition registration and description,
-# the registry's replication settings, ELB describe calls and CloudWatch metric reads.
-data "aws_iam_policy_document" "jenkins" {
-  for_each = var.jenkins_roles
-
-  statement {
-    sid = "Unscoped"
-    # None of these has resource-level permissions. RegisterTaskDefinition is the only write: a task definition
-    # runs nothing until UpdateService (scoped below) points a service at it, and the roles it may name are
-    # limited by PassTaskRoles.
-    actions = [
-      "ecr:DescribeRegistry", "ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
-      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetHealth",
-    ]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "EcrPushPull"
-    actions = [
-      "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
-      "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
-      "ecr:UploadLayerPart",
-    ]
-    resources = each.value.ecr_repository_arns
-  }
-
-  dynamic "statement" {
-    for_each = length(each.value.ecr_pull_repository_arns) > 0 ? [1] : []
-    content {
-      sid       = "EcrPullBaseImage"
-      actions   = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer"]
-      resources = each.value.ecr_pull_repository_arns
-    }
-  }
-
-  # Tags on a new task definition (gantry:sha, gantry:digest) are authorized as ecs:TagResource on create.
-  statement {
-    sid       = "TagNewTaskDefinitions"
-    actions   = ["ecs:TagResource"]
-    resources = each.value.task_definition_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "ecs:CreateAction"
-      values   = ["RegisterTaskDefinition"]
-    }
-  }
-
-  statement {
-    sid       = "Services"
-    actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
-    resources = each.value.ecs_service_arns
-  }
-
-  statement {
-    sid       = "Clusters"
-    actions   = ["ecs:DescribeClusters"]
-    resources = each.value.ecs_cluster_arns
-  }
-
-  statement {
-    sid       = "PassTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = each.value.pass_role_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-
-  # The primary copy takes `gantry source`'s push; mirroring pulls it and pushes the secondary; builds and
-  # migrations fetch from the primary; both copies' refs are compared after mirroring.
-  statement {
-    sid       = "SourceRead"
-    actions   = ["codecommit:GetRepository", "codecommit:GitPull"]
-    resources = each.value.codecommit_arns
-  }
-
-  statement {
-    sid       = "SourcePush"
-    actions   = ["codecommit:GitPush"]
-    resources = each.value.codecommit_arns
-  }
-
-  statement {
-    sid       = "Notify"
-    actions   = ["sns:Publish"]
-    resources = each.value.sns_topic_arns
-  }
-
-  statement {
-    sid       = "Alarms"
-    actions   = ["cloudwatch:DescribeAlarms"]
-    resources = each.value.alarm_arns
-  }
-
-  # Approval and staging records: SecureString parameters, created once and never overwritten (records.py
-  # writes with Overwrite=false; the Deny below makes that the role's limit, not the code's choice). Their key
-  # lets this role encrypt and decrypt through SSM only (kms_key `service_users`).
-  statement {
-    sid       = "Records"
-    actions   = ["ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter"]
-    resources = each.value.records_parameter_arns
-  }
-
-  statement {
-    sid       = "RecordsAreCreateOnly"
-    effect    = "Deny"
-    actions   = ["ssm:PutParameter"]
-    resources = each.value.records_parameter_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "ssm:Overwrite"
-      values   = ["true"]
-    }
-  }
-
-  # Who may sign approvals is in the approval policy parameters: this role reads them and can never change one
-  # (it would add its own key); only the approval administrators write them.
-  statement {
-    sid       = "ApprovalPolicyRead"
-    actions   = ["ssm:GetParameter"]
-    resources = each.value.approval_policy_parameter_arns
-  }
-
-  statement {
-    sid    = "ApprovalPolicyIsNotTheDeployersToChange"
-    effect = "Deny"
-    actions = [
-      "ssm:AddTagsToResource", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:LabelParameterVersion",
-      "ssm:PutParameter", "ssm:RemoveTagsFromResource", "ssm:UnlabelParameterVersion",
-    ]
-    resources = each.value.approval_policy_parameter_arns
-  }
-
-  # Approvals are SSH signatures by the approvers' own keys; the deploy role signs nothing, with any key.
-  statement {
-    sid       = "NeverSigns"
-    effect    = "Deny"
-    actions   = ["kms:GenerateMac", "kms:Sign"]
-    resources = ["*"]
-  }
-
-  # Deploy leases: the role's own items of the Terraform lock table (partition key under lease_key_prefix),
-  # never Terraform's lock items. The table's customer managed key is used through DynamoDB for it only.
-  statement {
-    sid       = "Leases"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    resources = [each.value.lease_table_arn]
-
-    condition {
-      test     = "ForAllValues:StringLike"
-      variable = "dynamodb:LeadingKeys"
-      values   = ["${each.value.lease_key_prefix}*"]
-    }
-  }
-
-  # DynamoDB decrypts the table key with the caller's permissions (and caches it); item writes need no more.
-  statement {
-    sid       = "LeaseTableKey"
-    actions   = ["kms:Decrypt"]
-    resources = ["arn:${local.partition}:kms:${split(":", each.value.lease_table_arn)[3]}:${local.account_id}:key/*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${split(":", each.value.lease_table_arn)[3]}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:aws:dynamodb:tableName"
-      values   = [split("/", each.value.lease_table_arn)[1]]
-    }
-  }
-
-  # `gantry migrate` reads the database's master credentials (to run the migrations) and the runtime role's (to
-  # set that role's password); Secrets Manager decrypts them with the database's key on the role's behalf, for
-  # these secrets only.
-  dynamic "statement" {
-    for_each = length(each.value.migration_secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "MigrationCredentials"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = each.value.migration_secret_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(each.value.migration_secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "MigrationCredentialsKey"
-      actions   = ["kms:Decrypt"]
-      resources = distinct([for arn in each.value.migration_secret_arns : "arn:${local.partition}:kms:${split(":", arn)[3]}:${local.account_id}:key/*"])
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = distinct([for arn in each.value.migration_secret_arns : "secretsmanager.${split(":", arn)[3]}.amazonaws.com"])
-      }
-
-      condition {
-        test     = "StringLike"
-        variable = "kms:EncryptionContext:SecretARN"
-        values   = each.value.migration_secret_arns
-      }
-    }
-  }
-
-  # `gantry dr drill` moves the database writer with the traffic: switchover there and back, failover
-  # (AllowDataLoss) for a real outage. Both need the global cluster and the target cluster.
-  dynamic "statement" {
-    for_each = length(each.value.rds_global_cluster_arns) > 0 ? [1] : []
-    content {
-      sid       = "GlobalDatabaseFailover"
-      actions   = ["rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"]
-      resources = concat(each.value.rds_global_cluster_arns, each.value.rds_cluster_arns)
-    }
-  }
-
-  # The drill's fault (the primary record's health check inverted, or its alarm set to ALARM) and what it reads
-  # back: the failover record pair and the standby's replication lag.
-  dynamic "statement" {
-    for_each = length(each.value.dr_health_check_arns) > 0 ? [1] : []
-    content {
-      sid       = "DrillRoute53"
-      actions   = ["route53:GetHealthCheck", "route53:GetHealthCheckStatus", "route53:ListResourceRecordSets", "route53:UpdateHealthCheck"]
-      resources = concat(each.value.dr_health_check_arns, each.value.dr_hosted_zone_arns)
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(each.value.dr_health_check_arns) > 0 ? [1] : []
-    content {
-      sid       = "DrillAlarmState"
-      actions   = ["cloudwatch:SetAlarmState"]
-      resources = each.value.alarm_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(each.value.dr_health_check_arns) > 0 ? [1] : []
-    content {
-      sid = "DrillMetrics"
-      # GetMetricStatistics has no resource-level permissions; it reads metrics only.
-      actions   = ["cloudwatch:GetMetricStatistics"]
-      resources = ["*"]
-    }
-  }
-}
-
-resource "aws_iam_role" "jenkins" {
-  for_each = var.jenkins_roles
-
-  name                 = "${var.name}-${each.key}-jenkins"
-  assume_role_policy   = data.aws_iam_policy_document.jenkins_assume.json
+  name                 = each.value.name
+  path                 = each.value.path
+  assume_role_policy   = each.value.trust_policy
   max_session_duration = 3600
-  tags                 = merge(var.tags, { Environment = each.key })
+  tags                 = merge(var.tags, { PipelineIdentity = each.key })
 }
 
-resource "aws_iam_role_policy" "jenkins" {
-  for_each = var.jenkins_roles
+resource "aws_iam_role_policy" "pipeline" {
+  for_each = var.pipeline_roles
 
-  name   = "deploy-${each.key}"
-  role   = aws_iam_role.jenkins[each.key].id
-  policy = data.aws_iam_policy_document.jenkins[each.key].json
+  name   = "gantry-${each.key}"
+  role   = aws_iam_role.pipeline[each.key].id
+  policy = each.value.policy
 }
 
-# The approval policies (who may sign production approvals) are written by this role only: the deploy roles read
-# them and are denied every write, so no pipeline credential can add a signer.
-data "aws_iam_policy_document" "approval_admin_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "AWS"
-      identifiers = length(var.approval_admin_principal_arns) > 0 ? var.approval_admin_principal_arns : ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "approval_admin" {
-  statement {
-    sid = "ApprovalPolicies"
-    actions = [
-      "ssm:AddTagsToResource", "ssm:DeleteParameter", "ssm:GetParameter", "ssm:GetParameterHistory",
-      "ssm:LabelParameterVersion", "ssm:PutParameter", "ssm:RemoveTagsFromResource",
-    ]
-    resources = var.approval_policy_parameter_arns
-  }
-}
-
+# The approval policies (who may sign production approvals) are written by this role only: the pipeline's roles
+# read them and are denied every write, so no pipeline credential can add a signer.
 resource "aws_iam_role" "approval_admin" {
   count = length(var.approval_admin_principal_arns) > 0 ? 1 : 0
 
-  name                 = "${var.name}-approval-policy-admin"
-  assume_role_policy   = data.aws_iam_policy_document.approval_admin_assume.json
+  name = "${var.name}-approval-policy-admin"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "ApprovalAdministrators"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { AWS = var.approval_admin_principal_arns }
+    }]
+  })
   max_session_duration = 3600
   tags                 = var.tags
 
   lifecycle {
     precondition {
-      condition     = length(var.approval_policy_parameter_arns) > 0
-      error_message = "approval_admin_principal_arns needs approval_policy_parameter_arns: the parameters the role writes."
+      condition     = var.approval_admin_policy != null
+      error_message = "approval_admin_principal_arns needs approval_admin_policy (modules/pipeline_iam's approval_admin_policy output)."
     }
   }
 }
@@ -460,5 +180,5 @@ resource "aws_iam_role_policy" "approval_admin" {
 
   name   = "write-approval-policies"
   role   = aws_iam_role.approval_admin[0].id
-  policy = data.aws_iam_policy_document.approval_admin.json
+  policy = var.approval_admin_policy
 }

@@ -8,9 +8,9 @@ output "trail_bucket" {
   value       = aws_s3_bucket.trail.id
 }
 
-output "jenkins_role_arns" {
-  description = "Deployment role ARN per environment, for the Jenkins credentials binding."
-  value       = { for env, role in aws_iam_role.jenkins : env => role.arn }
+output "pipeline_role_arns" {
+  description = "Identity (build, each environment) -> role ARN: gantry's aws.roles, and what the Jenkins agents assume."
+  value       = { for identity, role in aws_iam_role.pipeline : identity => role.arn }
 }
 
 output "approval_admin_role_arn" {

@@ -17,7 +17,9 @@ to `<dir>/<pid>.jsonl`, one per AWS request:
   repositories, docker-registry), so nothing on the wire proves them: they are what the code would do on AWS.
 
 Every line names the command (`gantry <args>`), the pipeline stage running (gantry.stages.progress.stage; null
-outside one) and the principal (GANTRY_TEST_PRINCIPAL, default `deploy`: the Jenkins deploy role).
+outside one), the role the call ran as (`role`: the ARN of the identity gantry assumed, Clients.act_as; null
+for the agent's own credentials) and the principal (GANTRY_TEST_PRINCIPAL, default `agent`; `approver` for an
+approver's own machine).
 """
 
 from __future__ import annotations
@@ -45,9 +47,18 @@ def _install() -> None:
     lock = threading.Lock()
     path = Path(LOG_DIR or ".") / f"{os.getpid()}.jsonl"
     command = " ".join(sys.argv[1:])
-    principal = os.environ.get("GANTRY_TEST_PRINCIPAL", "deploy")
+    principal = os.environ.get("GANTRY_TEST_PRINCIPAL", "agent")
+    current: dict[str, Any] = {"clients": None}
+
+    def role_now() -> str | None:
+        """The role of the identity the process acts as now (implied calls go out with it)."""
+        clients_ = current["clients"]
+        if clients_ is None or clients_.identity is None:
+            return None
+        return str(clients_.settings.roles[clients_.identity])
 
     def write(entry: dict[str, Any]) -> None:
+        entry.setdefault("role", role_now())
         line = json.dumps(
             {"command": command, "principal": principal, "stage": state["stage"], **entry}, default=str, sort_keys=True
         )
@@ -70,7 +81,7 @@ def _install() -> None:
     def params_of(**kwargs: Any) -> None:
         kwargs["context"]["gantry_test_params"] = _kept(kwargs["params"])
 
-    def called(**kwargs: Any) -> None:
+    def called(role: str | None, **kwargs: Any) -> None:
         model = kwargs["model"]
         service = model.service_model
         prefix = (
@@ -84,18 +95,17 @@ def _install() -> None:
                 "action": f"{prefix}:{model.name}",
                 "region": kwargs["context"].get("client_region"),
                 "params": kwargs["context"].get("gantry_test_params", {}),
+                "role": role,
             }
         )
 
-    real_init = clients.Clients.__init__
+    def instrument(self: Any, session: Any, role_arn: str | None) -> None:
+        # Before any client of the session exists: a client copies the session's handlers when it is created.
+        current["clients"] = self
+        session.events.register("before-parameter-build.*.*", params_of)
+        session.events.register("before-call.*.*", lambda **kwargs: called(role_arn, **kwargs))
 
-    def init(self: Any, settings: Any) -> None:
-        real_init(self, settings)
-        # Before any client exists: a client copies the session's handlers when it is created.
-        self.session.events.register("before-parameter-build.*.*", params_of)
-        self.session.events.register("before-call.*.*", called)
-
-    clients.Clients.__init__ = init  # type: ignore[method-assign]
+    clients.Clients.instrument = instrument  # type: ignore[method-assign]
 
     def implied(actions: list[str], region: str, resource: dict[str, str], why: str) -> None:
         write({"kind": "implied", "actions": actions, "region": region, "resource": resource, "why": why})
@@ -105,9 +115,9 @@ def _install() -> None:
 
     real_push, real_mirror = source.SourceCopies.push, source.SourceCopies.mirror
 
-    def push(self: Any, repo: Path, region: str) -> None:
+    def push(self: Any, repo: Path, region: str, commits: list[str]) -> None:
         implied(["codecommit:GitPush"], region, repository(self, region), "git push to the source copy")
-        real_push(self, repo, region)
+        real_push(self, repo, region, commits)
 
     def mirror(self: Any, source: str, destination: str) -> dict[str, str]:  # source.SourceCopies.mirror's names
         implied(["codecommit:GitPull"], source, repository(self, source), "git clone --mirror")
@@ -120,12 +130,11 @@ def _install() -> None:
 
     real_fetched = target.AwsTarget._fetched
 
-    @contextlib.contextmanager
-    def fetched(self: Any, commit: str) -> Iterator[Path]:
+    def fetched(self: Any, commit: str) -> Path:
         primary = self.cfg.regions.primary
-        implied(["codecommit:GitPull"], primary, repository(self.source, primary), "git fetch of one commit")
-        with real_fetched(self, commit) as scratch:
-            yield scratch
+        if commit not in self._have:
+            implied(["codecommit:GitPull"], primary, repository(self.source, primary), "git fetch of a commit")
+        return Path(real_fetched(self, commit))
 
     target.AwsTarget._fetched = fetched  # type: ignore[method-assign]
 

@@ -29,3 +29,14 @@ variable "bootstrap_image_tag" {
   description = "Image tag of the first task definition revision; the pipeline deploys every later one."
   default     = "bootstrap"
 }
+
+variable "pipeline_environment" {
+  type        = string
+  description = "gantry's name of the environment this stack hosts (records, leases, approvals); null: production for a production stack, staging otherwise."
+  default     = null
+
+  validation {
+    condition     = var.pipeline_environment == null || can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.pipeline_environment))
+    error_message = "pipeline_environment must be 2-32 lowercase letters, digits or inner '-'."
+  }
+}

@@ -48,3 +48,8 @@ output "records" {
     kms_key_arn = data.aws_kms_alias.records.target_key_arn
   }
 }
+
+output "pipeline_environment" {
+  description = "gantry's name of the environment this stack hosts (`gantry aws-import --env`)."
+  value       = local.pipeline_environment
+}

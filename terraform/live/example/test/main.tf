@@ -29,28 +29,33 @@ locals {
     min_tasks           = var.production ? 2 : 1
     max_tasks           = var.production ? 8 : 2
     bootstrap_image_tag = var.bootstrap_image_tag
+    # A production stack is protected: its services name the approval policy (terraform/approvals) that gantry
+    # verifies every deploy, migration and DR operation against.
+    approval_policy_parameter = var.production ? "/gantry-approval-policy/${local.customer.name}/${local.pipeline_environment}" : null
   }
+  pipeline_environment = coalesce(var.pipeline_environment, var.production ? "production" : "staging")
 }
 
 module "primary" {
   source    = "../../../modules/region"
   providers = { aws = aws.primary }
 
-  role                = "primary"
-  cidr_block          = var.primary_cidr
-  customer            = local.stack.customer
-  environment         = local.stack.environment
-  service_name        = local.stack.service_name
-  domain              = local.stack.domain
-  zone_id             = local.stack.zone_id
-  ami_ssm_parameter   = local.stack.ami_ssm_parameter
-  single_nat_gateway  = local.stack.single_nat_gateway
-  deletion_protection = local.stack.deletion_protection
-  min_instances       = local.stack.min_instances
-  max_instances       = local.stack.max_instances
-  min_tasks           = local.stack.min_tasks
-  max_tasks           = local.stack.max_tasks
-  bootstrap_image_tag = local.stack.bootstrap_image_tag
+  role                      = "primary"
+  cidr_block                = var.primary_cidr
+  customer                  = local.stack.customer
+  environment               = local.stack.environment
+  service_name              = local.stack.service_name
+  domain                    = local.stack.domain
+  zone_id                   = local.stack.zone_id
+  ami_ssm_parameter         = local.stack.ami_ssm_parameter
+  single_nat_gateway        = local.stack.single_nat_gateway
+  deletion_protection       = local.stack.deletion_protection
+  min_instances             = local.stack.min_instances
+  max_instances             = local.stack.max_instances
+  min_tasks                 = local.stack.min_tasks
+  max_tasks                 = local.stack.max_tasks
+  bootstrap_image_tag       = local.stack.bootstrap_image_tag
+  approval_policy_parameter = local.stack.approval_policy_parameter
   health_check = {
     for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
     key => local.health.target_group[key]
@@ -64,21 +69,22 @@ module "secondary" {
   source    = "../../../modules/region"
   providers = { aws = aws.secondary }
 
-  role                = "secondary"
-  cidr_block          = var.secondary_cidr
-  customer            = local.stack.customer
-  environment         = local.stack.environment
-  service_name        = local.stack.service_name
-  domain              = local.stack.domain
-  zone_id             = local.stack.zone_id
-  ami_ssm_parameter   = local.stack.ami_ssm_parameter
-  single_nat_gateway  = local.stack.single_nat_gateway
-  deletion_protection = local.stack.deletion_protection
-  min_instances       = local.stack.min_instances
-  max_instances       = local.stack.max_instances
-  min_tasks           = local.stack.min_tasks
-  max_tasks           = local.stack.max_tasks
-  bootstrap_image_tag = local.stack.bootstrap_image_tag
+  role                      = "secondary"
+  cidr_block                = var.secondary_cidr
+  customer                  = local.stack.customer
+  environment               = local.stack.environment
+  service_name              = local.stack.service_name
+  domain                    = local.stack.domain
+  zone_id                   = local.stack.zone_id
+  ami_ssm_parameter         = local.stack.ami_ssm_parameter
+  single_nat_gateway        = local.stack.single_nat_gateway
+  deletion_protection       = local.stack.deletion_protection
+  min_instances             = local.stack.min_instances
+  max_instances             = local.stack.max_instances
+  min_tasks                 = local.stack.min_tasks
+  max_tasks                 = local.stack.max_tasks
+  bootstrap_image_tag       = local.stack.bootstrap_image_tag
+  approval_policy_parameter = local.stack.approval_policy_parameter
   health_check = {
     for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
     key => local.health.target_group[key]

@@ -22,34 +22,33 @@ module "kms" {
   service_principals = ["cloudtrail.amazonaws.com"]
 }
 
+module "pipeline_iam" {
+  source = "../../../pipeline_iam"
+
+  customer               = "example"
+  account_id             = "123456789012"
+  regions                = { primary = "us-east-1", secondary = "eu-west-1" }
+  service_name           = "cart"
+  environments           = { staging = { protected = false }, production = { protected = true, dr = true } }
+  stacks                 = { staging = "test", production = "prod" }
+  build_principal_arns   = ["arn:aws:iam::123456789012:role/jenkins-build-agent"]
+  release_principal_arns = ["arn:aws:iam::123456789012:role/jenkins-release-agent"]
+  lock_table             = "gantry-terraform-locks"
+  sns_topic_arn          = "arn:aws:sns:us-east-1:123456789012:gantry-example-pipeline"
+}
+
 module "security_baseline" {
   source = "../.."
 
-  name                         = "example"
-  kms_key_arn                  = module.kms.key_arn
-  jenkins_agent_principal_arns = ["arn:aws:iam::123456789012:role/jenkins-agent"]
-  jenkins_roles = {
-    test = {
-      ecr_repository_arns            = ["arn:aws:ecr:us-east-1:123456789012:repository/example/cart"]
-      ecs_cluster_arns               = ["arn:aws:ecs:us-east-1:123456789012:cluster/example-test"]
-      ecs_service_arns               = ["arn:aws:ecs:us-east-1:123456789012:service/example-test/cart"]
-      task_definition_arns           = ["arn:aws:ecs:us-east-1:123456789012:task-definition/example-test-cart:*"]
-      pass_role_arns                 = ["arn:aws:iam::123456789012:role/gantry/example/test/*"]
-      codecommit_arns                = ["arn:aws:codecommit:us-east-1:123456789012:example-cart", "arn:aws:codecommit:eu-west-1:123456789012:example-cart"]
-      sns_topic_arns                 = ["arn:aws:sns:us-east-1:123456789012:gantry-example-pipeline"]
-      alarm_arns                     = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:example-test-*"]
-      records_parameter_arns         = ["arn:aws:ssm:us-east-1:123456789012:parameter/gantry/example/records/*"]
-      approval_policy_parameter_arns = ["arn:aws:ssm:us-east-1:123456789012:parameter/gantry-approval-policy/example/*"]
-      lease_table_arn                = "arn:aws:dynamodb:us-east-1:123456789012:table/gantry-terraform-locks"
-      lease_key_prefix               = "gantry/example/"
-    }
-  }
-  approval_admin_principal_arns  = ["arn:aws:iam::123456789012:role/security-team"]
-  approval_policy_parameter_arns = ["arn:aws:ssm:us-east-1:123456789012:parameter/gantry-approval-policy/example/*"]
-  force_destroy_trail_bucket     = true
+  name                          = "example"
+  kms_key_arn                   = module.kms.key_arn
+  pipeline_roles                = module.pipeline_iam.roles
+  approval_admin_principal_arns = ["arn:aws:iam::123456789012:role/security-team"]
+  approval_admin_policy         = module.pipeline_iam.approval_admin_policy
+  force_destroy_trail_bucket    = true
 }
 
-output "jenkins_role_arns" {
-  description = "Deploy role per environment."
-  value       = module.security_baseline.jenkins_role_arns
+output "pipeline_role_arns" {
+  description = "Role per pipeline identity."
+  value       = module.security_baseline.pipeline_role_arns
 }

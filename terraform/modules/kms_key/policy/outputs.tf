@@ -1,0 +1,4 @@
+output "json" {
+  description = "The key policy document."
+  value       = jsonencode(local.policy)
+}
