@@ -37,7 +37,10 @@ DRILL_FIELDS = (
 
 def drill(stack: Stack, report: Report) -> None:
     path = run_dir() / "dr" / time.strftime("bench-dr-%Y%m%dT%H%M%SZ.json", time.gmtime())
-    command = stack.gantry("dr", "drill", "--mode", "both", "--allow-data-loss", "--report", str(path))
+    # The demo approver signs the drill (the example environment names it); a real one needs an approver's key.
+    command = stack.gantry(
+        "dr", "drill", "--mode", "both", "--allow-data-loss", "--report", str(path), "--approver", "demo@gantry.invalid"
+    )
     evidence: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"drills": []}
     table = report.table(f"gantry dr drill ({command.seconds:.0f} s; evidence {path})", *DRILL_COLUMNS)
     for item in evidence["drills"]:

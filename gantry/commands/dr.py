@@ -80,8 +80,7 @@ def dr_drill(
     if "unplanned" in modes and not allow_data_loss:
         raise GantryError("an unplanned drill may lose unreplicated writes: add --allow-data-loss to run it")
     run = drill.DrillRun(ctx.act_as(env), env, writers=writers, readers=readers)
-    _admit(ctx, env, "dr-drill", {"mode": mode}, approver, key)
-    evidence = run.run(modes)
+    evidence = run.run(modes, admit=lambda: _admit(ctx, env, "dr-drill", {"mode": mode}, approver, key))
     path = drill.write_evidence(evidence, report)
     table = Table("drill", "RTO s", "read RTO s", "RPO writes", "RPO s", "failed / requests", "goals", title=env)
     for item in evidence["drills"]:

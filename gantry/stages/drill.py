@@ -17,7 +17,7 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,7 +213,9 @@ class DrillRun:
             )
         self.url = url
 
-    def run(self, modes: list[Mode]) -> dict[str, Any]:
+    def run(self, modes: list[Mode], admit: Callable[[], None] | None = None) -> dict[str, Any]:
+        """The drills of `modes`; `admit` runs once the drill may start (leases held, preflight passed): on a
+        protected environment it uses the drill's approval, so a refused drill never spends one."""
         evidence: dict[str, Any] = {
             "kind": "gantry-dr-drill",
             "target": self.target.cfg.target,
@@ -234,6 +236,8 @@ class DrillRun:
             problems = self.failover.preflight(self.env)
             if problems:
                 raise GantryError(f"the drill cannot start: {'; '.join(problems)}")
+            if admit is not None:
+                admit()
             for mode in modes:
                 for _ in range(2):  # fail the writer's region, rejoin it, then the same the other way
                     direction = self._direction(mode)

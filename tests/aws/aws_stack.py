@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import least_privilege
 import motoserver
 import yaml
 from botocore.config import Config
@@ -93,6 +94,15 @@ def _alb(url: str, region: str, name: str, vpc: str, subnets: list[str]) -> dict
     return {"load_balancer": name, "target_group_arn": tg, "dns": lb["LoadBalancers"][0]["DNSName"]}
 
 
+def _capacity(url: str, region: str, cluster: str) -> None:
+    """One container instance in the cluster (modules/ecs_cluster's autoscaling group has them): RunTask needs one."""
+    ec2 = client(url, "ec2", region)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    document = json.dumps({"instanceId": instance, "region": region, "accountId": ACCOUNT})
+    client(url, "ecs", region).register_container_instance(cluster=cluster, instanceIdentityDocument=document)
+
+
 def _service(url: str, region: str, cluster: str, name: str, tags: list[dict[str, str]]) -> None:
     ecs = client(url, "ecs", region)
     # The stack's bootstrap task definition: no GIT_SHA, so current_release() is None until gantry deploys.
@@ -107,9 +117,31 @@ def _service(url: str, region: str, cluster: str, name: str, tags: list[dict[str
     )
 
 
-# Outside the records path (/gantry/example/records): the deploy role reads it and may never write it.
+# Outside the records paths (/gantry/example/records/<env>): every role reads it, none may write it.
 POLICY_PARAMETER = "/gantry-approval-policy/example/production"
 APPROVERS = ("alice@example.com", "bob@example.com")
+# The Terraform stack each pipeline environment lives in, and so the names of its resources (modules/region,
+# ecs_service, aurora_global and pipeline_iam name them <customer>-<stack>...).
+STACKS = {"staging": "test", "production": "prod"}
+ENVS = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
+
+
+def source_commit(tmp: Path, bare: Path) -> str:
+    """A commit holding the service's task definition template (what a release's commit has), pushed to the
+    stand-in for the primary region's CodeCommit copy; its sha is what the tests ship."""
+    work = tmp / "source-work"
+    if not work.exists():
+        (work / "app").mkdir(parents=True)
+        (work / "app/task-definition.json.tpl").write_text((ROOT / "app/task-definition.json.tpl").read_text())
+        subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+        subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+        identity = ["-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+        subprocess.run(["git", "-C", str(work), *identity, "commit", "-qm", "the service"], check=True)
+    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        ["git", "-C", str(work), "push", "-q", "-f", str(bare), f"HEAD:refs/gantry/builds/{sha}"], check=True
+    )
+    return sha
 
 
 @dataclass(frozen=True)
@@ -157,14 +189,13 @@ def provision(
     separation_of_duties: bool = False,
     database: AuroraStandIn | None = None,
 ) -> dict[str, Any]:
-    """Create the resources of both regions and return the environment file (as a dict) that names them.
+    """Create the resources of both regions with the names the Terraform stack gives them and return the
+    environment file (as a dict) that names them, with aws.roles as terraform/global's pipeline_iam names them.
     Production's services are protected as modules/ecs_service tags them, with the approval policy (who may
-    sign: `signers`, an allowed-signers text) in the SSM parameter the stack writes in each region. Separation
-    of duties is off unless asked for: most tests ship made-up commits the source copies do not hold. With
-    `database`, the secrets the aurora_global module writes point at it; without, the service is configured
-    without a database (those tests never reach one)."""
+    sign: `signers`, an allowed-signers text) in the SecureString parameter terraform/approvals writes in each
+    region. Separation of duties is off unless asked for. With `database`, the secrets the aurora_global module
+    writes point at it; without, the service is configured without a database."""
     regions: dict[str, Any] = {}
-    envs = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
     for region in (PRIMARY, SECONDARY):
         short = region.replace("-", "")
         client(url, "ecr", region).create_repository(
@@ -172,17 +203,19 @@ def provision(
             imageTagMutability="IMMUTABLE",
             encryptionConfiguration={"encryptionType": "KMS"},
         )
-        cluster = f"example-{short}"
-        client(url, "ecs", region).create_cluster(clusterName=cluster)
         client(url, "codecommit", region).create_repository(repositoryName="example-cart")
         bare = tmp / f"codecommit-{region}.git"
         subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
         vpc, subnets = _network(url, region)
         services = {}
         policy = {"allowed_signers": signers, "max_age_hours": 24, "separation_of_duties": separation_of_duties}
-        client(url, "ssm", region).put_parameter(Name=POLICY_PARAMETER, Type="String", Value=json.dumps(policy))
-        for env in envs[region]:
-            alb = _alb(url, region, f"cart-{env}-{short}", vpc, subnets)
+        client(url, "ssm", region).put_parameter(Name=POLICY_PARAMETER, Type="SecureString", Value=json.dumps(policy))
+        for env in ENVS[region]:
+            stack = STACKS[env]
+            cluster = f"example-{stack}"
+            client(url, "ecs", region).create_cluster(clusterName=cluster)
+            _capacity(url, region, cluster)
+            alb = _alb(url, region, f"example-{stack}-{short}", vpc, subnets)
             tags = (
                 [
                     {"key": "gantry:protected", "value": "true"},
@@ -191,15 +224,18 @@ def provision(
                 if env == "production"
                 else []
             )
-            _service(url, region, cluster, f"cart-{env}", tags)
+            _service(url, region, cluster, "cart", tags)
             services[env] = {
-                "service": f"cart-{env}",
+                "service": "cart",
+                "cluster": cluster,
+                "task_family": f"example-{stack}-cart",
+                "log_group": f"/gantry/example/{stack}/cart",
                 "load_balancer": alb["load_balancer"],
                 "target_group_arn": alb["target_group_arn"],
                 "url": version_urls[(region, env)],
             }
         regions[region] = {
-            "cluster": cluster,
+            "cluster": f"example-{STACKS['production']}",
             "source_repository": "example-cart",
             "source_url": str(bare),
             "environments": services,
@@ -222,6 +258,7 @@ def provision(
         "endpoint_url": url,
         "account_id": ACCOUNT,
         "ecr_repository": REPO,
+        "roles": least_privilege.stack_roles(),
         "regions": regions,
         "records_kms_key": "alias/aws/ssm",
         "replication_timeout_seconds": 2,
@@ -239,22 +276,26 @@ def provision(
 
 
 def _database_secrets(url: str, aws: dict[str, Any], database: AuroraStandIn) -> None:
-    """The master and the tasks' secrets in each region, in the RDS layout the aurora_global module writes."""
+    """Each environment's master and tasks' secrets in each region, named as the aurora_global module names them
+    (gantry/<customer>-<stack>/aurora-master, .../aurora-app), all pointing at the one stand-in database."""
+    master = {"username": database.master_user, "password": database.master_password, "dbname": "postgres"}
+    app = {"username": "cart", "password": database.app_password}
     for region in (PRIMARY, SECONDARY):
         secrets = client(url, "secretsmanager", region)
-        master = {"username": database.master_user, "password": database.master_password, "dbname": "postgres"}
-        app = {"username": "cart", "password": database.app_password}
-        master_arn = secrets.create_secret(Name="example-production-aurora", SecretString=json.dumps(master))["ARN"]
-        app_arn = secrets.create_secret(Name="example-production-aurora-app", SecretString=json.dumps(app))["ARN"]
-        aws["regions"][region].update(database_endpoint="127.0.0.1", database_secret_arn=app_arn)
-        if region == PRIMARY:
-            aws["database"] = {"owner_secret_arn": master_arn, "port": database.port, "sslmode": "disable"}
+        for env in ENVS[region]:
+            prefix = f"gantry/example-{STACKS[env]}"
+            master_arn = secrets.create_secret(Name=f"{prefix}/aurora-master", SecretString=json.dumps(master))["ARN"]
+            app_arn = secrets.create_secret(Name=f"{prefix}/aurora-app", SecretString=json.dumps(app))["ARN"]
+            aws["regions"][region]["environments"][env].update(
+                database_endpoint="127.0.0.1", database_secret_arn=app_arn, owner_secret_arn=master_arn
+            )
+    aws["database"] = {"port": database.port, "sslmode": "disable"}
 
 
 def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:
     cloudwatch = client(url, "cloudwatch", PRIMARY)
     cloudwatch.put_metric_alarm(
-        AlarmName="cart-production-use1-unhealthy",
+        AlarmName="example-prod-us-east-1-unhealthy",
         Namespace="AWS/ApplicationELB",
         MetricName="HealthyHostCount",
         Statistic="Minimum",
@@ -263,7 +304,7 @@ def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:
         Threshold=1,
         ComparisonOperator="LessThanThreshold",
     )
-    cloudwatch.set_alarm_state(AlarmName="cart-production-use1-unhealthy", StateValue="OK", StateReason="setup")
+    cloudwatch.set_alarm_state(AlarmName="example-prod-us-east-1-unhealthy", StateValue="OK", StateReason="setup")
     route53 = client(url, "route53", PRIMARY)
     zone = route53.create_hosted_zone(Name="example.test", CallerReference="gantry-tests")["HostedZone"]["Id"]
     check = route53.create_health_check(
@@ -271,7 +312,7 @@ def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:
         HealthCheckConfig={
             "Type": "CLOUDWATCH_METRIC",
             "InsufficientDataHealthStatus": "LastKnownStatus",
-            "AlarmIdentifier": {"Region": PRIMARY, "Name": "cart-production-use1-unhealthy"},
+            "AlarmIdentifier": {"Region": PRIMARY, "Name": "example-prod-us-east-1-unhealthy"},
         },
     )["HealthCheck"]["Id"]
     changes = []
@@ -293,7 +334,7 @@ def _failover(url: str, regions: dict[str, Any]) -> dict[str, Any]:
         "hosted_zone_id": zone.rsplit("/", 1)[-1],
         "record_name": "cart.example.test",
         "health_check_id": check,
-        "alarm_name": "cart-production-use1-unhealthy",
+        "alarm_name": "example-prod-us-east-1-unhealthy",
         "fault": "invert-health-check",
         "resolver": "evaluate",
         "poll_seconds": 0.1,
@@ -361,21 +402,22 @@ def replicate(url: str, tag: str, text: str, delay: float = 0.0) -> threading.Th
 
 class AcceptedWaiter:
     """Rollout wait for moto: the service names the new task definition. Real ECS would also need the
-    deployment to reach COMPLETED, which moto never reports; `fail_clusters` fall back to the real
+    deployment to reach COMPLETED, which moto never reports; `fail_regions` fall back to the real
     PollingWaiter, which therefore times out there (a real failure path, not a faked one)."""
 
-    def __init__(self, fail_clusters: set[str] | None = None) -> None:
+    def __init__(self, fail_regions: set[str] | None = None) -> None:
         from gantry.targets.aws.ecs import PollingWaiter
 
-        self.fail_clusters = fail_clusters or set()
+        self.fail_regions = fail_regions or set()
         self.real = PollingWaiter(poll_seconds=0.1)
         self.calls: list[tuple[str, str]] = []
 
     def __call__(self, ecs: Any, cluster: str, service: str, task_definition: str, timeout: float) -> None:
         from gantry.targets.aws.ecs import RolloutFailed
 
-        self.calls.append((cluster, task_definition.rsplit("/", 1)[-1]))
-        if cluster in self.fail_clusters:
+        region = ecs.meta.region_name
+        self.calls.append((region, task_definition.rsplit("/", 1)[-1]))
+        if region in self.fail_regions:
             self.real(ecs, cluster, service, task_definition, timeout)
             return
         found = ecs.describe_services(cluster=cluster, services=[service])["services"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from aws_stack import (
     provision,
     replicate,
     reset,
+    source_commit,
 )
 
 from gantry.config import GantryConfig
@@ -54,10 +56,18 @@ class Stack:
     versions: dict[tuple[str, str], VersionServer]
     tmp: Path
     keys: dict[str, Path]
+    sha: str  # a commit in the primary source copy holding the task definition template (what releases ship)
 
     def config(self, **aws: Any) -> GantryConfig:
         raw = {**self.raw, "aws": {**self.raw["aws"], **aws}}
         return GantryConfig.model_validate(raw)
+
+    def new_commit(self, message: str) -> str:
+        """Another commit of the service (its template unchanged), in the primary source copy."""
+        work = self.tmp / "source-work"
+        identity = ["-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+        subprocess.run(["git", "-C", str(work), *identity, "commit", "-qm", message, "--allow-empty"], check=True)
+        return source_commit(self.tmp, Path(self.raw["aws"]["regions"][PRIMARY]["source_url"]))
 
     def target(self, cfg: GantryConfig | None = None, **kwargs: Any) -> AwsTarget:
         kwargs.setdefault("pusher", ApiPusher(self.url))
@@ -70,9 +80,9 @@ class Stack:
         pusher = ApiPusher(self.url, seed="dr")
         target = self.target(cfg, pusher=pusher, waiter=AcceptedWaiter())
         replicate(self.url, "dr", pusher.manifest)
-        release = Release("3" * 40, target.publish("localhost/gantry/cart:dr", "dr").digest)
+        release = Release(self.sha, target.publish("localhost/gantry/cart:dr", "dr").digest)
         for region in regions:
-            target.deploy_region("production", region, release)
+            target.deploy_region("production", region, release, target.task_definition("production", region, release))
             self.versions[(region, "production")].body.update(digest=release.digest, sha=release.sha)
         return target, release
 
@@ -106,4 +116,8 @@ def stack(
         sshsig.allowed_signer_line(who, key.with_name(key.name + ".pub").read_text())
         for who, key in approver_keys.items()
     )
-    return Stack(moto_url, provision(moto_url, urls, tmp_path, signers), version_servers, tmp_path, approver_keys)
+    raw = provision(moto_url, urls, tmp_path, signers)
+    sha = source_commit(tmp_path, Path(raw["aws"]["regions"][PRIMARY]["source_url"]))
+    # The checkout gantry runs from is the service's, whose main branch holds the commits the tests ship.
+    monkeypatch.setenv("GANTRY_ROOT", str(tmp_path / "source-work"))
+    return Stack(moto_url, raw, version_servers, tmp_path, approver_keys, sha)

@@ -70,7 +70,10 @@ module "pipeline_iam" {{
   account_id                    = "{ACCOUNT}"
   regions                       = {{ primary = "{REGIONS[0]}", secondary = "{REGIONS[1]}" }}
   service_name                  = "{SERVICE}"
-  environments                  = {{ staging = {{ protected = false }}, production = {{ protected = true, dr = true }} }}
+  environments = {{
+    staging    = {{ protected = false }}
+    production = {{ protected = true, dr = true }}
+  }}
   stacks                        = {{ staging = "{STACKS["staging"]}", production = "{STACKS["production"]}" }}
   build_principal_arns          = ["{BUILD_AGENT}"]
   release_principal_arns        = ["{RELEASE_AGENT}"]
@@ -281,7 +284,11 @@ def _ecs(c: _Call) -> list[Request]:
     if c.action == "ecs:RunTask":
         family = str(c.params["taskDefinition"]).rsplit("/", 1)[-1].split(":")[0]
         return [
-            c.need(c.action, c.arn("ecs", f"task-definition/{family}:1"), **{"ecs:cluster": c.arn("ecs", f"cluster/{cluster}")})
+            c.need(
+                c.action,
+                c.arn("ecs", f"task-definition/{family}:1"),
+                **{"ecs:cluster": c.arn("ecs", f"cluster/{cluster}")},
+            )
         ]
     if c.action == "ecs:DescribeTasks":
         return [c.need(c.action, c.arn("ecs", f"task/{cluster}/{t.rsplit('/', 1)[-1]}")) for t in c.params["tasks"]]
@@ -319,7 +326,10 @@ def _dynamodb(c: _Call) -> list[Request]:
 
 def _secret(c: _Call) -> list[Request]:
     secret, key = c.params["SecretId"], f"arn:aws:kms:{c.region}:{ACCOUNT}:key/database"
-    return [c.need(c.action, secret), c.via("secretsmanager", "kms:Decrypt", key, **{"kms:EncryptionContext:SecretARN": secret})]
+    return [
+        c.need(c.action, secret),
+        c.via("secretsmanager", "kms:Decrypt", key, **{"kms:EncryptionContext:SecretARN": secret}),
+    ]
 
 
 def _route53(c: _Call) -> list[Request]:
@@ -410,7 +420,9 @@ def _other_roots_key(need: Request, result: dict[str, Any]) -> bool:
     """A KMS request on a key of another root (the lock table's, the database secrets'): their key policies leave
     the decision to the account's IAM (kms_key's account statement), which the simulator has no policy for; the
     role's own statement is what grants it, so only an explicit deny fails here."""
-    return need.action.startswith("kms:") and "records-" not in need.resource and result["decision"] != "ExplicitlyDenied"
+    return (
+        need.action.startswith("kms:") and "records-" not in need.resource and result["decision"] != "ExplicitlyDenied"
+    )
 
 
 # --- linting ---------------------------------------------------------------------------------------------
@@ -432,7 +444,9 @@ def lint(name: str, document: dict[str, Any]) -> list[str]:
         warnings.simplefilter("ignore")  # parliament imports pkg_resources, which warns about itself
         from parliament import analyze_policy_string, enhance_finding, override_config
 
-    override_config(str(Path(sys.modules["parliament"].__file__ or "").parent / "community_auditors" / "config_override.yaml"))
+    override_config(
+        str(Path(sys.modules["parliament"].__file__ or "").parent / "community_auditors" / "config_override.yaml")
+    )
     policy = analyze_policy_string(json.dumps(document), filepath=name, include_community_auditors=True)
     found = []
     statements = {json.dumps(s.get("Action"), sort_keys=True): s.get("Sid") for s in document.get("Statement", [])}

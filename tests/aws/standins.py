@@ -11,6 +11,10 @@ can run on this machine. moto (server mode) answers every API call; these make t
   built, from the stand-in registry), health-checks them, and puts them behind a real HAProxy at the URL the
   environment file gives the service (its "ALB"). A proxy in front of moto then answers DescribeServices with
   the deployments that scheduler actually achieved (PRIMARY and COMPLETED once the new containers serve).
+- One-off tasks (RunTask: the migrations): moto records the task and never runs it. The proxy runs the task
+  definition's container for real once (its command, its environment, its secrets resolved from Secrets
+  Manager as ECS would), writes its output to the task's awslogs stream in moto's CloudWatch Logs, and answers
+  DescribeTasks for it with STOPPED and the container's real exit code.
 
 Everything here listens on 127.0.0.1 only.
 """
@@ -32,8 +36,9 @@ from typing import Any
 import boto3
 import requests
 
+from gantry.errors import GantryError
 from gantry.host import engine, podman, ports
-from gantry.targets.local import replicas
+from gantry.targets.local import oneoff, replicas
 from gantry.targets.local.haproxy import Balancer
 from gantry.targets.local.health import Check
 from gantry.taskdef import ContainerSpec, container_spec
@@ -329,6 +334,39 @@ class EcsScheduler:
             mounts[str(self.database_socket)] = "/run/postgresql"
         return dataclasses.replace(spec, secrets=secrets, environment=environment), mounts
 
+    def run_once(self, region: str, task_arn: str, definition_arn: str) -> dict[str, Any]:
+        """Run a one-off task's container to completion, as the ECS agent would; its exit code and output go to
+        what DescribeTasks and the task's log stream report."""
+        ecs = self.client(region)
+        task = ecs.describe_task_definition(taskDefinition=definition_arn)["taskDefinition"]
+        container = task["containerDefinitions"][0]
+        run = ServiceRun(region, "one-off", container["name"], None)  # type: ignore[arg-type]
+        spec, mounts = self._as_ecs_runs(container_spec({**task, "containerDefinitions": [
+            {**container, "portMappings": [{"containerPort": 80}]}
+        ]}), run)  # fmt: skip
+        docker = engine.connect(self.registries)
+        labels = replicas.labels_for(str(self.home), "ecs", region, "one-off")
+        try:
+            lines = oneoff.run(
+                docker, spec.image, list(container.get("command", [])), labels=labels,
+                environment=spec.environment, secrets=spec.secrets, mounts=mounts, timeout=300,
+            )  # fmt: skip
+            code = 0
+        except GantryError as exc:
+            lines, code = [str(exc)], 1
+        options = container.get("logConfiguration", {}).get("options", {})
+        logs = moto_client(self.moto, "logs", region)
+        group = options["awslogs-group"]
+        stream = f"{options['awslogs-stream-prefix']}/{container['name']}/{task_arn.rsplit('/', 1)[-1]}"
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        if lines:
+            events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)]
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        return {"lastStatus": "STOPPED", "exitCode": code}
+
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(10)
@@ -352,6 +390,8 @@ class MotoFront:
         self.scheduler = scheduler
         self.listener = Listener(self._forward, port)
         self.url = self.listener.url
+        self.tasks: dict[str, dict[str, Any]] = {}  # task ARN -> what the one-off run reported (None: running)
+        self.lock = threading.Lock()
 
     def _forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -372,7 +412,39 @@ class MotoFront:
             for service in reply.get("services", []):
                 self._correct(region, service)
             data = json.dumps(reply).encode()
+        elif status == 200 and target.endswith("ContainerServiceV20141113.RunTask"):
+            region = _region_of(headers)
+            for task in json.loads(data).get("tasks", []):
+                self._start(region, task["taskArn"], task["taskDefinitionArn"])
+        elif status == 200 and target.endswith("ContainerServiceV20141113.DescribeTasks"):
+            reply = json.loads(data)
+            for task in reply.get("tasks", []):
+                self._report(task)
+            data = json.dumps(reply).encode()
         return status, {"Content-Type": kind or "application/json"}, data
+
+    def _start(self, region: str, task_arn: str, definition_arn: str) -> None:
+        def run() -> None:
+            try:
+                result = self.scheduler.run_once(region, task_arn, definition_arn)
+            except Exception as exc:  # reported by the test, and as the task's failure
+                self.scheduler.errors.append(f"one-off {task_arn}: {type(exc).__name__}: {exc}")
+                result = {"lastStatus": "STOPPED", "exitCode": 1}
+            with self.lock:
+                self.tasks[task_arn] = result
+
+        with self.lock:
+            self.tasks[task_arn] = {"lastStatus": "RUNNING", "exitCode": None}
+        threading.Thread(target=run, daemon=True).start()
+
+    def _report(self, task: dict[str, Any]) -> None:
+        with self.lock:
+            result = self.tasks.get(task["taskArn"])
+        if result is None:
+            return
+        task["lastStatus"] = result["lastStatus"]
+        for container in task.get("containers", []):
+            container["lastStatus"], container["exitCode"] = result["lastStatus"], result["exitCode"]
 
     def _correct(self, region: str, service: dict[str, Any]) -> None:
         run = self.scheduler.state(region, service["clusterArn"], service["serviceName"])

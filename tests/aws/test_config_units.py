@@ -41,7 +41,14 @@ def test_example_environment_is_valid_and_matches_local():
         local.regions,
         local.environments,
     )
-    assert AwsTarget(cfg).settings.regions["us-west-2"].environments["production"].service == "cart-production"
+    settings = AwsTarget(cfg).settings
+    assert settings.regions["us-west-2"].environments["production"].service == "cart"
+    # Each environment on its own stack's cluster, every identity with its own role.
+    assert (settings.cluster("staging", "us-east-1"), settings.cluster("production", "us-east-1")) == (
+        "example-test",
+        "example-prod",
+    )
+    assert set(settings.roles) == {"build", "staging", "production"}
 
 
 @pytest.mark.parametrize(
@@ -144,14 +151,13 @@ def test_task_definition_template_pins_the_digest():
         "database_url": "host=db.example port=5432 dbname=cart_production user=cart sslmode=verify-full",
         "database_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:cart",
     }
-    rendered = render_task_definition(ROOT / "app/task-definition.json.tpl", values)
+    template = (ROOT / "app/task-definition.json.tpl").read_text()
+    rendered = render_task_definition(template, values)
     container = rendered["containerDefinitions"][0]
     assert container["image"].endswith("@sha256:" + "a" * 64)
     assert container["readonlyRootFilesystem"] is True
     with pytest.raises(GantryError, match=r"uses \$\{region\}, which gantry does not provide"):
-        render_task_definition(
-            ROOT / "app/task-definition.json.tpl", {k: v for k, v in values.items() if k != "region"}
-        )
+        render_task_definition(template, {k: v for k, v in values.items() if k != "region"})
 
 
 def deployment(rev, state, running=2, status="PRIMARY", reason=""):
@@ -217,9 +223,9 @@ def test_per_environment_stack_deploy_targets_are_imported(tmp_path):
         "example-prod-cart",
         "/ecs/example-prod-cart",
     )
-    assert target.settings.region("us-west-2").cluster == "prod-us-west-2"
-    # Staging keeps what the file had; only production came from this stack.
-    assert target.settings.service("staging", "us-east-1").service == "cart-staging"
+    assert target.settings.cluster("production", "us-west-2") == "prod-us-west-2"
+    # Staging keeps what the file had (its own stack's cluster); only production came from this stack.
+    assert target.settings.cluster("staging", "us-east-1") == "example-test"
 
 
 def test_the_database_and_failover_outputs_are_imported_for_the_drill(tmp_path):
@@ -258,10 +264,10 @@ def test_the_database_and_failover_outputs_are_imported_for_the_drill(tmp_path):
     assert settings.dr is not None and settings.dr.global_cluster_id == "example-production"
     assert settings.dr.cluster_arns["us-west-2"] == arn.format("us-west-2", "us-west-2")
     assert (settings.dr.url, settings.dr.health_check_id) == ("https://production.example.com", "hc-1")
-    assert settings.database is not None and settings.database.owner_secret_arn == secret.format(
-        "us-east-1", "us-east-1"
-    )
-    assert settings.region("us-west-2").database_secret_arn == secret.format("us-west-2", "us-west-2")
+    # The environment's own database: its secrets in each region, on its service's settings.
+    for region in regions:
+        service = settings.service("production", region)
+        assert (service.owner_secret_arn, service.database_secret_arn) == (secret.format(region, region),) * 2
 
 
 def test_the_records_key_is_imported_from_an_environment_root_or_the_global_root(tmp_path):

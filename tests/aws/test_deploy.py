@@ -15,12 +15,14 @@ from gantry.errors import ApprovalError, DeployError
 from gantry.stages import approval
 from gantry.stages.deploy import deploy_environment
 from gantry.targets.aws.ecs import PollingWaiter
-from gantry.targets.aws.settings import AwsSettings
 from gantry.targets.base import Release
 
 pytestmark = pytest.mark.integration  # a moto server process on 127.0.0.1
 
-SHA1, SHA2 = "1" * 40, "2" * 40
+
+def deploy(target, env, region, release, force=False):
+    """A region's deploy as the stage makes it: the task definition rendered from the release's commit."""
+    return target.deploy_region(env, region, release, target.task_definition(env, region, release), force=force)
 
 
 def publish(stack, target_waiter, seed):
@@ -31,7 +33,7 @@ def publish(stack, target_waiter, seed):
 
 
 def approve(stack, target, cfg, digest, sha):
-    approval.record_staging_pass(target.records(), digest, sha, "test-run", "staging")
+    approval.record_staging_pass(target, Release(sha, digest), "test-run", "staging", dirty=False)
     approval.approve(
         cfg, target, env="production", digest=digest, approver="bob@example.com", key=stack.keys["bob@example.com"]
     )
@@ -47,39 +49,40 @@ def task_definition(target, region):
 def test_deploy_registers_pinned_task_definition_and_is_idempotent(stack):
     waiter = AcceptedWaiter()
     target, published = publish(stack, waiter, "v1")
-    release = Release(SHA1, published.digest)
+    release = Release(stack.sha, published.digest)
     assert target.current_release("production", PRIMARY) is None  # the stack's bootstrap task definition
 
-    assert target.deploy_region("production", PRIMARY, release) is True
+    assert deploy(target, "production", PRIMARY, release) is True
     assert target.current_release("production", PRIMARY) == release
     task = task_definition(target, PRIMARY)
     container = task["containerDefinitions"][0]
     assert container["image"] == published.references[PRIMARY]  # pinned by digest, regional registry
-    assert task["family"] == "example-cart-production"
+    assert task["family"] == "example-prod-cart"
     assert {"name": "REGION", "value": PRIMARY} in container["environment"]
-    assert target.deploy_region("production", PRIMARY, release) is False  # already serving it
-    assert target.deploy_region("production", PRIMARY, release, force=True) is True
+    assert deploy(target, "production", PRIMARY, release) is False  # already serving it
+    assert deploy(target, "production", PRIMARY, release, force=True) is True
     service = target.deployer("production", PRIMARY).describe()
     # moto drops deploymentConfiguration, so the circuit breaker flag we send cannot be read back here.
     assert service["taskDefinition"].endswith(":2")
 
 
 def test_rollout_timeout_restores_previous_task_definition(stack):
+    sha2 = stack.new_commit("v2")
     target, published = publish(stack, AcceptedWaiter(), "v1")
-    release1 = Release(SHA1, published.digest)
-    target.deploy_region("production", PRIMARY, release1)
+    release1 = Release(stack.sha, published.digest)
+    deploy(target, "production", PRIMARY, release1)
     before = target.deployer("production", PRIMARY).describe()["taskDefinition"]
 
     real = stack.target(pusher=ApiPusher(stack.url, seed="v2"), waiter=PollingWaiter(poll_seconds=0.1))
     replicate(stack.url, "v2", real.pusher.manifest)
-    release2 = Release(SHA2, real.publish("localhost/gantry/cart:v2", "v2").digest)
+    release2 = Release(sha2, real.publish("localhost/gantry/cart:v2", "v2").digest)
     started = time.monotonic()
     with pytest.raises(
         DeployError,
-        match=r"rollout of example-cart-production:\d+ failed for cart-production in "
+        match=r"rollout of example-prod-cart:\d+ failed for cart in "
         r"us-east-1: rollout not complete within 1s.*restored",
     ):
-        real.deploy_region("production", PRIMARY, release2)
+        deploy(real, "production", PRIMARY, release2)
     assert time.monotonic() - started < 10
     assert real.deployer("production", PRIMARY).describe()["taskDefinition"] == before
     assert real.current_release("production", PRIMARY) == release1
@@ -87,60 +90,55 @@ def test_rollout_timeout_restores_previous_task_definition(stack):
 
 def test_region2_failure_after_region1_rolls_region1_back(stack):
     """The lead's policy through gantry.stages.deploy: region 2 restores itself, region 1 is rolled back."""
+    sha2 = stack.new_commit("v2")
     cfg = stack.config()
-    secondary_cluster = AwsSettings.of(cfg).regions[SECONDARY].cluster
     good = AcceptedWaiter()
     target, published1 = publish(stack, good, "v1")
-    release1 = Release(SHA1, published1.digest)
-    approve(stack, target, cfg, release1.digest, SHA1)
+    release1 = Release(stack.sha, published1.digest)
+    approve(stack, target, cfg, release1.digest, stack.sha)
     deploy_environment(target, cfg, "production", release1, run_id="run-1", command="deploy production")
     assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
 
-    flaky = AcceptedWaiter(fail_clusters={secondary_cluster})
+    flaky = AcceptedWaiter(fail_regions={SECONDARY})
     target2, published2 = publish(stack, flaky, "v2")
-    release2 = Release(SHA2, published2.digest)
-    approve(stack, target2, cfg, release2.digest, SHA2)
+    release2 = Release(sha2, published2.digest)
+    approve(stack, target2, cfg, release2.digest, sha2)
     with pytest.raises(DeployError) as failure:
         deploy_environment(target2, cfg, "production", release2, run_id="run-2", command="deploy production")
     message = str(failure.value)
-    assert "failed for cart-production in us-west-2" in message
-    assert "restored example-cart-production:" in message
+    assert "failed for cart in us-west-2" in message
+    assert "restored example-prod-cart:" in message
     assert f"us-east-1 rolled back to {release1.digest[:19]}" in message
     assert [target2.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [release1, release1]
     # Order of ECS calls: region 1 new, region 2 new (timed out), region 2 restore, region 1 rollback.
-    assert [cluster for cluster, _ in flaky.calls] == [
-        "example-useast1",
-        "example-uswest2",
-        "example-uswest2",
-        "example-useast1",
-    ]
+    assert [region for region, _ in flaky.calls] == [PRIMARY, SECONDARY, SECONDARY, PRIMARY]
 
 
 def test_region2_failure_driven_by_target_helpers(stack):
     """The same case without gantry.stages: the target methods the policy relies on."""
-    cfg = stack.config()
+    sha2 = stack.new_commit("v2")
     target, published1 = publish(stack, AcceptedWaiter(), "v1")
-    release1 = Release(SHA1, published1.digest)
+    release1 = Release(stack.sha, published1.digest)
     for region in (PRIMARY, SECONDARY):
-        target.deploy_region("production", region, release1)
+        deploy(target, "production", region, release1)
 
-    flaky = AcceptedWaiter(fail_clusters={AwsSettings.of(cfg).regions[SECONDARY].cluster})
+    flaky = AcceptedWaiter(fail_regions={SECONDARY})
     target2, published2 = publish(stack, flaky, "v2")
-    release2 = Release(SHA2, published2.digest)
+    release2 = Release(sha2, published2.digest)
     previous = target2.current_release("production", PRIMARY)
-    assert target2.deploy_region("production", PRIMARY, release2) is True
-    with pytest.raises(DeployError, match=r"rollout of .* failed for cart-production in us-west-2.*restored"):
-        target2.deploy_region("production", SECONDARY, release2)
-    assert [cluster for cluster, _ in flaky.calls].count("example-uswest2") == 2  # the new one, then the restore
+    assert deploy(target2, "production", PRIMARY, release2) is True
+    with pytest.raises(DeployError, match=r"rollout of .* failed for cart in us-west-2.*restored"):
+        deploy(target2, "production", SECONDARY, release2)
+    assert [region for region, _ in flaky.calls].count(SECONDARY) == 2  # the new one, then the restore
     assert target2.current_release("production", SECONDARY) == release1  # region 2 restored itself
-    assert target2.deploy_region("production", PRIMARY, previous, force=True) is True
+    assert deploy(target2, "production", PRIMARY, previous, force=True) is True
     assert target2.current_release("production", PRIMARY) == release1
 
 
 def test_missing_approval_blocks_production_in_every_region(stack):
     cfg = stack.config()
     target, published = publish(stack, AcceptedWaiter(), "v1")
-    release = Release(SHA1, published.digest)
+    release = Release(stack.sha, published.digest)
     with pytest.raises(ApprovalError, match="no approval on record"):
         deploy_environment(target, cfg, "production", release, run_id="run-1", command="deploy production")
     assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [None, None]
@@ -154,7 +152,7 @@ def test_unknown_region_for_environment_is_a_config_error(stack):
 
     target = stack.target()
     with pytest.raises(ConfigError, match="does not run in region 'us-west-2'"):
-        target.deploy_region("staging", SECONDARY, Release(SHA1, "sha256:" + "0" * 64))
+        deploy(target, "staging", SECONDARY, Release(stack.sha, "sha256:" + "0" * 64))
 
 
 def ship(stack, target, release, run_id):
@@ -165,20 +163,21 @@ def ship(stack, target, release, run_id):
 def test_find_published_and_previous_release(stack):
     """What `gantry build` (skip an already published tag) and `gantry rollback` read from AWS: the release
     history gantry records after each rollout that completed, not the task definition family's revisions."""
+    sha2 = stack.new_commit("v2")
     target, first = publish(stack, AcceptedWaiter(), "v1")
     assert target.find_published("v1") == first
     assert target.find_published("never-pushed") is None
-    ship(stack, target, Release(SHA1, first.digest), "run-1")
+    ship(stack, target, Release(stack.sha, first.digest), "run-1")
     assert target.previous_release("production", PRIMARY) is None  # only the stack's placeholder before
 
     second_target, second = publish(stack, AcceptedWaiter(), "v2")
-    ship(stack, second_target, Release(SHA2, second.digest), "run-2")
-    assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
-    second_target.deploy_region("production", PRIMARY, Release(SHA2, second.digest), force=True)
-    assert second_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
+    ship(stack, second_target, Release(sha2, second.digest), "run-2")
+    assert second_target.previous_release("production", PRIMARY) == Release(stack.sha, first.digest)
+    deploy(second_target, "production", PRIMARY, Release(sha2, second.digest), force=True)
+    assert second_target.previous_release("production", PRIMARY) == Release(stack.sha, first.digest)
 
     # A third release whose rollout failed registered a revision, but never becomes what a rollback picks.
     third_target, third = publish(stack, PollingWaiter(poll_seconds=0.1), "v3")
     with pytest.raises(DeployError):
-        third_target.deploy_region("production", PRIMARY, Release("3" * 40, third.digest))
-    assert third_target.previous_release("production", PRIMARY) == Release(SHA1, first.digest)
+        deploy(third_target, "production", PRIMARY, Release(stack.new_commit("v3"), third.digest))
+    assert third_target.previous_release("production", PRIMARY) == Release(stack.sha, first.digest)

@@ -106,10 +106,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sockets = socket_dir(standins)
         runs = []
         for region, env in SERVICES:
-            cluster = raw["aws"]["regions"][region]["cluster"]
+            service = raw["aws"]["regions"][region]["environments"][env]
             port = int(albs[(region, env)].rsplit(":", 1)[1])
             balancer = stand_in_alb(f"alb-{region}-{env}", base / f"alb-{region}-{env}", sockets, port)
-            runs.append(ServiceRun(region, cluster, f"cart-{env}", balancer))
+            runs.append(ServiceRun(region, service["cluster"], service["service"], balancer))
         scheduler = EcsScheduler(moto, runs, ecr.endpoints(), standins, database.socket_dir)
         front = MotoFront(moto, scheduler, ports.free_port(24500, 24600))
         raw["aws"].update(

@@ -34,7 +34,8 @@ def test_replication_never_arriving_times_out_and_region2_is_not_deployed(stack)
     digest = digest_of(manifest("release-1"))
     before = target.deployer("production", SECONDARY).describe()["taskDefinition"]
     with pytest.raises(DeployError, match=r"us-west-2 has no image sha256:.*nothing changed there"):
-        target.deploy_region("production", SECONDARY, Release("a" * 40, digest))
+        release = Release(stack.sha, digest)
+        target.deploy_region("production", SECONDARY, release, target.task_definition("production", SECONDARY, release))
     assert target.deployer("production", SECONDARY).describe()["taskDefinition"] == before
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration  # a moto server process on 127.0.0.1
 
 
 def test_records_are_create_only_encrypted_and_in_both_regions(stack):
-    records = stack.target().records()
+    records = stack.target().records("production")
     first = {"approver": "alice", "digest": "sha256:" + "a" * 64}
     assert records.get("approvals", "sha256-aaaa") is None
     assert records.create("approvals", "sha256-aaaa", first) is True
@@ -25,7 +25,7 @@ def test_records_are_create_only_encrypted_and_in_both_regions(stack):
     for region in (PRIMARY, SECONDARY):
         ssm = client(stack.url, "ssm", region)
         param = ssm.describe_parameters(
-            ParameterFilters=[{"Key": "Name", "Values": ["/gantry/example/records/approvals/sha256-aaaa"]}]
+            ParameterFilters=[{"Key": "Name", "Values": ["/gantry/example/records/production/approvals/sha256-aaaa"]}]
         )["Parameters"][0]
         assert param["Type"] == "SecureString"
         assert param["KeyId"] == "alias/aws/ssm"
@@ -33,19 +33,19 @@ def test_records_are_create_only_encrypted_and_in_both_regions(stack):
 
 
 def test_interrupted_copy_to_secondary_is_completed_not_replaced(stack):
-    records = stack.target().records()
+    records = stack.target().records("production")
     value = {"approver": "bob"}
     assert records.create("approvals", "k1", value)
-    client(stack.url, "ssm", SECONDARY).delete_parameter(Name="/gantry/example/records/approvals/k1")
+    client(stack.url, "ssm", SECONDARY).delete_parameter(Name="/gantry/example/records/production/approvals/k1")
     assert records.create("approvals", "k1", {"approver": "mallory"}) is False
     body = client(stack.url, "ssm", SECONDARY).get_parameter(
-        Name="/gantry/example/records/approvals/k1", WithDecryption=True
+        Name="/gantry/example/records/production/approvals/k1", WithDecryption=True
     )["Parameter"]["Value"]
     assert json.loads(body)["value"] == value
 
 
 def test_keys_with_colons_do_not_collide(stack):
-    records = stack.target().records()
+    records = stack.target().records("production")
     records.create("approvals", "a:b", {"n": 1})
     with pytest.raises(GantryError, match="holds record a:b"):
         records.get("approvals", "a_b")
@@ -87,7 +87,7 @@ def test_throttling_is_retried_with_standard_mode(stack):
     proxy = ThrottlingProxy(stack.url, throttle=2)
     try:
         target = stack.target(stack.config(endpoint_url=proxy.url, max_attempts=3))
-        assert target.records().get("approvals", "none") is None
+        assert target.records("production").get("approvals", "none") is None
         assert proxy.seen == 3  # two ThrottlingException answers, then success on the third attempt
     finally:
         proxy.close()
@@ -102,7 +102,7 @@ def test_throttling_beyond_max_attempts_is_one_clear_error(stack):
             match=r"reading record approvals/none in us-east-1 failed: "
             r"ThrottlingException: Rate exceeded",
         ):
-            target.records().get("approvals", "none")
+            target.records("production").get("approvals", "none")
         assert proxy.seen == 2
     finally:
         proxy.close()

@@ -31,10 +31,16 @@ def repo(tmp_path):
 
 def test_push_and_mirror_all_refs(stack, repo):
     target = stack.target()
-    target.push_source(repo)
+    target.push_source(repo, [git(repo, "rev-parse", "HEAD")])
     refs = target.mirror_source()
     head = git(repo, "rev-parse", "HEAD")
-    assert refs == {"refs/heads/main": head, "refs/heads/release": head, "refs/tags/v1": head}
+    assert refs == {
+        "refs/heads/main": head,
+        "refs/heads/release": head,
+        "refs/tags/v1": head,
+        f"refs/gantry/builds/{head}": head,  # the run's commit, whichever branch (or none) holds it
+        f"refs/gantry/builds/{stack.sha}": stack.sha,  # the stack's own release commit (conftest)
+    }
     # Deleting a branch in the primary copy removes it from the mirror too.
     git(stack.raw["aws"]["regions"][PRIMARY]["source_url"], "branch", "-D", "release")
     target.mirror_source()
@@ -44,7 +50,7 @@ def test_push_and_mirror_all_refs(stack, repo):
 
 def test_diverged_secondary_is_an_error(stack, repo, tmp_path):
     target = stack.target()
-    target.push_source(repo)
+    target.push_source(repo, [git(repo, "rev-parse", "HEAD")])
     target.mirror_source()
     other = tmp_path / "other"
     git(tmp_path, "clone", "--quiet", "-b", "main", stack.raw["aws"]["regions"][SECONDARY]["source_url"], str(other))
@@ -60,7 +66,7 @@ def test_diverged_secondary_is_an_error(stack, repo, tmp_path):
 def test_missing_codecommit_repository_is_reported(stack, repo):
     client(stack.url, "codecommit", SECONDARY).delete_repository(repositoryName="example-cart")
     target = stack.target()
-    target.push_source(repo)
+    target.push_source(repo, [git(repo, "rev-parse", "HEAD")])
     with pytest.raises(
         GantryError, match="CodeCommit repository example-cart in us-west-2 failed: RepositoryDoesNotExistException"
     ):
@@ -81,7 +87,7 @@ def test_target_health_and_endpoints(stack):
         }
     )
     endpoint = stack.target(cfg).endpoint("production", SECONDARY)
-    assert endpoint.startswith("https://cart-production-uswest2-") and endpoint.endswith(".elb.amazonaws.com")
+    assert endpoint.startswith("https://example-prod-uswest2-") and endpoint.endswith(".elb.amazonaws.com")
 
 
 def test_too_few_targets_fails_smoke(stack):
@@ -90,4 +96,24 @@ def test_too_few_targets_fails_smoke(stack):
         TargetGroupArn=arn, Targets=[{"Id": "10.20.0.10", "Port": 80}]
     )
     health = stack.target().health("staging", PRIMARY)
-    assert (health.healthy, health.desired) == (1, 2) and "1 healthy ALB targets for cart-staging" in health.detail
+    assert (health.healthy, health.desired) == (1, 2) and "1 healthy ALB targets for cart" in health.detail
+
+
+def test_a_detached_checkout_reaches_the_copy_the_build_reads(stack, repo, tmp_path):
+    """How Jenkins checks out a build: a detached HEAD on a commit no branch holds. Pushing only branches and
+    tags would leave it out, and the build context could not be fetched from CodeCommit."""
+    (repo / "built.txt").write_text("what the build reads\n")
+    git(repo, "add", "built.txt")
+    git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "--quiet", "-m", "2")
+    detached = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "--quiet", "--detach", detached)
+    git(repo, "reset", "--quiet", "--hard", "HEAD~1")  # main no longer holds it; HEAD is detached elsewhere
+    git(repo, "checkout", "--quiet", "--detach", detached)
+    git(repo, "branch", "-f", "main", "HEAD~1")
+    target = stack.target()
+    target.push_source(repo, [detached])
+    primary = stack.raw["aws"]["regions"][PRIMARY]["source_url"]
+    assert git(primary, "rev-parse", f"refs/gantry/builds/{detached}") == detached
+    assert git(primary, "rev-parse", "refs/heads/main") != detached
+    archived = target.build_context(detached, ["built.txt"])
+    assert b"what the build reads" in archived

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from local_stack import ALICE, Stack, ports_for, wait_for
+from local_stack import ALICE, BOB, MALLORY, Stack, ports_for, wait_for
 
 from gantry.stages.drill import Load, lost_writes
 from gantry.targets.local import postgres
@@ -136,9 +136,32 @@ def test_unplanned_drill_needs_consent(shipped: Stack) -> None:
     assert role(EAST) == "primary"
 
 
+def test_production_drills_and_failovers_need_a_single_use_approval(shipped: Stack) -> None:
+    """Moving production's writer is a production change: without an approval of exactly that operation it is
+    refused before anything moves; an approval of another operation, or one already used, opens nothing."""
+    refused = shipped.gantry("dr", "failover", "--region", "us-east-1", "--planned", ok=False)
+    assert refused.returncode == 1 and "no approval on record for dr-failover in production" in refused.stderr
+    shipped.gantry(
+        "dr", "approve", "--operation", "dr-failover", "--param", "region=us-west-2", "--param", "planned=true",
+        *shipped.signer(ALICE),
+    )  # fmt: skip
+    other = shipped.gantry("dr", "failover", "--region", "us-east-1", "--planned", ok=False)
+    assert other.returncode == 1 and "another operation or other parameters" in other.stderr
+    mallory = shipped.gantry("dr", "drill", *shipped.signer(MALLORY), ok=False)
+    assert mallory.returncode == 1 and "'mallory@example.com' is not an approver" in mallory.stderr
+    assert role(EAST) == "primary" and role(WEST) == "standby"  # nothing moved
+    bad = shipped.gantry("dr", "approve", "--operation", "dr-drill", "--param", "mode=everything", ok=False)
+    assert bad.returncode == 2 and "dr-drill takes mode=" in bad.stderr
+
+
 def test_drills_both_ways_meet_their_goals(shipped: Stack, tmp_path: Path) -> None:
     report = tmp_path / "drill.json"
-    shipped.gantry("dr", "drill", "--mode", "both", "--allow-data-loss", "--report", str(report))
+    shipped.gantry(
+        "dr", "drill", "--mode", "both", "--allow-data-loss", "--report", str(report), *shipped.signer(ALICE)
+    )
+    # That approval is spent: the same drill again is refused (before any region moves) until someone signs anew.
+    reuse = shipped.gantry("dr", "drill", "--mode", "both", "--allow-data-loss", ok=False)
+    assert reuse.returncode == 1 and "was used already" in reuse.stderr
     evidence = json.loads(report.read_text())
     assert evidence["ok"] is True and evidence["kind"] == "gantry-dr-drill"
     drills = evidence["drills"]
@@ -181,7 +204,7 @@ def test_a_real_outage_failover_and_rejoin(shipped: Stack) -> None:
     wait_for(lambda: firing(shipped, "NoDatabaseWriter"), 30, "the NoDatabaseWriter alert in the inbox")
     refused = shipped.gantry("dr", "failover", "--region", "us-east-1", ok=False)
     assert refused.returncode == 1 and "--allow-data-loss" in refused.stderr
-    shipped.gantry("dr", "failover", "--region", "us-east-1", "--allow-data-loss")
+    shipped.gantry("dr", "failover", "--region", "us-east-1", "--allow-data-loss", *shipped.signer(ALICE))
     assert cluster(shipped, "us-east-1").is_fenced() and role(WEST) == "primary"
 
     def writes() -> bool:
@@ -189,11 +212,11 @@ def test_a_real_outage_failover_and_rejoin(shipped: Stack) -> None:
         return reply.status_code == 201
 
     wait_for(writes, 15, "a write through the global entry after the failover")
-    shipped.gantry("dr", "rejoin", "--region", "us-east-1")
+    shipped.gantry("dr", "rejoin", "--region", "us-east-1", *shipped.signer(BOB))
     assert not cluster(shipped, "us-east-1").is_fenced() and role(EAST) == "standby"
-    shipped.gantry("dr", "failover", "--region", "us-west-2", "--planned")
+    shipped.gantry("dr", "failover", "--region", "us-west-2", "--planned", *shipped.signer(ALICE))
     wait_for(lambda: role(EAST) == "primary", 15, "us-east-1 writing again")
-    shipped.gantry("dr", "rejoin", "--region", "us-west-2")
+    shipped.gantry("dr", "rejoin", "--region", "us-west-2", *shipped.signer(BOB))
     assert role(WEST) == "standby"
     wait_for(
         lambda: any(i["sku"] == "O-1" for i in requests.get(f"{GLOBAL}/carts/dr-outage", timeout=5).json()["items"]),
@@ -204,7 +227,7 @@ def test_a_real_outage_failover_and_rejoin(shipped: Stack) -> None:
 
 def test_drill_refuses_a_standby_that_is_down(shipped: Stack) -> None:
     cluster(shipped, "us-west-2").stop("fast")
-    refused = shipped.gantry("dr", "drill", ok=False)
+    refused = shipped.gantry("dr", "drill", *shipped.signer(ALICE), ok=False)
     assert refused.returncode == 1 and "the us-west-2 database is down" in refused.stderr
     assert role(EAST) == "primary"
     shipped.gantry("up")

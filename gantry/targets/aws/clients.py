@@ -65,8 +65,11 @@ class Clients:
 
     def _assumed(self, role_arn: str) -> boto3.session.Session:
         endpoint = self.settings.endpoint_url
+        # STS of the customer's first region (its regional endpoint), not the global one.
+        region = next(iter(self.settings.regions), "us-east-1")
 
         def sts(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("region_name", region)
             return self.base.client(service, endpoint_url=endpoint, config=self.config, **kwargs)  # type: ignore[call-overload]
 
         fetcher = AssumeRoleCredentialFetcher(

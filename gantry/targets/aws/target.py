@@ -312,7 +312,8 @@ class AwsTarget:
                 f"{service['serviceName']} in {region} is protected but names no {POLICY_TAG}: apply the stack"
             )
         with aws_errors(f"reading the approval policy {name} in {region}", "apply the Terraform stack"):
-            value = self.clients("ssm", region).get_parameter(Name=name)["Parameter"]["Value"]
+            # A SecureString under the records key (terraform/approvals): decrypted through SSM.
+            value = self.clients("ssm", region).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         try:
             policy = ApprovalPolicy.model_validate_json(value)
         except ValueError as exc:
