@@ -1,4 +1,5 @@
-"""`gantry approve` and `gantry approvers`: signing, importing and checking deploy approvals."""
+"""`gantry approve`, `gantry approvers` and `gantry change`: what an approver is shown, and signing, importing and
+checking deploy approvals."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from gantry import approvals
 from gantry.context import Context, err, pass_ctx
 from gantry.errors import ConfigError
+from gantry.names import printable
 from gantry.stages import approval
 
 
@@ -114,4 +116,26 @@ def approvers(ctx: Context, env: str) -> None:
     click.echo(",".join(approval.one_policy(found).approvers()))
 
 
-COMMANDS: list[click.Command] = [approve, approvers]
+@click.command("change")
+@click.option("--env", "env", default="production", show_default=True, help="The environment the release would enter.")
+@pass_ctx
+def change_command(ctx: Context, env: str) -> None:
+    """What the run's release would change in an environment, one line each (Jenkins shows it to approvers):
+    the commit, whether it was built from uncommitted changes, the task definition's hash and exceptions, and
+    every commit since what the environment runs, with its author and committer."""
+    pipeline = ctx.pipeline()
+    record = pipeline.record()
+    made = pipeline.change(env)
+    click.echo(f"Built from uncommitted changes: {'YES (staging only)' if record.dirty else 'no'}")
+    click.echo(f"Task definition: sha256 {made.task_definition} (exceptions: {', '.join(made.exceptions) or 'none'})")
+    click.echo(f"Commits since {made.since[:12] if made.since else 'the start of the history'}: {len(made.commits)}")
+    for commit in made.commits[:30]:
+        who = (
+            commit.author if commit.author == commit.committer else f"{commit.author}, committed by {commit.committer}"
+        )
+        click.echo(f"  {commit.sha[:12]} {printable(commit.subject, 72)} ({who})")
+    if len(made.commits) > 30:
+        click.echo(f"  ... and {len(made.commits) - 30} more (gantry approve shows them all)")
+
+
+COMMANDS: list[click.Command] = [change_command, approve, approvers]

@@ -18,7 +18,7 @@ from gantry.host import engine
 from gantry.host.engine import CONTAINER_LABEL
 from gantry.paths import run_dir
 from gantry.runrecord import RunRecord
-from gantry.stages import approval, build, deploy, notify, smoke, source, verify
+from gantry.stages import approval, build, change, deploy, notify, smoke, source, verify
 from gantry.stages.interrupts import Interrupted
 from gantry.stages.progress import stage
 from gantry.targets.base import Published, Release, Target
@@ -212,7 +212,10 @@ class Pipeline:
         subject = signed.parse().subject
         if not isinstance(subject, approvals.DeploySubject):
             raise ApprovalError("the pasted approval is not a deploy approval: paste `gantry approve --print`'s")
-        record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
+        if self.run_id is not None and not runrecord.exists(self.run_id):
+            # The release agent's first command of the run: its record starts here, from the approval alone.
+            self.start(self.run_id)
+        record = self.record() if self.run_id else None
         digest = record.digest if record is not None and record.digest else subject.digest
         with stage("approve", self.run_id) as step:
             statement = approval.import_signed(self.cfg, self.target, raw, env=env, digest=digest, submitter=submitter)
@@ -222,6 +225,14 @@ class Pipeline:
                 updated.sha, updated.digest = subject.sha, subject.digest
         self._note_approval(statement)
         return statement
+
+    def change(self, env: str) -> change.Change:
+        """What this run's release would change in `env` (the approver's summary): checked like an approval
+        would check it, so a commit off the protected branch or a refused task definition shows here first."""
+        self._as("build")
+        release = self.release()
+        regions = self.cfg.regions_of(env)
+        return change.of(self.cfg, self.target, env, release, regions)
 
     def check_approval(self, env: str, approver: str | None) -> approvals.Statement:
         """A valid approval of this run's digest is on record (by `approver`, when given)."""

@@ -86,7 +86,24 @@ def test_approvers_have_only_what_the_input_step_needs(casc: dict[str, Any], ren
         assert "submitter: env.APPROVERS," in inputs[0], name
         assert "env.APPROVERS = " in script, name
         assert "approvers --env production'" in script, name
-    assert "Job/Build" in by_name["developer"]["permissions"]
+    items = {role["name"]: role for role in casc["jenkins"]["authorizationStrategy"]["roleBased"]["roles"]["items"]}
+    assert "Job/Build" in items["developer-builds"]["permissions"]
+
+
+def test_only_operators_start_a_drill_and_nobody_replays(casc: dict[str, Any]) -> None:
+    """Developers start builds (they run to the approval gate) but not the DR drill, which moves production;
+    operators start the drill. Nobody may replay a build with another pipeline script."""
+    strategy = casc["jenkins"]["authorizationStrategy"]["roleBased"]["roles"]
+    items = {role["name"]: role for role in strategy["items"]}
+    builds = re.compile(items["developer-builds"]["pattern"])
+    drills = re.compile(items["operator-drills"]["pattern"])
+    for job in ("example-cart-pipeline", "example-ansible-maintenance", "example-source-mirror"):
+        assert builds.fullmatch(job) and not drills.fullmatch(job), job
+    assert not builds.fullmatch("example-dr-drill") and drills.fullmatch("example-dr-drill")
+    assert items["operator-drills"]["entries"] == [{"group": "operators"}]
+    assert not any("Job/Build" in role["permissions"] for role in strategy["global"] if role["name"] != "admin")
+    every = [p for role in [*strategy["global"], *strategy["items"]] for p in role["permissions"]]
+    assert not any(p.startswith("Run/Replay") for p in every)
 
 
 def test_nobody_anonymous_may_act(casc: dict[str, Any]) -> None:
@@ -99,11 +116,17 @@ def test_nobody_anonymous_may_act(casc: dict[str, Any]) -> None:
     assert "Overall/Administer" not in by_name["job-builder"]["permissions"]
 
 
-def test_pipelines_find_an_agent_with_the_gantry_label(casc: dict[str, Any]) -> None:
-    labels = {label for node in casc["jenkins"]["nodes"] for label in node["permanent"]["labelString"].split()}
-    assert "gantry" in labels
-    assert "label 'gantry'" in (ROOT / "Jenkinsfile").read_text()
-    assert "agent_label: gantry" in (JENKINS / "jobs" / "defaults.yaml").read_text()
+def test_build_and_release_agents_are_separate_nodes(casc: dict[str, Any]) -> None:
+    nodes = {node["permanent"]["name"]: node["permanent"] for node in casc["jenkins"]["nodes"]}
+    labels = {name: set(node["labelString"].split()) for name, node in nodes.items()}
+    builders = [name for name, found in labels.items() if "gantry-build" in found]
+    releasers = [name for name, found in labels.items() if "gantry-release" in found]
+    assert builders and releasers and not set(builders) & set(releasers)
+    # Only jobs that ask for the release label run on a release agent.
+    assert all(nodes[name]["mode"] == "EXCLUSIVE" for name in releasers)
+    jenkinsfile = (ROOT / "Jenkinsfile").read_text()
+    assert "label 'gantry-build'" in jenkinsfile and "label 'gantry-release'" in jenkinsfile
+    assert "agent_label: gantry-build" in (JENKINS / "jobs" / "defaults.yaml").read_text()
 
 
 def test_credentials_used_by_jobs_are_defined(casc: dict[str, Any], rendered_jobs: Path) -> None:

@@ -91,31 +91,37 @@ def test_service_pipeline_parameters_come_from_the_project(rendered_jobs: Path) 
     ]
     # Who may approve is never a build parameter: whoever starts a build must not choose their approvers.
     assert not any("APPROVER" in name for name in params)
-    defaults = {name: p.findtext("defaultValue") or "" for name, p in params.items()}
-    assert defaults == {
-        "CUSTOMER": "example",
-        "SERVICE": "cart",
-        "GANTRY_CONFIG": "environments/example/local.yaml",
-        "SHA": "",
-        "APPROVAL_TIMEOUT_MINUTES": "60",
+    # The customer, the service and the configuration are job constants: one-choice parameters (Jenkins refuses
+    # any other value when a build starts).
+    constants = {
+        name: [c.text for c in params[name].iter("string")] for name in ("CUSTOMER", "SERVICE", "GANTRY_CONFIG")
     }
+    assert constants == {
+        "CUSTOMER": ["example"],
+        "SERVICE": ["cart"],
+        "GANTRY_CONFIG": ["environments/example/local.yaml"],
+    }
+    assert all(params[name].tag == "hudson.model.ChoiceParameterDefinition" for name in constants)
+    defaults = {name: params[name].findtext("defaultValue") or "" for name in ("SHA", "APPROVAL_TIMEOUT_MINUTES")}
+    assert defaults == {"SHA": "", "APPROVAL_TIMEOUT_MINUTES": "60"}
 
 
 def test_service_pipeline_parameters_are_what_the_jenkinsfile_reads(rendered_jobs: Path) -> None:
     jenkinsfile = (ROOT / "Jenkinsfile").read_text()
     block = re.search(r"\n  parameters \{\n(.*?)\n  \}\n", jenkinsfile, re.S)
     assert block is not None, "the Jenkinsfile declares its parameters"
-    declared = re.findall(r"string\(name: '([A-Z_]+)'", block.group(1))
+    declared = re.findall(r"(?:string|choice)\(name: '([A-Z_]+)'", block.group(1))
     # The Jenkinsfile re-declares exactly the job's parameters, in the same order.
     assert declared == list(parameters(load(rendered_jobs, SERVICE)))
     body = jenkinsfile.replace(block.group(0), "\n")
     read = set(re.findall(r"params\.([A-Z_]+)", body))
     assert read <= set(declared), f"the Jenkinsfile reads parameters the job lacks: {read - set(declared)}"
-    # Every parameter is used: by the pipeline itself, or (GANTRY_CONFIG) by every gantry command it runs.
+    # Every parameter is used by the pipeline itself; GANTRY_CONFIG also by every gantry command it runs (the
+    # approver is shown it too).
     config = next(p for p in cli.params if p.name == "config")
     assert isinstance(config, click.Option)
     assert config.envvar == "GANTRY_CONFIG"
-    assert set(declared) - read == {"GANTRY_CONFIG"}
+    assert set(declared) - read == set()
     assert "IMAGE_SCANNER" not in jenkinsfile
 
 
@@ -137,7 +143,7 @@ def test_image_rebuild_is_weekly_and_bakes_both_images(rendered_jobs: Path) -> N
     assert 'export GANTRY_RUN_ID="$BUILD_TAG"' in commands
     assert "set -euo pipefail" in commands
     assert text(job, "concurrentBuild") == "false"
-    assert text(job, "assignedNode") == "gantry"
+    assert text(job, "assignedNode") == "gantry-build"
 
 
 def test_source_mirror_runs_on_push_and_on_a_schedule_and_fails_loudly(rendered_jobs: Path) -> None:
@@ -149,12 +155,22 @@ def test_source_mirror_runs_on_push_and_on_a_schedule_and_fails_loudly(rendered_
     assert "set -euo pipefail" in commands
 
 
-def test_dr_drill_is_monthly_against_the_aws_configuration(rendered_jobs: Path) -> None:
+def test_dr_drill_runs_on_the_release_agent_with_a_pasted_single_use_approval(rendered_jobs: Path) -> None:
+    """A drill moves production's writer: an operator starts it (no timer: each drill needs its approval), on the
+    release agents with the release credentials; gantry verifies the pasted approval and uses it once."""
     job = load(rendered_jobs, "example-dr-drill")
-    assert triggers(job) == {"TimerTrigger": "H H(2-5) H(1-7) * *"}
-    assert "gantry dr drill --report dr-drill-report.json" in shell(job)
+    assert job.find("triggers") is None or not list(job.find("triggers"))  # type: ignore[arg-type]
+    assert text(job, "assignedNode") == "gantry-release"
+    commands = shell(job)
+    imported = "gantry dr approve --env production --operation dr-drill --param mode=planned --import dr-approval.json"
+    drill = "gantry dr drill --env production --mode planned --report dr-drill-report.json"
+    assert imported in commands and drill in commands and commands.index(imported) < commands.index(drill)
     assert text(job, "publishers/hudson.tasks.ArtifactArchiver/artifacts") == "dr-drill-report.json"
-    assert parameters(job)["GANTRY_CONFIG"].findtext("defaultValue") == "environments/example/aws.yaml"
+    params = parameters(job)
+    assert [c.text for c in params["GANTRY_CONFIG"].iter("string")] == ["environments/example/aws.yaml"]
+    assert "SIGNED_APPROVAL" in params
+    bindings = job.findall(".//org.jenkinsci.plugins.credentialsbinding.impl.FileBinding")
+    assert [b.findtext("credentialsId") for b in bindings] == ["example-gantry-release"]
 
 
 def gantry_commands(script: str, prefix: str) -> list[str]:
@@ -246,7 +262,7 @@ def test_a_new_customer_is_one_project_block(tmp_path: Path) -> None:
         "acme-ansible-maintenance",
     }
     params = parameters(load(out, "acme-billing-pipeline"))
-    assert params["GANTRY_CONFIG"].findtext("defaultValue") == "environments/acme/aws.yaml"
+    assert [c.text for c in params["GANTRY_CONFIG"].iter("string")] == ["environments/acme/aws.yaml"]
     maintenance = text(load(out, "acme-ansible-maintenance"), "definition/script")
     assert 'GANTRY_CONFIG = "environments/acme/aws.yaml"' in maintenance
     # acme's approvers come from acme's targets through `gantry approvers`: nothing to list per customer here.

@@ -4,7 +4,9 @@ package gantry
  * A small model of declarative-pipeline semantics for JenkinsPipelineUnit 1.1, which has none.
  *
  * What it models: top-level agent/options/parameters/environment, sequential stages (nested `stages` too),
- * `when { expression {...} }`, `steps`, and `post` conditions run in Jenkins' order with the build result.
+ * stage-level `agent { label '...' }` (the stage and its children run on that label; `agent none` at the top
+ * runs nothing on any agent), `when { expression {...} }`, `steps`, and `post` conditions (pipeline-level, and
+ * stage-level after the stage's children) run in Jenkins' order with the build result.
  * An AbortedException stands for Jenkins' FlowInterruptedException (input rejected, timeout expired) and
  * makes the build ABORTED; any other exception makes it FAILURE. Once a stage fails, later stages are skipped.
  * STAGE_NAME exists only inside a stage (the stage step adds it to its body's environment), so a pipeline-level
@@ -32,6 +34,8 @@ class StageModel {
   List<Closure> conditions = []
   Closure steps
   List<StageModel> children = []
+  String agent  // the label this stage (and its children) runs on; null: its parent's
+  Map<String, Closure> post = [:]
 }
 
 /** Collects calls in option-like sections (options, agent, parameters) as [name: ..., args: [...]]. */
@@ -104,6 +108,22 @@ class StageSection {
 
   void stages(Closure body) { model.children = StagesSection.parse(body) }
 
+  void agent(Closure body) {
+    List<Map> calls = CallCollector.collect(body)
+    if (calls.size() != 1 || calls[0].name != 'label') {
+      throw new UnsupportedOperationException("the declarative model supports stage-level agent { label '...' } only")
+    }
+    model.agent = calls[0].args[0] as String
+  }
+
+  void post(Closure body) {
+    PostSection section = new PostSection()
+    body.delegate = section
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body.call()
+    model.post = section.conditions
+  }
+
   def methodMissing(String name, Object args) {
     throw new UnsupportedOperationException("the declarative model does not support stage-level ${name}")
   }
@@ -119,6 +139,8 @@ class PostSection {
 }
 
 class PipelineSection {
+  // `agent none`: the Groovy reads `agent(none)`, so `none` is a value here.
+  static final String NONE = 'none'
   List<Map> agent = []
   List<Map> options = []
   List<Map> parameters = []
@@ -127,6 +149,15 @@ class PipelineSection {
   Map<String, Closure> post = [:]
 
   void agent(Closure body) { agent = CallCollector.collect(body) }
+
+  void agent(String none) {
+    if (none != NONE) {
+      throw new UnsupportedOperationException("the declarative model does not support agent ${none}")
+    }
+    agent = [[name: NONE, args: []]]
+  }
+
+  String getNone() { return NONE }
 
   void options(Closure body) { options = CallCollector.collect(body) }
 
@@ -167,6 +198,16 @@ class DeclarativeRunner {
   List<String> skipped = []
   String result = 'SUCCESS'
   Throwable error
+  // The agent labels in force, innermost last (stage-level agents and node steps push; none: no agent at all).
+  List<String> agents = []
+
+  String currentAgent() {
+    if (agents) {
+      return agents.last()
+    }
+    boolean none = pipeline.agent.any { it.name == PipelineSection.NONE }
+    return none || !pipeline.agent ? null : (pipeline.agent[0].args[0] as String)
+  }
 
   void run(Closure body) {
     body.delegate = pipeline
@@ -205,21 +246,55 @@ class DeclarativeRunner {
       return
     }
     executed << stage.name
-    if (stage.children) {
-      stage.children.each { runStage(it, env) }
-      return
+    if (stage.agent != null) {
+      agents << stage.agent
     }
-    Closure steps = stage.steps
-    steps.delegate = script
-    steps.resolveStrategy = Closure.DELEGATE_FIRST
     try {
-      steps.call()
+      Throwable before = error
+      if (stage.children) {
+        stage.children.each { runStage(it, env) }
+      } else {
+        guarded(stage.steps)
+      }
+      runStagePost(stage, before == null && error != null)
+    } finally {
+      if (stage.agent != null) {
+        agents.remove(agents.size() - 1)
+      }
+    }
+  }
+
+  private void guarded(Closure body) {
+    body.delegate = script
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    try {
+      body.call()
     } catch (AbortedException e) {
       result = 'ABORTED'
       error = e
     } catch (Exception e) {
       result = 'FAILURE'
       error = e
+    }
+  }
+
+  /** A stage's own post conditions, on its agent, after its children: `failed` when the stage itself failed. */
+  private void runStagePost(StageModel stage, boolean failed) {
+    Map<String, Boolean> applies = [always: true, success: !failed, failure: failed, unsuccessful: failed,
+                                    cleanup: true]
+    POST_ORDER.each { String condition ->
+      Closure body = stage.post[condition]
+      if (body == null) {
+        return
+      }
+      if (!applies.containsKey(condition)) {
+        throw new UnsupportedOperationException("the declarative model does not support stage post { ${condition} }")
+      }
+      if (applies[condition]) {
+        body.delegate = script
+        body.resolveStrategy = Closure.DELEGATE_FIRST
+        body.call()
+      }
     }
   }
 

@@ -17,7 +17,10 @@ import com.lesfurets.jenkins.unit.BasePipelineTest
  *    Job/Build may. Someone not allowed cannot answer, so the input waits until its timeout aborts the build.
  *    An answer returns, as Jenkins does, null without values, the single value when there is one, else a map of
  *    parameter values plus the submitterParameter; 'proceedEmpty' (the REST call without parameters) returns null;
- *  - timeout, lock, dir, milestone, writeFile record what they were given and run their body.
+ *  - timeout, lock, dir, milestone, writeFile record what they were given and run their body;
+ *  - node(label) runs its body on that agent label; withCredentials binds the credentials it names for its
+ *    body only (file credentials become their variable in the environment, as the binding plugin does).
+ * Every shell step records the agent label it ran on (null: no agent) and the credentials bound around it.
  *
  * Tests steer the mocks: `answer` ('approve', 'reject', 'timeout', 'proceedEmpty'), `approvingUser` who answers,
  * `pasted` the values typed into the input's parameters, `failOn` a gantry subcommand that exits non-zero,
@@ -49,6 +52,7 @@ abstract class PipelineHarness extends BasePipelineTest {
   String failOn = null
   protected List<Map> openTimeouts = []
   protected List<String> dirs = []
+  protected List<String> bound = []  // credential ids bound now, innermost last
   protected Script loadedScript
 
   /** The pipeline script under test. */
@@ -121,6 +125,32 @@ abstract class PipelineHarness extends BasePipelineTest {
       }
     })
     helper.registerAllowedMethod('input', [Map], { Map args -> awaitInput(args) })
+    helper.registerAllowedMethod('file', [Map], { Map args -> [kind: 'file'] + args })
+    helper.registerAllowedMethod('withCredentials', [List, Closure], { List bindings, Closure body ->
+      List<String> ids = bindings.collect { (it as Map).credentialsId as String }
+      record("withCredentials:${ids.join(',')}")
+      Map<String, Object> saved = [:]
+      bindings.each { Map binding ->
+        saved[binding.variable as String] = env[binding.variable as String]
+        env[binding.variable as String] = "/run/credentials/${binding.credentialsId}"
+      }
+      bound.addAll(ids)
+      try {
+        body.call()
+      } finally {
+        ids.each { bound.remove(bound.size() - 1) }
+        saved.each { key, value -> value == 'null' || value == null ? env.remove(key) : env.put(key, value) }
+      }
+    })
+    helper.registerAllowedMethod('node', [String, Closure], { String label, Closure body ->
+      record("node:${label}")
+      runner.agents << label
+      try {
+        body.call()
+      } finally {
+        runner.agents.remove(runner.agents.size() - 1)
+      }
+    })
   }
 
   void runPipeline() {
@@ -135,7 +165,8 @@ abstract class PipelineHarness extends BasePipelineTest {
 
   protected Object shell(String command, boolean returnStdout) {
     record("sh:${command}")
-    shells << [command: command, expanded: expand(command), stage: env.STAGE_NAME, dir: dirs ? dirs.join('/') : '.']
+    shells << [command: command, expanded: expand(command), stage: env.STAGE_NAME, dir: dirs ? dirs.join('/') : '.',
+               agent: runner.currentAgent(), credentials: new ArrayList<String>(bound)]
     if (failOn != null && command.startsWith("gantry ${failOn}")) {
       throw new RuntimeException("script returned exit code 1: ${command}")
     }
