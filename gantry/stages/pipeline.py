@@ -402,6 +402,7 @@ class Pipeline:
             self.migrate("staging")
             self.deploy("staging", force=force)
             self.smoke("staging")
+            self._as("production")
             if approval.protections(self.cfg, self.target, "production", self.cfg.regions_of("production")):
                 if self._already_approved():
                     self.check_approval("production", None)

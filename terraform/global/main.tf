@@ -112,20 +112,19 @@ module "source_mirror" {
 module "pipeline_iam" {
   source = "../modules/pipeline_iam"
 
-  customer                      = local.customer.name
-  account_id                    = local.account_id
-  partition                     = local.partition
-  regions                       = local.regions
-  service_name                  = local.customer.service_name
-  environments                  = { for env, e in local.pipeline : env => { protected = e.protected, dr = e.protected } }
-  stacks                        = { for env, e in local.pipeline : env => e.stack }
-  build_principal_arns          = var.build_agent_principal_arns
-  release_principal_arns        = var.release_agent_principal_arns
-  guard_exempt_principal_arns   = var.terraform_principal_arns
-  approval_admin_principal_arns = var.approval_admin_principal_arns
-  lock_table                    = local.customer.lock_table
-  sns_topic_arn                 = aws_sns_topic.pipeline.arn
-  dr_hosted_zone_arn            = aws_route53_zone.customer.arn
+  customer                    = local.customer.name
+  account_id                  = local.account_id
+  partition                   = local.partition
+  regions                     = local.regions
+  service_name                = local.customer.service_name
+  environments                = { for env, e in local.pipeline : env => { protected = e.protected, dr = e.protected } }
+  stacks                      = { for env, e in local.pipeline : env => e.stack }
+  build_principal_arns        = var.build_agent_principal_arns
+  release_principal_arns      = var.release_agent_principal_arns
+  guard_exempt_principal_arns = var.terraform_principal_arns
+  lock_table                  = local.customer.lock_table
+  sns_topic_arn               = aws_sns_topic.pipeline.arn
+  dr_hosted_zone_arn          = aws_route53_zone.customer.arn
 }
 
 module "security_baseline" {

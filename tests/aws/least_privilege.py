@@ -77,7 +77,6 @@ module "pipeline_iam" {{
   stacks                        = {{ staging = "{STACKS["staging"]}", production = "{STACKS["production"]}" }}
   build_principal_arns          = ["{BUILD_AGENT}"]
   release_principal_arns        = ["{RELEASE_AGENT}"]
-  approval_admin_principal_arns = ["{ADMIN_PRINCIPAL}"]
   lock_table                    = "{LOCK_TABLE}"
   sns_topic_arn                 = "{TOPIC}"
   dr_hosted_zone_arn            = "{ZONE}"
@@ -428,6 +427,9 @@ def _other_roots_key(need: Request, result: dict[str, Any]) -> bool:
 # --- linting ---------------------------------------------------------------------------------------------
 # parliament findings that are wrong for these documents, each with why (matched on issue and statement Sid).
 LINT_EXCEPTIONS = {
+    ("RESOURCE_STAR", "Unscoped"): "actions AWS cannot scope to a resource (UNSCOPED, checked one by one)",
+    ("CREDENTIALS_EXPOSURE", "Unscoped"): "ecr:GetAuthorizationToken: the registry login a push needs; the "
+    "token opens only the repositories granted by ARN",
     ("RESOURCE_STAR", "AccountAdministration"): "in a key policy '*' is the key itself",
     ("RESOURCE_STAR", "NamedPrincipalsThroughServices"): "in a key policy '*' is the key itself",
     ("RESOURCE_STAR", "NamedReadersThroughServices"): "in a key policy '*' is the key itself",
@@ -449,23 +451,23 @@ def lint(name: str, document: dict[str, Any]) -> list[str]:
     )
     policy = analyze_policy_string(json.dumps(document), filepath=name, include_community_auditors=True)
     found = []
-    statements = {json.dumps(s.get("Action"), sort_keys=True): s.get("Sid") for s in document.get("Statement", [])}
     for finding in map(enhance_finding, policy.findings):
-        sid = _sid_of(finding.location, document, statements)
+        actions = finding.location.get("actions") or (finding.detail if isinstance(finding.detail, list) else [])
+        sid = _sid_of(actions, document)
         if (finding.issue, sid) in LINT_EXCEPTIONS:
             continue
         found.append(f"{name}: {finding.issue} ({finding.severity}) in {sid}: {str(finding.detail)[:200]}")
     return found
 
 
-def _sid_of(location: dict[str, Any], document: dict[str, Any], statements: dict[str, Any]) -> str | None:
-    actions = location.get("actions") if isinstance(location, dict) else None
-    if actions:
-        for statement in document.get("Statement", []):
-            listed = statement.get("Action", [])
-            listed = listed if isinstance(listed, list) else [listed]
-            if {a.lower() for a in listed} & {a.lower() for a in actions}:
-                return str(statement.get("Sid"))
+def _sid_of(actions: list[str], document: dict[str, Any]) -> str | None:
+    """The Sid of the statement granting `actions` (parliament names actions, not statements)."""
+    wanted = {str(a).lower() for a in actions}
+    for statement in document.get("Statement", []):
+        listed = statement.get("Action", [])
+        listed = listed if isinstance(listed, list) else [listed]
+        if wanted and wanted <= {a.lower() for a in listed}:
+            return str(statement.get("Sid"))
     return None
 
 

@@ -181,3 +181,18 @@ def test_find_published_and_previous_release(stack):
     with pytest.raises(DeployError):
         deploy(third_target, "production", PRIMARY, Release(stack.new_commit("v3"), third.digest))
     assert third_target.previous_release("production", PRIMARY) == Release(stack.sha, first.digest)
+
+
+def test_a_protected_environment_whose_services_lost_their_tags_is_refused_not_unprotected(stack):
+    """Someone (or a partial apply) removed the protection tags of production's service in one region: the
+    configuration still marks production protected, so the deploy is refused before anything moves."""
+    cfg = stack.config()
+    target, published = publish(stack, AcceptedWaiter(), "v1")
+    release = Release(stack.sha, published.digest)
+    approve(stack, target, cfg, release.digest, stack.sha)
+    ecs = client(stack.url, "ecs", SECONDARY)
+    arn = target.deployer("production", SECONDARY).describe()["serviceArn"]
+    ecs.untag_resource(resourceArn=arn, tagKeys=["gantry:protected", "gantry:approval-policy"])
+    with pytest.raises(ApprovalError, match=r"production in us-west-2 must be protected .* carries no protection"):
+        deploy_environment(target, cfg, "production", release, run_id="run-1", command="deploy production")
+    assert [target.current_release("production", r) for r in (PRIMARY, SECONDARY)] == [None, None]

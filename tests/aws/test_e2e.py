@@ -62,6 +62,13 @@ class World:
             raise AssertionError(f"gantry {' '.join(args)} failed:\n{result.stderr[-4000:]}")
         return result
 
+    def gantry_at(self, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """gantry with another run directory (an agent's)."""
+        env = {**self.env, "GANTRY_HOME": str(home), "GANTRY_RUN_ID": "jenkins-example-cart-pipeline-7"}
+        return subprocess.run(
+            [str(GANTRY), *args], cwd=self.repo, env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+
     def serving(self, region: str, env: str) -> str:
         digest: str = requests.get(f"{self.albs[(region, env)]}/version", timeout=5).json()["digest"]
         return digest
@@ -175,6 +182,11 @@ def test_pipeline_run_on_aws_from_a_fresh_agent(world: World) -> None:
     stages = [s["name"] for s in record["stages"]]
     assert stages[:3] == ["source", "mirror source", "base image"] and "deploy production" in stages
     assert "us-east-1 updated, us-west-2 updated" in result.stderr
+    # What an operator looks at afterwards, as the build identity: every environment's release and health.
+    status = json.loads(world.gantry("status", "--json").stdout)
+    assert {(r["environment"], r["region"], r["digest"]) for r in status["releases"]} == {
+        (env, region, digest) for region, env in SERVICES
+    }
     # The deploy lease was taken and given back through DynamoDB; the release history went to SSM.
     lease = client(world.moto, "dynamodb", PRIMARY).get_item(
         TableName="example-terraform-locks", Key={"LockID": {"S": "gantry/example/production"}}
@@ -183,46 +195,73 @@ def test_pipeline_run_on_aws_from_a_fresh_agent(world: World) -> None:
 
 
 def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Jenkinsfile's own gantry commands, in its order, on a fresh agent (a new clone, no .gantry/)."""
-    workspace = tmp_path / "workspace"
-    subprocess.run(["git", "clone", "-q", str(world.repo), str(workspace)], check=True)
-    (workspace / "app/cart/__init__.py").write_text((workspace / "app/cart/__init__.py").read_text() + "# jenkins\n")
+    """The Jenkinsfile's own gantry commands, in its order, on fresh agents made the way Jenkins makes them: the
+    build agent's checkout is a detached HEAD on a commit no branch holds in the source copies (Jenkins checks
+    out a commit, not a branch), and the release agent has a fresh clone of the protected branch, its own run
+    directory and its own principal. Production's steps must get their release from the approval alone."""
+    # A new commit on the protected branch (merged), then Jenkins' checkout of it: a detached HEAD and no local
+    # branch at all, so only the run's own ref can carry the commit to the source copy.
+    cart = world.repo / "app/cart/__init__.py"
+    cart.write_text(cart.read_text() + "# jenkins\n")
     identity = ["-c", "user.email=ci@gantry.invalid", "-c", "user.name=ci"]
-    subprocess.run(["git", "-C", str(workspace), *identity, "commit", "-qam", "jenkins build"], check=True)
-    home = tmp_path / "agent-home"
-    env = {**world.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(home)}
-    env.update(BUILD_TAG="jenkins-example-cart-pipeline-7", BUILD_URL="http://127.0.0.1:9/job/7/")
-    env["GANTRY_RUN_ID"] = env["BUILD_TAG"]
+    subprocess.run(["git", "-C", str(world.repo), *identity, "commit", "-qam", "jenkins build"], check=True)
+    sha = subprocess.run(["git", "-C", str(world.repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    workspace = tmp_path / "gantry-build"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(world.repo), str(workspace)], check=True)
+    subprocess.run(["git", "-C", str(workspace), "checkout", "-q", "--detach", sha.strip()], check=True)
+    subprocess.run(["git", "-C", str(workspace), "branch", "-q", "-D", "main"], check=True)
+    release = tmp_path / "gantry-release"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(world.repo), str(release)], check=True)
 
-    # bob signs on his own machine and pastes the result; Jenkins authenticated him.
     signer = ["--approver", APPROVER, "--key", str(world.keys[APPROVER])]
-    signing = jenkinsfile.signing_approver(workspace, APPROVER, signer, str(GANTRY))
+    signing = jenkinsfile.signing_approver(world.repo, APPROVER, signer, str(GANTRY))
 
     def approver(step_env: dict[str, str]) -> tuple[str, str]:
-        # With bob's own credentials, not the deploy role's: the least-privilege check tells them apart.
-        return signing({**step_env, "GANTRY_TEST_PRINCIPAL": "approver"})
+        # On bob's machine: his own checkout of the protected branch, his own credentials (not an agent's: the
+        # least-privilege check tells them apart).
+        mine = {"GANTRY_ROOT": str(world.repo), "GANTRY_HOME": str(tmp_path / "approver-home")}
+        return signing({**step_env, **mine, "GANTRY_TEST_PRINCIPAL": "approver"})
 
-    agent = jenkinsfile.Agent(workspace, env, approver)
+    agents = {}
+    for label, checkout in (("gantry-build", workspace), ("gantry-release", release)):
+        env = {**world.env, "GANTRY_ROOT": str(checkout), "GANTRY_HOME": str(tmp_path / f"{label}-home")}
+        env.update(
+            BUILD_TAG="jenkins-example-cart-pipeline-7",
+            BUILD_URL="http://127.0.0.1:9/job/7/",
+            GANTRY_RUN_ID="jenkins-example-cart-pipeline-7",
+            GANTRY_TEST_PRINCIPAL=f"{label}-agent",
+        )
+        agents[label] = jenkinsfile.Agent(checkout, env, approver)
+    build = jenkinsfile.Build(agents, {"BUILD_URL": "http://127.0.0.1:9/job/7/"})
     try:
-        result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
+        result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), build)
     finally:
-        # The agent's build started podman's API service under its own GANTRY_HOME (gantry/host/engine.py,
-        # `--time=0`: it never exits by itself); stop it so no run leaves it behind.
-        with monkeypatch.context() as scoped:
-            scoped.setenv("GANTRY_HOME", str(home))
-            processes.stop(engine.SERVICE_NAME)
-    assert result == "SUCCESS", "\n".join(agent.log[-6:])
+        # Each agent's build started podman's API service under its own GANTRY_HOME (gantry/host/engine.py,
+        # `--time=0`: it never exits by itself); stop them so no run leaves one behind.
+        for label in agents:
+            with monkeypatch.context() as scoped:
+                scoped.setenv("GANTRY_HOME", str(tmp_path / f"{label}-home"))
+                processes.stop(engine.SERVICE_NAME)
+    log = [line for agent in agents.values() for line in agent.log]
+    assert result == "SUCCESS", "\n".join(log[-6:])
     record = json.loads((workspace / "run-record.json").read_text())
     assert record["run_id"] == "jenkins-example-cart-pipeline-7" and record["result"] != "failed"
+    assert record["sha"] == sha.strip()
     assert [world.serving(r, e) for r, e in SERVICES] == [record["digest"]] * 3
+    # The release agent's own record: started by the approval it verified, never copied from the build agent.
+    released = json.loads(world.gantry_at(tmp_path / "gantry-release-home", "run", "show").stdout)
+    assert (released["sha"], released["digest"]) == (record["sha"], record["digest"])
+    assert released["stages"][0]["name"] == "approve"
 
 
-# Granted to the deploy role but not called by the runs above (the check below fails on any other unused grant).
+# Granted to an identity but not called by the runs above (the check below fails on any other unused grant).
 NOT_EXERCISED = {
     "iam:PassRole": "the test stack's services have no task roles (the Terraform stack's have)",
     "elasticloadbalancing:DescribeLoadBalancers": "only for an environment without `url` (the Terraform outputs "
     "always give one): tests/aws/test_source_smoke.py",
     "dynamodb:GetItem": "a lease's holder is read only when another process holds it, and by `gantry status`",
+    "ecs:DescribeClusters": "`gantry up`'s doctor checks (tests/aws/test_drill_doctor.py)",
+    "ecr:DescribeRegistry": "`gantry up`'s doctor checks",
     "cloudwatch:SetAlarmState": "the DR drill (tests/aws/test_failover.py), not part of a pipeline run",
     "cloudwatch:GetMetricStatistics": "the DR drill",
     "route53:GetHealthCheck": "the DR drill",
@@ -232,26 +271,36 @@ NOT_EXERCISED = {
     "rds:DescribeGlobalClusters": "the DR drill",
     "rds:FailoverGlobalCluster": "the DR drill",
     "rds:SwitchoverGlobalCluster": "the DR drill",
+    "ssm:GetParametersByPath": "listing records: a rollback's release history and waiting for an approval",
 }
 
 
-def test_the_deploy_role_is_granted_every_call_the_runs_made(world: World, tmp_path: Path) -> None:
+def test_every_identity_is_granted_every_call_the_runs_made_and_nothing_more(world: World, tmp_path: Path) -> None:
     """Least privilege, proven on the two runs above: every AWS request their gantry processes made (botocore
-    hooks; git and registry traffic as implied), per stage, is allowed by the deploy role's policy as Terraform
-    renders it from terraform/modules (tests/aws/least_privilege.py), and the role holds nothing else."""
+    hooks; git and registry traffic as implied), under the role of the identity each command acted as, is
+    allowed by that role's policy as Terraform renders it (modules/pipeline_iam), the records keys' policies and
+    the production guard, as iam-simulate evaluates them; and each role holds nothing the runs did not use."""
     calls = least_privilege.load_calls(world.calls)
-    commands = {c["command"].split(" --")[0] for c in calls if c["principal"] == "deploy"}
-    assert {"pipeline run", "source", "deploy", "approve", "notify"} <= commands, (
-        f"run this test after the two runs above (it checks what they called); recorded: {sorted(commands)}"
+    roles = {c.get("role") for c in calls} - {None}
+    rendered = least_privilege.rendered(tmp_path)
+    assert roles == {rendered.arn(i) for i in ("build", "staging", "production")}, (
+        f"run this test after the two runs above (it checks what they called); roles recorded: {sorted(roles)}"
     )
-    rendered = least_privilege.rendered_for(world.raw, world.moto, tmp_path)
     failures, used = least_privilege.check_calls(calls, rendered)
-    assert not failures, "the deploy role lacks what gantry calls:\n" + "\n".join(failures)
-    granted = {a for s in rendered.deploy.statements if s["Effect"] == "Allow" for a in _listed(s["Action"])}
-    assert {"ssm:PutParameter", "kms:Encrypt", "secretsmanager:GetSecretValue", "codecommit:GitPush"} <= used
-    unused = granted - used - set(NOT_EXERCISED)
-    assert not unused, f"granted but never called: {sorted(unused)}: remove them or say why in NOT_EXERCISED"
-    assert not used & set(NOT_EXERCISED), f"called after all: {sorted(used & set(NOT_EXERCISED))}: update NOT_EXERCISED"
+    assert not failures, "a role lacks what gantry calls:\n" + "\n".join(failures)
+    for identity, role in rendered.roles.items():
+        granted = {a for s in role["policy"]["Statement"] if s["Effect"] == "Allow" for a in _listed(s["Action"])}
+        unused = granted - used[identity] - set(NOT_EXERCISED)
+        assert not unused, f"{identity} is granted but never called {sorted(unused)}: remove them or say why"
+    assert {"ssm:PutParameter", "ecs:RunTask", "secretsmanager:GetSecretValue"} <= used["production"]
+    assert {"codecommit:GitPush", "sns:Publish"} <= used["build"]
+    # Which agent acted as which identity: production only ever from the release agent, on the Jenkins run.
+    jenkins = [c for c in calls if c["principal"] in ("gantry-build-agent", "gantry-release-agent") and c.get("role")]
+    acted = {(c["principal"], rendered.identity_of(c["role"])) for c in jenkins}
+    assert ("gantry-release-agent", "production") in acted and ("gantry-build-agent", "staging") in acted
+    assert not {identity for agent, identity in acted if agent == "gantry-build-agent"} & {"production"}
+    assert {identity for agent, identity in acted if agent == "gantry-release-agent"} == {"production"}
+    # The approver signs with their own credentials and reads only.
     approver = {c["action"] for c in calls if c["principal"] == "approver" and c["kind"] == "api"}
     assert approver and all(a.split(":")[1].startswith(("Get", "Describe", "List")) for a in approver), approver
 

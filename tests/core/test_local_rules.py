@@ -30,3 +30,23 @@ def test_local_rules_pass_promtool(tmp_path: Path, database: bool) -> None:
         "ReplicationLagHigh",
     ):
         assert (f"alert: {alert}\n" in text) is database
+
+
+def test_the_socket_directory_must_be_this_users_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Its name under /tmp is predictable: a directory someone planted there (open to all, or a link to theirs)
+    is refused, so no admin socket is created where another user can reach it."""
+    from gantry.errors import GantryError
+    from gantry.targets.local.layout import private_directory
+
+    fresh = private_directory(tmp_path / "fresh")
+    assert fresh.stat().st_mode & 0o777 == 0o700
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    with pytest.raises(GantryError, match=r"open to other users \(mode 0o777\)"):
+        private_directory(planted)
+    elsewhere = tmp_path / "theirs"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(elsewhere)
+    with pytest.raises(GantryError, match=r"not this user's own directory"):
+        private_directory(tmp_path / "link")

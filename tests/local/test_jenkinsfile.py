@@ -1,7 +1,9 @@
 """The Jenkinsfile's own gantry commands, read from the Jenkinsfile (tests/support/jenkinsfile.py), run in its
-order on a fresh agent against the local target: a new clone, no run directory, the environment Jenkins
-gives every step. What Jenkins itself does (the input step, locks, checkout) is simulated and said so there;
-the approver's answer is a statement alice signs with her own key, as she would on her machine.
+order on fresh agents against the local target: a build agent's new clone, then a release agent's own clone of
+the protected branch, the environment Jenkins gives every step. The local target has one machine and one user
+(docs/threat-model.md), so both agents share its run directory; the separation of the agents' identities is
+what tests/aws/test_e2e.py proves. What Jenkins itself does (the input step, locks, checkout) is simulated and
+said so there; the approver's answer is a statement alice signs with her own key, as she would on her machine.
 """
 
 from __future__ import annotations
@@ -20,22 +22,33 @@ PORT_BASE = 28000
 
 
 def test_the_jenkinsfile_steps_on_the_local_target(stack: Stack, tmp_path: Path) -> None:
-    workspace = tmp_path / "workspace"
-    subprocess.run(["git", "clone", "-q", str(stack.repo), str(workspace)], check=True)
-    env = {**stack.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(stack.home)}
-    env.update(
-        GANTRY_CONFIG=str(stack.config),
-        BUILD_TAG="jenkins-example-cart-pipeline-3",
-        BUILD_URL="http://127.0.0.1:9/job/3/",
-        GANTRY_RUN_ID="jenkins-example-cart-pipeline-3",
-        PATH=f"{ROOT / '.venv' / 'bin'}:{env['PATH']}",
-    )
-
-    approver = jenkinsfile.signing_approver(workspace, ALICE, stack.signer(ALICE))
-    agent = jenkinsfile.Agent(workspace, env, approver)
-    result = jenkinsfile.run(jenkinsfile.parse(ROOT / "Jenkinsfile"), agent)
-    assert result == "SUCCESS", "\n".join(agent.log[-6:])
-    record = json.loads((workspace / "run-record.json").read_text())
+    agents = {}
+    for label in ("gantry-build", "gantry-release"):
+        workspace = tmp_path / label
+        # Jenkins' checkout of the job's branch, with that branch under its own name (JJB's local-branch).
+        subprocess.run(["git", "clone", "-q", "-b", "main", str(stack.repo), str(workspace)], check=True)
+        env = {**stack.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(stack.home)}
+        env.update(
+            GANTRY_CONFIG=str(stack.config),
+            BUILD_TAG="jenkins-example-cart-pipeline-3",
+            BUILD_URL="http://127.0.0.1:9/job/3/",
+            GANTRY_RUN_ID="jenkins-example-cart-pipeline-3",
+            PATH=f"{ROOT / '.venv' / 'bin'}:{env['PATH']}",
+        )
+        approver = jenkinsfile.signing_approver(workspace, ALICE, [*stack.signer(ALICE)])
+        agents[label] = jenkinsfile.Agent(workspace, env, approver)
+    pipeline = jenkinsfile.parse(ROOT / "Jenkinsfile")
+    build = jenkinsfile.Build(agents, {"BUILD_URL": "http://127.0.0.1:9/job/3/"})
+    result = jenkinsfile.run(pipeline, build)
+    log = [line for agent in agents.values() for line in agent.log]
+    assert result == "SUCCESS", "\n".join(log[-6:])
+    # Production ran on the release agent's workspace only, every build step on the build agent's.
+    assert {
+        agent
+        for stage, agent, command in build.ran
+        if "--env production" in command and "approvers" not in command and "change" not in command
+    } == {"gantry-release"}
+    record = json.loads((agents["gantry-build"].workspace / "run-record.json").read_text())
     assert record["run_id"] == "jenkins-example-cart-pipeline-3" and record["result"] == "success"
     assert record["approval"]["approver"] == ALICE
     stages = [s["name"] for s in record["stages"]]

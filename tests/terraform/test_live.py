@@ -14,6 +14,8 @@ from gantry.names import AWS_REGIONS
 from gantry.newenv.inventory import allocations
 from gantry.newenv.render import template_files
 
+ROOT = TERRAFORM.parent
+
 REGION_ROLES = ("primary", "secondary")
 
 
@@ -117,3 +119,28 @@ def test_health_check_numbers_have_one_source() -> None:
     )
     group = checks.target_group.model_dump()
     assert alb_default == {key: group[key] for key in alb_default}
+
+
+def test_a_production_stack_protects_its_services_with_the_approvals_roots_policy() -> None:
+    """Protection is never left to a hand-made tag: a production stack's services carry the approval policy the
+    terraform/approvals root writes (the name gantry reads), in both regions; that root is the only writer."""
+    template = (ROOT / "gantry/newenv/templates/env_root/main.tf").read_text()
+    assert (
+        'approval_policy_parameter = var.production ? "/gantry-approval-policy/${local.customer.name}/'
+        '${local.pipeline_environment}" : null'
+    ) in template
+    assert template.count("approval_policy_parameter = local.stack.approval_policy_parameter") == 2  # both regions
+    region = (ROOT / "terraform/modules/region/main.tf").read_text()
+    assert "approval_policy_parameter = var.approval_policy_parameter" in region.replace("  ", " ").replace("  ", " ")
+    service = (ROOT / "terraform/modules/ecs_service/main.tf").read_text()
+    assert '"gantry:protected"       = "true"' in service and "merge(var.tags, local.protection_tags)" in service
+    policy = (ROOT / "terraform/modules/approval_policy/main.tf").read_text()
+    assert 'name        = "/gantry-approval-policy/${var.customer}/${each.key}"' in policy
+    assert 'type        = "SecureString"' in policy
+    approvals = json.loads((ROOT / "terraform/live/example/approvals.json").read_text())
+    customer = json.loads((ROOT / "terraform/live/example/customer.json").read_text())
+    assert set(approvals) == {"production"}
+    assert (ROOT / approvals["production"]["allowed_signers"]).is_file()
+    # The name the example aws environment's production services are tagged with, and gantry reads.
+    parameter = f"/gantry-approval-policy/{customer['name']}/production"
+    assert parameter == "/gantry-approval-policy/example/production"

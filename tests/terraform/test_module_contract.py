@@ -44,6 +44,11 @@ def test_versions_pin_terraform_and_aws_major(module: Path) -> None:
     terraform = parsed(module / "versions.tf")["terraform"][0]
     floor = re.match(r">= (\d+)\.(\d+)", terraform["required_version"])
     assert floor and (int(floor[1]), int(floor[2])) >= (1, 7), "mock providers in `terraform test` need 1.7"
+    document = merged(module)
+    if "resource" not in document and "data" not in document and "module" not in document:
+        # A pure module (values only, e.g. pipeline_iam): no provider, so Terraform alone renders it.
+        assert "required_providers" not in terraform, f"{module.name} is pure: it needs no provider"
+        return
     aws = terraform["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
     assert aws["version"] == ">= 6.0, < 7.0", "modules rely on the 6.x per-resource `region` argument"

@@ -29,6 +29,7 @@ from gantry import jsonfile
 from gantry.errors import GantryError
 from gantry.host import ports, processes
 from gantry.targets.local.health import Check
+from gantry.targets.local.layout import private_directory
 from gantry.targets.local.render import render
 
 # A regional load balancer has one backend of replicas; the global entry one backend per region, so each has
@@ -169,7 +170,7 @@ class Balancer:
         state = self.directory / "servers.state"
         if not state.exists():
             state.write_text("1\n")
-        self.admin.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_directory(self.admin.parent)
         for stale in (self.admin, self.master):
             stale.unlink(missing_ok=True)
         processes.start(

@@ -9,6 +9,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from gantry import jsonfile
+from gantry.errors import GantryError
 from gantry.leases import Holder, Intent, LeaseHeldError, LeaseState, held_error
 
 
@@ -64,13 +65,23 @@ class FileLeaseStore:
         path = self.root / f"{env}.json"
         if not path.is_file():
             return LeaseState(env=env)
-        return LeaseState.model_validate(jsonfile.read(path))
+        try:
+            return LeaseState.model_validate(jsonfile.read(path))
+        except ValueError as exc:  # malformed JSON, or fields gantry never writes (a sha that is no commit id)
+            first = " ".join(str(exc).split())[:160]
+            raise GantryError(
+                f"the {env} lease {path} is unreadable ({first}): gantry did not write it; nothing was done: "
+                "inspect it, then remove it"
+            ) from None
 
     def live_holders(self) -> dict[str, Holder]:
         found: dict[str, Holder] = {}
         for path in sorted(self.root.glob("*.json")) if self.root.is_dir() else []:
             env = path.stem
-            state = self.peek(env)
+            try:
+                state = self.peek(env)
+            except GantryError:
+                continue  # unreadable: no live holder can be known from it (`gantry down` removes it anyway)
             if state.holder is None:
                 continue
             probe = FileLock(str(self.root / f"{env}.lock"), timeout=0)

@@ -15,9 +15,11 @@ locals {
 
   repositories = [for region in local.regions : "arn:${local.p}:ecr:${region}:${local.account}:repository/${var.customer}/${var.service_name}"]
   golden_base  = "arn:${local.p}:ecr:${var.regions.primary}:${local.account}:repository/${var.customer}/golden-base"
-  codecommit   = [for region in local.regions : "arn:${local.p}:codecommit:${region}:${local.account}:${var.customer}-${var.service_name}"]
-  lock_table   = "arn:${local.p}:dynamodb:${var.regions.primary}:${local.account}:table/${var.lock_table}"
-  policy_path  = "/gantry-approval-policy/${var.customer}"
+  # modules/security_baseline's name for it: the only writer of the approval policies.
+  approval_admin_arn = "arn:${local.p}:iam::${local.account}:role/${var.customer}-approval-policy-admin"
+  codecommit         = [for region in local.regions : "arn:${local.p}:codecommit:${region}:${local.account}:${var.customer}-${var.service_name}"]
+  lock_table         = "arn:${local.p}:dynamodb:${var.regions.primary}:${local.account}:table/${var.lock_table}"
+  policy_path        = "/gantry-approval-policy/${var.customer}"
 
   # What each environment's resources are called (the names modules/region, ecs_service and aurora_global give).
   env = {
@@ -77,7 +79,7 @@ locals {
         Sid      = "Guard${replace(title(env), "-", "")}Records"
         Effect   = "Deny"
         Action   = local.policy_writes
-        Resource = concat(local.env[env].records, local.env[env].policy)
+        Resource = local.env[env].records
       }),
       jsonencode({
         Sid      = "Guard${replace(title(env), "-", "")}Lease"
@@ -440,6 +442,14 @@ locals {
       [merge(jsondecode(local.guard_route53), {
         Condition = { ArnNotLike = { "aws:PrincipalArn" = concat([for env in local.protected : local.role_arns[env]], var.guard_exempt_principal_arns) } }
       })],
+      # Who may approve: only the approval-policy administrators (and those who apply Terraform) write it.
+      [{
+        Sid       = "GuardApprovalPolicies"
+        Effect    = "Deny"
+        Action    = local.policy_writes
+        Resource  = local.all_policies
+        Condition = { ArnNotLike = { "aws:PrincipalArn" = concat([local.approval_admin_arn], var.guard_exempt_principal_arns) } }
+      }],
     )
   }
 }

@@ -103,12 +103,6 @@ variable "guard_exempt_principal_arns" {
   default     = []
 }
 
-variable "approval_admin_principal_arns" {
-  type        = list(string)
-  description = "Principals that may assume the approval-policy administrator role (the only writer of the approval policies)."
-  default     = []
-}
-
 variable "lock_table" {
   type        = string
   description = "DynamoDB table locking the Terraform state; gantry's deploy leases are its items gantry/<customer>/<environment>."

@@ -60,3 +60,41 @@ run "task_definition_comes_from_the_shared_template" {
     error_message = "Request-count scaling must name the load balancer and target group."
   }
 }
+
+run "a_protected_environment_tags_its_service_with_the_approval_policy" {
+  command = plan
+
+  variables {
+    approval_policy_parameter = "/gantry-approval-policy/acme/production"
+    migration_secret_arns     = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:gantry/acme-prod/aurora-master-AbCdEf"]
+  }
+
+  assert {
+    condition     = aws_ecs_service.this.tags["gantry:protected"] == "true" && aws_ecs_service.this.tags["gantry:approval-policy"] == "/gantry-approval-policy/acme/production"
+    error_message = "A protected environment's service must carry the protection tags gantry checks before any deploy."
+  }
+
+  assert {
+    condition     = length(aws_iam_role.migration_execution) == 1 && aws_iam_role.migration_execution[0].path == "/gantry/acme/prod/"
+    error_message = "The migration task gets its own execution role, under the environment's path."
+  }
+}
+
+run "an_unprotected_environment_carries_no_protection_tags" {
+  command = plan
+
+  assert {
+    condition     = !contains(keys(aws_ecs_service.this.tags), "gantry:protected") && length(aws_iam_role.migration_execution) == 0
+    error_message = "Without approval_policy_parameter the service is not marked protected."
+  }
+}
+
+run "a_malformed_policy_parameter_is_refused" {
+  command = plan
+
+  variables {
+    approval_policy_parameter = "/somewhere/else"
+  }
+
+  expect_failures = [var.approval_policy_parameter]
+}
