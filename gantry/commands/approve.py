@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gantry import approvals
+from gantry.commands.signing import signing_options
 from gantry.context import Context, err, pass_ctx
 from gantry.errors import ConfigError
 from gantry.names import printable
@@ -21,22 +22,8 @@ from gantry.stages import approval
 
 @click.command()
 @click.option("--env", "env", default="production", show_default=True, help="The protected environment.")
-@click.option("--approver", default=None, help="Your identity in the target's allowed signers (an e-mail).")
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Your SSH private key (or its .pub with the key in ssh-agent); never stored.",
-)
+@signing_options("Store a signed approval made elsewhere (from `--print`; Jenkins' approval step).")
 @click.option("--digest", default=None, help="Digest to approve, in full (default: the run's image).")
-@click.option("--print", "print_only", is_flag=True, help="Print the signed approval instead of storing it.")
-@click.option(
-    "--import",
-    "import_file",
-    type=click.File("r"),
-    default=None,
-    help="Store a signed approval made elsewhere (from `--print`; Jenkins' approval step).",
-)
 @click.option("--submitter", default=None, help="With --import or --check: who asked (the approval must be theirs).")
 @click.option("--check", "check_only", is_flag=True, help="Only check that a valid approval is on record.")
 @click.option("--yes", is_flag=True, help="Sign without asking (scripts); the statement is printed either way.")

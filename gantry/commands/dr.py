@@ -15,6 +15,7 @@ from rich.table import Table
 
 from gantry import runrecord
 from gantry.approvals import Operation
+from gantry.commands.signing import signer_options, signing_options
 from gantry.context import Context, err, out, pass_ctx
 from gantry.errors import ConfigError, GantryError
 from gantry.names import printable
@@ -27,15 +28,7 @@ PARAMETERS: dict[str, dict[str, re.Pattern[str]]] = {
     "dr-failover": {"region": REGION, "planned": re.compile("true|false")},
     "dr-rejoin": {"region": REGION},
 }
-SIGN_OPTIONS = click.option(
-    "--approver", default=None, help="Sign the approval of this operation here as this approver (with --key)."
-)
-
-
-def _with_key(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="The approver's SSH key."
-    )(SIGN_OPTIONS(function))
+SIGN_HERE = signer_options("Sign the approval of this operation here as this approver (with --key).")
 
 
 @click.group("dr")
@@ -60,7 +53,7 @@ def dr_group() -> None:
 @click.option("--writers", default=4, show_default=True, type=click.IntRange(1, 32), help="Writing clients.")
 @click.option("--readers", default=2, show_default=True, type=click.IntRange(0, 32), help="Reading clients.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Evidence JSON path.")
-@_with_key
+@SIGN_HERE
 @pass_ctx
 def dr_drill(
     ctx: Context,
@@ -104,7 +97,7 @@ def dr_drill(
 @click.option("--region", required=True, help="The region to fail over from (it holds the writer now).")
 @click.option("--planned", is_flag=True, help="A switchover that loses nothing (the region still answers).")
 @click.option("--allow-data-loss", is_flag=True, help="Needed without --planned: unreplicated writes are lost.")
-@_with_key
+@SIGN_HERE
 @pass_ctx
 def dr_failover(
     ctx: Context,
@@ -138,7 +131,7 @@ def dr_failover(
 @dr_group.command("rejoin")
 @click.option("--env", "env", default="production", show_default=True)
 @click.option("--region", required=True, help="The region a drill or an outage left failed.")
-@_with_key
+@SIGN_HERE
 @pass_ctx
 def dr_rejoin(ctx: Context, env: str, region: str, approver: str | None, key: Path | None) -> None:
     """Bring a failed region back as the standby of the current writer (after an interrupted drill or a real
@@ -156,10 +149,7 @@ def dr_rejoin(ctx: Context, env: str, region: str, approver: str | None, key: Pa
 @click.option("--env", "env", default="production", show_default=True)
 @click.option("--operation", type=click.Choice(OPERATIONS), required=True, help="What the approval lets run once.")
 @click.option("--param", "params", multiple=True, help="NAME=VALUE, exactly as the operation takes them (repeat).")
-@click.option("--approver", default=None, help="Your identity in the target's allowed signers (an e-mail).")
-@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Your SSH private key.")
-@click.option("--print", "print_only", is_flag=True, help="Print the signed approval instead of storing it.")
-@click.option("--import", "import_file", type=click.File("r"), default=None, help="Store a signed approval.")
+@signing_options("Store a signed approval made elsewhere (from `--print`; the drill job's approval step).")
 @pass_ctx
 def dr_approve(
     ctx: Context,

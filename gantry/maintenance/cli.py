@@ -14,6 +14,7 @@ from typing import TextIO
 
 import click
 
+from gantry.commands.signing import signing_options
 from gantry.config import GantryConfig, load_config
 from gantry.errors import ConfigError
 from gantry.stages import operations
@@ -43,21 +44,7 @@ def maintenance() -> None:
 @PLAYBOOK_OPTION
 @LIMIT_OPTION
 @SHA_OPTION
-@click.option("--approver", default=None, help="Your identity in the target's allowed signers (an e-mail).")
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Your SSH private key (or its .pub with the key in ssh-agent); never stored.",
-)
-@click.option("--print", "print_only", is_flag=True, help="Print the signed approval instead of storing it.")
-@click.option(
-    "--import",
-    "import_file",
-    type=click.File("r"),
-    default=None,
-    help="Store a signed approval made elsewhere (from `--print`; the job's approval step).",
-)
+@signing_options("Store a signed approval made elsewhere (from `--print`; the job's approval step).")
 @SUBMITTER_OPTION
 @click.pass_context
 def approve(

@@ -10,6 +10,7 @@ target, and trusts no record a less trusted identity could have written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gantry import taskdef
 from gantry.config import GantryConfig
@@ -54,20 +55,35 @@ def commits(cfg: GantryConfig, target: Target, sha: str, since: str | None, limi
     return found
 
 
-def task_definition(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> str:
-    """The fingerprint of `release`'s task definition for `env`, rendered from its commit in each region; the
-    task-definition policy is applied to each rendering. ApprovalError when refused or when regions differ."""
+def checked_task_definitions(
+    cfg: GantryConfig,
+    target: Target,
+    env: str,
+    release: Release,
+    regions: list[str],
+    refused: type[GantryError] = ApprovalError,
+) -> dict[str, dict[str, Any]]:
+    """Each region's task definition for `release`, rendered from its commit, after the environment's
+    task-definition policy accepted it; `refused` (nothing changed) when it does not."""
     allowed = set(cfg.environment(env).task_definition_exceptions)
-    found = {}
+    rendered = {}
     for region in regions:
-        rendered = target.task_definition(env, region, release)
-        problems = taskdef.check_policy(rendered, allowed)
+        found = target.task_definition(env, region, release)
+        problems = taskdef.check_policy(found, allowed)
         if problems:
-            raise ApprovalError(
+            raise refused(
                 f"the task definition of {release.sha[:12]} for {env} breaks gantry's task-definition policy "
-                f"({problems[0]}): remove it, or list the exception in environments.{env}.task_definition_exceptions"
+                f"({problems[0]}): nothing changed; remove it, or list the exception in "
+                f"environments.{env}.task_definition_exceptions"
             )
-        found[region] = taskdef.fingerprint(rendered)
+        rendered[region] = found
+    return rendered
+
+
+def task_definition(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> str:
+    """The fingerprint of `release`'s task definition for `env`, the same in every region; ApprovalError when
+    the policy refuses it or the regions differ."""
+    found = {r: taskdef.fingerprint(d) for r, d in checked_task_definitions(cfg, target, env, release, regions).items()}
     if len(set(found.values())) > 1:
         raise ApprovalError(
             f"the task definitions of {env} differ between {' and '.join(found)} beyond their per-region fields: "

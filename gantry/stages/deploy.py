@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gantry import runrecord, taskdef
+from gantry import runrecord
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, Intent, Lease, LeaseHeldError, RegionIntent, unfinished_error
 from gantry.records import RELEASES, release_key
 from gantry.runrecord import DeploymentState, ReleaseRef
-from gantry.stages import approval
+from gantry.stages import approval, change
 from gantry.stages.interrupts import shielded
 from gantry.stages.progress import Step
 from gantry.targets.base import Release, Target
@@ -80,19 +80,7 @@ def task_definitions(
 ) -> dict[str, dict[str, Any]]:
     """Each region's task definition for `release`, rendered from its commit; DeployError (nothing changed)
     when the task-definition policy refuses it."""
-    allowed = set(cfg.environment(env).task_definition_exceptions)
-    rendered = {}
-    for region in regions:
-        task_definition = target.task_definition(env, region, release)
-        problems = taskdef.check_policy(task_definition, allowed)
-        if problems:
-            raise DeployError(
-                f"the task definition of {release.sha[:12]} for {env} breaks gantry's task-definition policy "
-                f"({problems[0]}): nothing changed; remove it, or list the exception in "
-                f"environments.{env}.task_definition_exceptions"
-            )
-        rendered[region] = task_definition
-    return rendered
+    return change.checked_task_definitions(cfg, target, env, release, regions, refused=DeployError)
 
 
 def _intent(

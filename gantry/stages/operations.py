@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gantry import approvals
-from gantry.approvals import MaintenanceSubject, Operation, OperationSubject, SignedApproval, Statement
+from gantry.approvals import MaintenanceSubject, Operation, OperationSubject, SignedApproval, Statement, Subject
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
@@ -107,6 +107,22 @@ def _committers_of(cfg: GantryConfig, target: Target, sha: str) -> approvals.Con
     return contributors
 
 
+def _sign(
+    cfg: GantryConfig,
+    target: Target,
+    env: str,
+    policy: approvals.ApprovalPolicy,
+    subject: Subject,
+    approver: str,
+    key: Path,
+    store_it: bool,
+) -> SignedApproval:
+    approver = approval.principal(approver)
+    approval.require_listed(policy, approver, env)
+    statement = approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy)
+    return approval.sign_as(target, env, statement, policy, key, store_it)
+
+
 def approve_maintenance(
     cfg: GantryConfig,
     target: Target,
@@ -121,11 +137,8 @@ def approve_maintenance(
 ) -> SignedApproval:
     """Make, sign and (unless store_it is False: `--print`) store an approval to run `playbook` with `limit` at
     commit `sha` against every protected target of `env`."""
-    approver = approval.principal(approver)
     policy, subject = _maintenance(cfg, target, env, playbook, limit, sha)
-    approval.require_listed(policy, approver, env)
-    statement = approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy)
-    return approval.sign_as(target, env, statement, policy, key, store_it)
+    return _sign(cfg, target, env, policy, subject, approver, key, store_it)
 
 
 def verify_maintenance(
@@ -213,11 +226,8 @@ def approve_operation(
     store_it: bool = True,
 ) -> SignedApproval:
     """Make, sign and (unless `--print`) store an approval of one DR operation with these parameters."""
-    approver = approval.principal(approver)
     policy, subject = _operation(cfg, target, env, operation, parameters)
-    approval.require_listed(policy, approver, env)
-    statement = approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy)
-    return approval.sign_as(target, env, statement, policy, key, store_it)
+    return _sign(cfg, target, env, policy, subject, approver, key, store_it)
 
 
 def check_operation(

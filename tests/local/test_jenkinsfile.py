@@ -22,20 +22,30 @@ PORT_BASE = 28000
 
 
 def test_the_jenkinsfile_steps_on_the_local_target(stack: Stack, tmp_path: Path) -> None:
+    signing = jenkinsfile.signing_approver(stack.repo, ALICE, stack.signer(ALICE))
+    path = f"{ROOT / '.venv' / 'bin'}:{stack.env['PATH']}"
+
+    def approver(step_env: dict[str, str]) -> tuple[str, str]:
+        # alice signs in her own checkout of the protected branch, with her own key.
+        return signing({**stack.env, "GANTRY_CONFIG": str(stack.config), "PATH": path, **step_env})
+
     agents = {}
     for label in ("gantry-build", "gantry-release"):
         workspace = tmp_path / label
         # Jenkins' checkout of the job's branch, with that branch under its own name (JJB's local-branch).
         subprocess.run(["git", "clone", "-q", "-b", "main", str(stack.repo), str(workspace)], check=True)
+        # The approvers' list the stack keeps untracked in its checkout (tests/local/local_stack.py), as a
+        # customer's repository tracks it.
+        (workspace / ".git/info/exclude").write_text("/test_allowed_signers\n")
+        (workspace / "test_allowed_signers").write_bytes((stack.repo / "test_allowed_signers").read_bytes())
         env = {**stack.env, "GANTRY_ROOT": str(workspace), "GANTRY_HOME": str(stack.home)}
         env.update(
             GANTRY_CONFIG=str(stack.config),
             BUILD_TAG="jenkins-example-cart-pipeline-3",
             BUILD_URL="http://127.0.0.1:9/job/3/",
             GANTRY_RUN_ID="jenkins-example-cart-pipeline-3",
-            PATH=f"{ROOT / '.venv' / 'bin'}:{env['PATH']}",
+            PATH=path,
         )
-        approver = jenkinsfile.signing_approver(workspace, ALICE, [*stack.signer(ALICE)])
         agents[label] = jenkinsfile.Agent(workspace, env, approver)
     pipeline = jenkinsfile.parse(ROOT / "Jenkinsfile")
     build = jenkinsfile.Build(agents, {"BUILD_URL": "http://127.0.0.1:9/job/3/"})

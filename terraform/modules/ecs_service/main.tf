@@ -182,37 +182,6 @@ resource "aws_appautoscaling_policy" "requests" {
   }
 }
 
-# ECS resolves `secrets[].valueFrom` with the execution role when a task starts.
-data "aws_iam_policy_document" "execution_secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
-
-  statement {
-    sid       = "ReadTaskSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = var.secret_arns
-  }
-
-  statement {
-    sid       = "DecryptTaskSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = var.secret_kms_key_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${local.region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "execution_secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
-
-  name   = "task-secrets"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution_secrets[0].json
-}
-
 # The migration task (`gantry migrate`: a one-off task of the release's image) gets the master credentials from
 # ECS through its own execution role; the service's execution role cannot read them.
 resource "aws_iam_role" "migration_execution" {
@@ -231,17 +200,28 @@ resource "aws_iam_role_policy_attachment" "migration_execution" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
-data "aws_iam_policy_document" "migration_secrets" {
-  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+# ECS resolves `secrets[].valueFrom` with the task's execution role when a task starts: the service's role reads
+# the service's secrets, the migration task's role the master credentials, neither the other's.
+locals {
+  execution_secrets = {
+    for name, grant in {
+      task-secrets      = { role = aws_iam_role.execution.id, secrets = var.secret_arns }
+      migration-secrets = { role = one(aws_iam_role.migration_execution[*].id), secrets = var.migration_secret_arns }
+    } : name => grant if length(grant.secrets) > 0
+  }
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  for_each = local.execution_secrets
 
   statement {
-    sid       = "ReadMasterCredentials"
+    sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = var.migration_secret_arns
+    resources = each.value.secrets
   }
 
   statement {
-    sid       = "DecryptMasterCredentials"
+    sid       = "DecryptSecrets"
     actions   = ["kms:Decrypt"]
     resources = var.secret_kms_key_arns
 
@@ -253,10 +233,15 @@ data "aws_iam_policy_document" "migration_secrets" {
   }
 }
 
-resource "aws_iam_role_policy" "migration_secrets" {
-  count = length(var.migration_secret_arns) > 0 ? 1 : 0
+resource "aws_iam_role_policy" "execution_secrets" {
+  for_each = local.execution_secrets
 
-  name   = "migration-secrets"
-  role   = aws_iam_role.migration_execution[0].id
-  policy = data.aws_iam_policy_document.migration_secrets[0].json
+  name   = each.key
+  role   = each.value.role
+  policy = data.aws_iam_policy_document.execution_secrets[each.key].json
+}
+
+moved {
+  from = aws_iam_role_policy.execution_secrets[0]
+  to   = aws_iam_role_policy.execution_secrets["task-secrets"]
 }
