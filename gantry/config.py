@@ -92,9 +92,17 @@ class RegionsConfig(Strict):
 
 
 # What a task definition may hold only when its environment allows it by name (gantry.taskdef.check_policy):
-# each one gives a container root on the host, or runs something other than the image's approved command.
+# each one gives a container root on the host, or runs something other than the approved image and its command.
 TaskDefinitionException = Literal[
-    "privileged", "host-volumes", "host-network", "host-pid", "host-ipc", "capabilities", "devices", "command"
+    "privileged",
+    "host-volumes",
+    "host-network",
+    "host-pid",
+    "host-ipc",
+    "capabilities",
+    "devices",
+    "command",
+    "other-images",
 ]
 
 

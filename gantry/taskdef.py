@@ -5,8 +5,9 @@ Terraform's templatefile() understand.
 What runs is bound to its approval: a deploy renders the template as committed in the release's commit (never
 from the deployer's working tree), `fingerprint` hashes the result without the fields that differ between
 regions, and an approval of a protected target names that hash. `check_policy` refuses what would give a
-container the host (privileged mode, host namespaces and paths, added capabilities, devices) or run something
-other than the image's own command, unless the environment lists the exception by name.
+container the host (privileged mode, host namespaces, host paths by any volume driver, added capabilities,
+devices) or run something other than the release's image and its own command, unless the environment lists the
+exception by name.
 """
 
 from __future__ import annotations
@@ -186,15 +187,33 @@ CONTAINER_KEYS = {
     "command", "entryPoint",
 }  # fmt: skip
 LINUX_KEYS = {"initProcessEnabled", "capabilities", "devices", "sharedMemorySize", "tmpfs"}
+VOLUME_KEYS = {"name", "host", "dockerVolumeConfiguration"}
 
 
-def check_policy(task_definition: dict[str, Any], allowed: Collection[str] = ()) -> list[str]:
+def check_policy(task_definition: dict[str, Any], digest: str, allowed: Collection[str] = ()) -> list[str]:
     """What the task definition holds beyond the policy, as '<exception>: <where>' lines; empty when it may run.
-    `allowed` are the environment's exceptions (an unknown key is never allowed)."""
+    `digest` is the release's image (every container runs it, pinned); `allowed` are the environment's exceptions
+    (an unknown key is never allowed)."""
     found = _task_findings(task_definition)
     for container in task_definition.get("containerDefinitions", []):
-        found += _container_findings(container if isinstance(container, dict) else {})
+        found += _container_findings(container if isinstance(container, dict) else {}, digest)
     return [f"{kind}: {where}" for kind, where in found if kind == "unknown" or kind not in allowed]
+
+
+def _volume_findings(volume: dict[str, Any]) -> list[tuple[str, str]]:
+    name = volume.get("name", "?")
+    found = [
+        ("unknown", f"volume '{name}' key '{key}' is not on gantry's allow-list")
+        for key in sorted(set(volume) - VOLUME_KEYS)
+    ]
+    source = (volume.get("host") or {}).get("sourcePath")
+    if source:
+        found.append(("host-volumes", f"volume '{name}' mounts host path {source}"))
+    docker = volume.get("dockerVolumeConfiguration") or {}
+    # The local driver's options bind any host path (type=none, o=bind, device=/); other drivers reach further.
+    if docker.get("driverOpts") or docker.get("driver") not in (None, "local"):
+        found.append(("host-volumes", f"volume '{name}' sets a volume driver or its options"))
+    return found
 
 
 def _task_findings(task_definition: dict[str, Any]) -> list[tuple[str, str]]:
@@ -206,18 +225,18 @@ def _task_findings(task_definition: dict[str, Any]) -> list[tuple[str, str]]:
         if task_definition.get(key) == "host":
             found.append((name, f"{key} host"))
     for volume in task_definition.get("volumes") or []:
-        source = (volume.get("host") or {}).get("sourcePath") if isinstance(volume, dict) else None
-        if source:
-            found.append(("host-volumes", f"volume '{volume.get('name')}' mounts host path {source}"))
+        found += _volume_findings(volume if isinstance(volume, dict) else {})
     return found
 
 
-def _container_findings(container: dict[str, Any]) -> list[tuple[str, str]]:
+def _container_findings(container: dict[str, Any], digest: str) -> list[tuple[str, str]]:
     name = container.get("name", "?")
     found = [
         ("unknown", f"container '{name}' key '{key}' is not on gantry's allow-list")
         for key in sorted(set(container) - CONTAINER_KEYS)
     ]
+    if not str(container.get("image", "")).endswith(f"@{digest}"):
+        found.append(("other-images", f"container '{name}' runs {container.get('image')!r}, not the release's image"))
     if container.get("privileged"):
         found.append(("privileged", f"container '{name}' is privileged"))
     found += [

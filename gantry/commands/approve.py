@@ -19,11 +19,19 @@ from gantry.errors import ConfigError
 from gantry.names import printable
 from gantry.stages import approval
 
+# Without committers' keys, author and committer are what each commit says of itself (anyone can write them).
+UNVERIFIED = (
+    "Authors and committers are as the commits state them, not verified: list the committers' SSH keys in "
+    "approvals.committers_allowed_signers to require signed commits"
+)
+
 
 @click.command()
 @click.option("--env", "env", default="production", show_default=True, help="The protected environment.")
 @signing_options("Store a signed approval made elsewhere (from `--print`; Jenkins' approval step).")
-@click.option("--digest", default=None, help="Digest to approve, in full (default: the run's image).")
+@click.option(
+    "--digest", default=None, help="Digest to approve (or, with --check or an empty --import, to check), in full."
+)
 @click.option("--submitter", default=None, help="With --import or --check: who asked (the approval must be theirs).")
 @click.option("--check", "check_only", is_flag=True, help="Only check that a valid approval is on record.")
 @click.option("--yes", is_flag=True, help="Sign without asking (scripts); the statement is printed either way.")
@@ -44,16 +52,16 @@ def approve(
     statement (commit, commits since what the environment runs, task definition, targets) is shown first."""
     pipeline = ctx.pipeline()
     if check_only:
-        statement = pipeline.check_approval(env, submitter)
+        statement = pipeline.check_approval(env, submitter, digest)
         click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
         return
     if import_file is not None:
         raw = import_file.read()
         if not raw.strip():  # nothing pasted: the approver stored their approval themselves
-            statement = pipeline.check_approval(env, submitter)
+            statement = pipeline.check_approval(env, submitter, digest)
             click.echo(f"approved by {statement.approver} until {statement.expires_at.isoformat()}")
             return
-        statement = pipeline.import_approval(raw, env=env, submitter=submitter)
+        statement = pipeline.import_approval(raw, env=env, submitter=submitter, digest=digest)
         click.echo(f"stored the approval of {statement.approver}")
         return
     if approver is None or key is None:
@@ -90,6 +98,8 @@ def show_proposal(proposal: approval.Proposal) -> None:
     if len(made.commits) > 50:
         commits.add_row("...", "", "", f"and {len(made.commits) - 50} more")
     err.print(commits)
+    if made.commits and not proposal.signatures_checked:
+        err.print(f"[yellow]{UNVERIFIED}[/yellow]")
 
 
 @click.command()
@@ -116,6 +126,8 @@ def change_command(ctx: Context, env: str) -> None:
     click.echo(f"Built from uncommitted changes: {'YES (staging only)' if record.dirty else 'no'}")
     click.echo(f"Task definition: sha256 {made.task_definition} (exceptions: {', '.join(made.exceptions) or 'none'})")
     click.echo(f"Commits since {made.since[:12] if made.since else 'the start of the history'}: {len(made.commits)}")
+    if made.commits and ctx.cfg.approvals.committers_allowed_signers is None:
+        click.echo(UNVERIFIED)
     for commit in made.commits[:30]:
         who = (
             commit.author if commit.author == commit.committer else f"{commit.author}, committed by {commit.committer}"

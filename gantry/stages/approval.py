@@ -112,6 +112,7 @@ class Proposal:
     statement: Statement
     policy: approvals.ApprovalPolicy
     change: change.Change
+    signatures_checked: bool  # every commit's signature was verified against the committers' keys
 
 
 def _release_of(passed: dict[str, Any]) -> Release:
@@ -142,6 +143,7 @@ def propose(cfg: GantryConfig, target: Target, *, env: str, digest: str, approve
         )
     release = _release_of(passed)
     _committed_release(cfg, passed)
+    _published_as(target, release.sha, digest)
     made = change.of(cfg, target, env, release, regions)
     if policy.separation_of_duties and approver.lower() in made.contributors:
         raise ApprovalError(
@@ -164,17 +166,29 @@ def propose(cfg: GantryConfig, target: Target, *, env: str, digest: str, approve
         since=made.since,
     )
     statement = approvals.new_statement(customer=cfg.customer, subject=subject, approver=approver, policy=policy)
-    return Proposal(statement, policy, made)
+    return Proposal(statement, policy, made, cfg.approvals.committers_allowed_signers is not None)
 
 
 def _committed_release(cfg: GantryConfig, passed: dict[str, Any]) -> None:
     """A protected target takes only a build of a commit on the protected branch, never uncommitted changes."""
+    sha, digest = str(passed["sha"]), str(passed["digest"])
     if passed.get("dirty", True):
         raise ApprovalError(
-            f"{str(passed['digest'])[:19]} was built from uncommitted changes (--allow-dirty): it may go to staging "
+            f"{digest[:19]} was built from uncommitted changes (--allow-dirty): it may go to staging "
             "only; commit the change and ship the commit"
         )
-    change.on_protected_branch(cfg, str(passed["sha"]))
+    change.on_protected_branch(cfg, sha)
+
+
+def _published_as(target: Target, sha: str, digest: str) -> None:
+    """`digest` is the image commit `sha` was published as: the registry's immutable tag says so, not the
+    staging record alone (staging's role writes it)."""
+    tagged = target.tagged(sha)
+    if tagged != digest:
+        raise ApprovalError(
+            f"{digest[:19]} is not the image published for commit {sha[:12]} "
+            f"({tagged[:19] if tagged else 'none is'}): approve the digest that commit was built as"
+        )
 
 
 def sign_as(
@@ -287,7 +301,7 @@ def verify_for_deploy(
             contributors=lambda st: _contributors(cfg, target, st),
             enforce_expiry=enforce_expiry,
         )
-        _binds_what_runs(cfg, target, env, statement, regions, passed)
+        _binds_what_runs(cfg, target, env, statement, regions, passed, forward=enforce_expiry)
         return statement, signed
 
     return first_valid(options, check, f"no valid approval for {digest[:19]} in {env}")
@@ -315,6 +329,8 @@ def _binds_what_runs(
     statement: Statement,
     regions: list[str],
     passed: dict[str, Any] | None,
+    *,
+    forward: bool,
 ) -> None:
     """The statement approves exactly what a deploy of it to `regions` would run now."""
     subject = statement.subject
@@ -324,6 +340,9 @@ def _binds_what_runs(
     if passed is None or passed.get("sha") != subject.sha:
         raise ApprovalError(f"it approves commit {subject.sha[:12]}, not the one staging passed")
     _committed_release(cfg, passed)
+    if forward:  # a rollback returns to what this target ran under this approval: no new change, no new image
+        _published_as(target, subject.sha, subject.digest)
+        change.covers_what_runs(target, env, subject.sha, subject.since, regions)
     exceptions = sorted(cfg.environment(env).task_definition_exceptions)
     if subject.exceptions != exceptions:
         raise ApprovalError(

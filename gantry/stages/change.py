@@ -3,8 +3,8 @@ target runs (who authored and committed each, and, where the customer keeps a co
 signed by its committer), that the commit is on the protected branch, and the task definition that will run it.
 
 The same functions run when an approver signs (so they see what they approve) and when a deploy checks the
-approval (so nothing changed in between): the release agent recomputes everything from the commit and the
-target, and trusts no record a less trusted identity could have written.
+approval (so nothing changed in between): the release agent recomputes the change and the task definition from
+the commit and what the target runs, and checks that the change starts at what runs (a signer cannot shrink it).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def checked_task_definitions(
     rendered = {}
     for region in regions:
         found = target.task_definition(env, region, release)
-        problems = taskdef.check_policy(found, allowed)
+        problems = taskdef.check_policy(found, release.digest, allowed)
         if problems:
             raise refused(
                 f"the task definition of {release.sha[:12]} for {env} breaks gantry's task-definition policy "
@@ -107,6 +107,29 @@ def on_protected_branch(cfg: GantryConfig, sha: str) -> None:
         raise ApprovalError(
             f"{sha[:12]} is not on {branch} in {root}: production takes only commits merged to the protected branch"
         )
+
+
+def covers_what_runs(target: Target, env: str, sha: str, since: str | None, regions: list[str]) -> None:
+    """A change from `since` to `sha` holds every commit between what each of `regions` runs now and `sha`
+    (`since` is what a region runs, or an ancestor of it), so its contributors are all of them; ApprovalError
+    otherwise. A signer cannot shrink the change they are checked against by naming a later `since`."""
+    root = project_root()
+    for region in regions:
+        current = target.current_release(env, region)
+        if current is not None and current.sha == sha:
+            continue  # this region runs the commit already: no commit of it is new here
+        if current is None:
+            if since is not None:
+                raise ApprovalError(
+                    f"it approves the change since {since[:12]}, but {env} runs nothing in {region} yet: every "
+                    "commit up to the release is new there; ask for a new approval"
+                )
+            continue
+        if since is None or (since != current.sha and not git.is_ancestor(root, since, current.sha)):
+            raise ApprovalError(
+                f"it approves the change since {since[:12] if since else 'the start'}, but {env} runs "
+                f"{current.sha[:12]} in {region}: the change must start at what runs; ask for a new approval"
+            )
 
 
 def of(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Change:

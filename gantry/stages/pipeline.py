@@ -204,7 +204,9 @@ class Pipeline:
         self._note_approval(statement)
         return signed
 
-    def import_approval(self, raw: str, *, env: str, submitter: str | None) -> approvals.Statement:
+    def import_approval(
+        self, raw: str, *, env: str, submitter: str | None, digest: str | None = None
+    ) -> approvals.Statement:
         """Store a signed approval made on the approver's machine (Jenkins' input step), once it verifies. On an
         agent whose run record has no release yet (the release agent), the verified statement supplies it."""
         self._as(env)
@@ -212,19 +214,30 @@ class Pipeline:
         subject = signed.parse().subject
         if not isinstance(subject, approvals.DeploySubject):
             raise ApprovalError("the pasted approval is not a deploy approval: paste `gantry approve --print`'s")
-        if self.run_id is not None and not runrecord.exists(self.run_id):
-            # The release agent's first command of the run: its record starts here, from the approval alone.
-            self.start(self.run_id)
-        record = self.record() if self.run_id else None
-        digest = record.digest if record is not None and record.digest else subject.digest
+        record = self._release_agent_record()
+        digest = digest or (record.digest if record is not None and record.digest else subject.digest)
         with stage("approve", self.run_id) as step:
             statement = approval.import_signed(self.cfg, self.target, raw, env=env, digest=digest, submitter=submitter)
             step.detail = f"signed by {statement.approver}"
-        if record is not None and not record.digest:
-            with runrecord.update(self._run()) as updated:
+        self._release_from(statement)
+        return statement
+
+    def _release_agent_record(self) -> RunRecord | None:
+        """This run's record; on an agent where the run has none yet (the release agent's first command), it
+        starts here, its release to come from the approval it verifies."""
+        if self.run_id is None:
+            return None
+        if not runrecord.exists(self.run_id):
+            self.start(self.run_id)
+        return self.record()
+
+    def _release_from(self, statement: approvals.Statement) -> None:
+        """A run record without a release takes the verified approval's; then the approval is noted."""
+        subject = statement.subject
+        if self.run_id is not None and isinstance(subject, approvals.DeploySubject) and not self.record().digest:
+            with runrecord.update(self.run_id) as updated:
                 updated.sha, updated.digest = subject.sha, subject.digest
         self._note_approval(statement)
-        return statement
 
     def change(self, env: str) -> change.Change:
         """What this run's release would change in `env` (the approver's summary): checked like an approval
@@ -234,16 +247,21 @@ class Pipeline:
         regions = self.cfg.regions_of(env)
         return change.of(self.cfg, self.target, env, release, regions)
 
-    def check_approval(self, env: str, approver: str | None) -> approvals.Statement:
-        """A valid approval of this run's digest is on record (by `approver`, when given)."""
+    def check_approval(self, env: str, approver: str | None, digest: str | None = None) -> approvals.Statement:
+        """A valid approval of `digest` (default: this run's) is on record (by `approver`, when given). On the
+        release agent the run's release comes from that approval."""
         self._as(env)
-        digest = self.release().digest
+        record = self._release_agent_record()
+        if digest is None:
+            digest = self.release().digest
+        elif record is not None and record.digest not in (None, digest):
+            raise ApprovalError(f"this run ships {record.digest[:19]}, not {digest[:19]}: pass its digest")
         with stage("approval check", self.run_id) as step:
             statement, _ = approval.verify_for_deploy(self.cfg, self.target, env, digest, self.cfg.regions_of(env))
             if approver is not None and statement.approver.lower() != approver.lower():
                 raise ApprovalError(f"the valid approval on record is {statement.approver}'s, not {approver!r}'s")
             step.detail = f"approved by {statement.approver}"
-        self._note_approval(statement)
+        self._release_from(statement)
         return statement
 
     def await_approval(self, env: str = "production") -> approvals.Statement:

@@ -158,6 +158,10 @@ class Target(Protocol):
     def find_published(self, tag: str) -> Published | None:
         """The image already published as `tag` in every region (tags are immutable), or None."""
 
+    def tagged(self, tag: str) -> str | None:
+        """The digest the primary registry's `tag` names (tags are immutable: what the commit was built as),
+        or None when it has no such tag."""
+
     def publish(self, local_image: str, tag: str) -> Published:
         """Push the locally built image to the primary registry as `tag`, get it into the secondary
         registry, and verify both hold the same digest. Raise GantryError otherwise."""

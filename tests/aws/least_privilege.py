@@ -61,7 +61,7 @@ FREE = {"sts:GetCallerIdentity", "sts:AssumeRole"}  # the agent's own call to be
 
 
 # --- rendering -----------------------------------------------------------------------------------------
-def _root() -> str:
+def _root(build_agent: str = BUILD_AGENT, release_agent: str = RELEASE_AGENT) -> str:
     regions = ", ".join(f'"{r}"' for r in REGIONS)
     return f"""
 module "pipeline_iam" {{
@@ -75,8 +75,8 @@ module "pipeline_iam" {{
     production = {{ protected = true, dr = true }}
   }}
   stacks                        = {{ staging = "{STACKS["staging"]}", production = "{STACKS["production"]}" }}
-  build_principal_arns          = ["{BUILD_AGENT}"]
-  release_principal_arns        = ["{RELEASE_AGENT}"]
+  build_principal_arns          = ["{build_agent}"]
+  release_principal_arns        = ["{release_agent}"]
   lock_table                    = "{LOCK_TABLE}"
   sns_topic_arn                 = "{TOPIC}"
   dr_hosted_zone_arn            = "{ZONE}"
@@ -140,12 +140,13 @@ def terraform_bin() -> str:
     return shutil.which("terraform") or str(TOOLS / "terraform" / "bin" / "terraform")
 
 
-def render(workdir: Path) -> Rendered:
-    """`terraform apply` of the scratch root (no provider, no resource: outputs only), read back as JSON."""
+def render(workdir: Path, **agents: str) -> Rendered:
+    """`terraform apply` of the scratch root (no provider, no resource: outputs only), read back as JSON;
+    `agents`: build_agent and release_agent principals other than the test's own."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    (workdir / "main.tf").write_text(_root().replace("MODULES", os.path.relpath(MODULES, workdir)))
+    (workdir / "main.tf").write_text(_root(**agents).replace("MODULES", os.path.relpath(MODULES, workdir)))
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
 
     def run(*args: str) -> str:

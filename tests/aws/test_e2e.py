@@ -252,6 +252,24 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch:
     released = json.loads(world.gantry_at(tmp_path / "gantry-release-home", "run", "show").stdout)
     assert (released["sha"], released["digest"]) == (record["sha"], record["digest"])
     assert released["stages"][0]["name"] == "approve"
+    # The approver may leave the paste empty when their approval is on record: a new release agent (its own run
+    # directory, a new run) checks that the staged digest's approval on record is theirs and takes the release
+    # from it; a digest nobody approved is refused.
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    importing = [str(GANTRY), "approve", "--env", "production", "--import", str(empty), "--submitter", APPROVER]
+    for number, digest, ok in ((8, "sha256:" + "0" * 64, False), (9, record["digest"], True)):
+        fresh = {**world.env, "GANTRY_ROOT": str(release), "GANTRY_HOME": str(tmp_path / f"release-home-{number}")}
+        fresh.update(
+            GANTRY_RUN_ID=f"jenkins-example-cart-pipeline-{number}", GANTRY_TEST_PRINCIPAL="gantry-release-agent"
+        )
+        done = subprocess.run(
+            [*importing, "--digest", digest], cwd=release, env=fresh, capture_output=True, text=True, check=False
+        )
+        assert (done.returncode == 0) is ok, done.stderr
+    shown = subprocess.run([str(GANTRY), "run", "show"], cwd=release, env=fresh, capture_output=True, text=True)
+    second = json.loads(shown.stdout)
+    assert (second["sha"], second["digest"]) == (record["sha"], record["digest"])
 
 
 # Granted but not called by the runs above (the check below fails on any other unused grant): "action" for every

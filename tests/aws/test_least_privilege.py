@@ -9,6 +9,7 @@ tests/aws/test_e2e.py; every rendered policy is linted here with parliament, off
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,80 @@ def test_the_guard_stops_every_other_principal_of_the_account(rendered: least_pr
     assert decisions(rendered, requests, guard=False) == ["Allowed"] * len(requests)
 
 
+# Production changes gantry never makes (Terraform's, or nobody's): denied to the pipeline's other roles and, by the
+# guard, to every principal but the exempt Terraform principals; not granted to production's role either.
+PROD_TAGS = {"Customer": "example", "Environment": "prod"}
+INSTANCE = f"arn:aws:ec2:{PRIMARY}:{ACCOUNT}:instance/i-0123456789abcdef0"
+
+
+def beyond_gantry(rendered: least_privilege.Rendered, identity: str, tags: dict[str, str]) -> list[Request]:
+    tagged = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    return [
+        ask(
+            rendered,
+            identity,
+            "ecs:CreateService",
+            f"arn:aws:ecs:{PRIMARY}:{ACCOUNT}:service/example-prod/another-name",
+            **{"ecs:cluster": PROD_CLUSTER},
+        ),
+        ask(
+            rendered,
+            identity,
+            "ecs:ExecuteCommand",
+            f"arn:aws:ecs:{PRIMARY}:{ACCOUNT}:task/example-prod/0123456789abcdef",
+            **{"ecs:cluster": PROD_CLUSTER},
+        ),
+        ask(
+            rendered, identity, "rds:ModifyDBCluster", f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:cluster:example-prod-{PRIMARY}"
+        ),
+        ask(
+            rendered,
+            identity,
+            "elasticloadbalancing:RegisterTargets",
+            f"arn:aws:elasticloadbalancing:{PRIMARY}:{ACCOUNT}:targetgroup/exampl20261207/0123456789abcdef",
+            **tagged,
+        ),
+        ask(rendered, identity, "ec2:TerminateInstances", INSTANCE, **tagged),
+        ask(rendered, identity, "ssm:StartSession", INSTANCE, **{f"ssm:resourceTag/{k}": v for k, v in tags.items()}),
+    ]
+
+
+def test_production_beyond_what_gantry_changes_is_guarded_too(rendered: least_privilege.Rendered) -> None:
+    """Another service in production's clusters, a shell in its tasks or on its nodes, its database cluster, its
+    load balancers' targets: refused to the build and staging roles and, through the guard, to an administrator;
+    the same requests on staging's resources are not the guard's business."""
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    rendered = copy.copy(rendered)
+    rendered.roles = {**rendered.roles, ADMIN: {"arn": ADMIN, "trust": {}, "policy": everything}}
+    for identity in ("build", "staging", ADMIN):
+        requests = beyond_gantry(rendered, identity, PROD_TAGS)
+        found = decisions(rendered, requests)
+        assert found == ["ExplicitlyDenied"] * len(requests), list(
+            zip([r.action for r in requests], found, strict=True)
+        )
+    staging_tagged = beyond_gantry(rendered, ADMIN, {"Customer": "example", "Environment": "test"})[3:]
+    assert decisions(rendered, staging_tagged) == ["Allowed"] * len(staging_tagged)
+    assert decisions(rendered, beyond_gantry(rendered, ADMIN, PROD_TAGS), guard=False) == ["Allowed"] * 6
+
+
 def test_only_the_release_agents_may_become_production(rendered: least_privilege.Rendered) -> None:
     trust = {identity: role["trust"]["Statement"][0]["Principal"]["AWS"] for identity, role in rendered.roles.items()}
     assert trust["production"] == [least_privilege.RELEASE_AGENT]
     assert trust["build"] == trust["staging"] == [least_privilege.BUILD_AGENT]
+
+
+@pytest.mark.parametrize(
+    ("release_agent", "refusal"),
+    [
+        (least_privilege.BUILD_AGENT, "must not share a principal"),
+        (f"arn:aws:iam::{ACCOUNT}:root", "not an account"),
+    ],
+)
+def test_the_release_agents_cannot_be_the_build_agents_nor_a_whole_account(
+    tmp_path: Path, release_agent: str, refusal: str
+) -> None:
+    with pytest.raises(AssertionError, match=re.escape(refusal)):
+        least_privilege.render(tmp_path / "root", release_agent=release_agent)
 
 
 def test_staging_cannot_reach_production_nor_production_anothers(rendered: least_privilege.Rendered) -> None:

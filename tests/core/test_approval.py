@@ -46,10 +46,15 @@ def allowed(keys: dict[str, Path], *people: str) -> str:
 
 class World:
     """A checkout on branch main (GANTRY_ROOT), the local target's primary source copy, and its protected
-    production; alice and bob may approve; DIGEST passed staging as a build of the checkout's head."""
+    production; alice and bob may approve; DIGEST passed staging as a build of the checkout's head.
+
+    No registry runs in this suite: which digest each commit was published as (the registry's immutable tag,
+    `Target.tagged`) is a dictionary `stage` fills. tests/local runs the same checks against real
+    registries."""
 
     def __init__(self, tmp: Path, keys: dict[str, Path], example: dict[str, Any]) -> None:
         self.tmp, self.keys, self.example = tmp, keys, example
+        self.published: dict[str, str] = {}  # tag (commit) -> digest
         self.work = tmp / "work"
         for path in (TEMPLATE, "config/health-checks.yaml"):
             (self.work / path).parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +75,9 @@ class World:
         if data is not None:
             path = self.tmp / "other.yaml"
             path.write_text(yaml.safe_dump(data))
-        return LocalTarget(load_config(str(path)))
+        target = LocalTarget(load_config(str(path)))
+        target.tagged = self.published.get  # type: ignore[method-assign]
+        return target
 
     def commit(self, author: str, *, committer: str | None = None, add: bool = False, text: str = "") -> str:
         """A commit on main by `author`, pushed to the primary source copy; returns its sha."""
@@ -102,6 +109,7 @@ class World:
 
     def stage(self, digest: str = DIGEST, sha: str | None = None, *, dirty: bool = False) -> None:
         release = Release(sha or self.sha, digest)
+        self.published.setdefault(release.sha, digest)
         approval.record_staging_pass(self.target, release, "run-1", "staging", dirty=dirty)
 
     def check(self, digest: str = DIGEST, *, sha: str | None = None, rollback: bool = False, target: Any = None):  # type: ignore[no-untyped-def]
@@ -119,6 +127,12 @@ class World:
         return approval.approve(
             self.target.cfg, self.target, env="production", digest=digest, approver=who, key=self.keys[who], **kwargs
         )
+
+    def store_signed(self, statement: dict[str, Any], who: str) -> None:
+        """`statement` (as JSON data) signed with `who`'s key and stored, as hand-made tooling would."""
+        text = approvals.Statement.model_validate(statement).canonical()
+        signature = sshsig.sign(text.encode(), self.keys[who])
+        approval.store(self.target, "production", approvals.SignedApproval(statement=text, signature=signature))
 
     def signed_by(self, who: str, key: Path, **changes: Any) -> approvals.SignedApproval:
         """A statement as `gantry approve` makes it for alice, then changed (an attacker edits it) and signed."""
@@ -310,14 +324,15 @@ def test_separation_of_duties_refuses_every_author_and_committer_of_the_change(w
     proposal = approval.propose(world.target.cfg, world.target, env="production", digest=OTHER, approver=BOB)
     forged = json.loads(proposal.statement.canonical())
     forged["approver"] = ALICE
-    text = approvals.Statement.model_validate(forged).canonical()
-    approval.store(
-        world.target,
-        "production",
-        approvals.SignedApproval(statement=text, signature=sshsig.sign(text.encode(), world.keys[ALICE])),
-    )
+    world.store_signed(forged, ALICE)
     with pytest.raises(ApprovalError, match=r"alice@example.com authored or committed"):
         world.check(OTHER, sha=world.git("rev-parse", "HEAD"))
+    # ... nor by shrinking the change she is checked against: a statement whose `since` is the release itself
+    # ("nothing new") or any commit after what production runs.
+    for since in (forged["subject"]["sha"], world.git("rev-parse", "HEAD~1")):
+        world.store_signed({**forged, "subject": {**forged["subject"], "since": since}}, ALICE)
+        with pytest.raises(ApprovalError, match=r"the change must start at what runs|runs nothing in"):
+            world.check(OTHER, sha=world.git("rev-parse", "HEAD"))
     world.approve(BOB, OTHER)
     assert world.check(OTHER, sha=world.git("rev-parse", "HEAD")).approver == BOB  # type: ignore[union-attr]
 
@@ -363,6 +378,29 @@ def test_a_dirty_build_or_a_commit_off_the_protected_branch_never_reaches_produc
     world.stage(third, feature)
     with pytest.raises(ApprovalError, match=r"is not on main .* merged to the protected branch"):
         world.approve(digest=third)
+
+
+def test_a_staging_pass_naming_another_commits_image_is_refused(world: World) -> None:
+    """Someone who can write staging's records (the staging role) records a pass saying a feature branch's
+    image was built from the protected branch's head: the registry's tag for that commit names another image."""
+    world.git("checkout", "-q", "-b", "feature")
+    feature = world.commit(DEV)
+    world.git("checkout", "-q", "main")
+    world.published[feature] = OTHER  # what the feature's pipeline pushed, tagged with its own commit
+    world.published[world.sha] = DIGEST  # the protected head's own build
+    approval.record_staging_pass(world.target, Release(world.sha, OTHER), "forged", "staging", dirty=False)
+    with pytest.raises(ApprovalError, match=r"is not the image published for commit"):
+        world.approve(digest=OTHER)
+    # Signed all the same by tooling that skipped the check (or while the registry was made to agree): the
+    # deploy asks the registry again.
+    world.published[world.sha] = OTHER
+    approval.approve(
+        world.target.cfg, world.target, env="production", digest=OTHER, approver=ALICE, key=world.keys[ALICE]
+    )
+    assert world.check(OTHER) is not None
+    world.published[world.sha] = DIGEST
+    with pytest.raises(ApprovalError, match=r"is not the image published for commit"):
+        world.check(OTHER)
 
 
 def test_the_approval_binds_the_task_definition_that_runs(world: World) -> None:

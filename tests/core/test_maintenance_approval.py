@@ -219,7 +219,11 @@ def test_the_approval_must_be_the_submitters_own(world: World, keys: dict[str, P
     assert world.stored() == []
 
 
-def test_a_deploy_approval_does_not_open_maintenance(world: World, keys: dict[str, Path]) -> None:
+def test_a_deploy_approval_does_not_open_maintenance(
+    world: World, keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No registry runs here: the commit's published image (the registry's tag) is stood in.
+    monkeypatch.setattr(world.target, "tagged", lambda tag: DIGEST if tag == world.sha else None)
     approval.record_staging_pass(world.target, Release(world.sha, DIGEST), "run-1", "staging", dirty=False)
     deploy = approval.approve(
         world.target.cfg,

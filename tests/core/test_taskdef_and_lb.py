@@ -11,7 +11,7 @@ import pytest
 from gantry.errors import GantryError
 from gantry.targets.local import balancers, haproxy
 from gantry.targets.local.layout import Layout
-from gantry.taskdef import container_spec, render
+from gantry.taskdef import check_policy, container_spec, render
 
 DIGEST = "sha256:" + "d" * 64
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,18 +22,22 @@ def committed(path: str) -> str:
     return (ROOT / path).read_text()
 
 
-def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> None:  # type: ignore[no-untyped-def]
-    rendered = render(
+def _rendered(cfg, region: str = "us-east-1") -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return render(
         cfg,
         committed,
         image=f"reg/example/cart@{DIGEST}",
         sha="f" * 40,
         digest=DIGEST,
         env="production",
-        region="us-west-2",
+        region=region,
         database_url="host=/run/postgresql dbname=cart_production user=cart",
         database_secret="/run/gantry/secrets/cart.password",
     )
+
+
+def test_task_definition_renders_to_the_container_the_local_target_runs(cfg) -> None:  # type: ignore[no-untyped-def]
+    rendered = _rendered(cfg, "us-west-2")
     assert rendered["family"] == "example-cart-production"
     spec = container_spec(rendered)
     assert spec.image.endswith(DIGEST) and spec.container_port == 80 and spec.read_only
@@ -71,6 +75,59 @@ HAPROXY = pytest.mark.skipif(
 
 
 @HAPROXY
+def test_the_committed_template_passes_the_task_definition_policy(cfg) -> None:  # type: ignore[no-untyped-def]
+    assert check_policy(_rendered(cfg), DIGEST) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "exception"),
+    [
+        (lambda td: td["containerDefinitions"][0].update(privileged=True), "privileged"),
+        (lambda td: td.update(volumes=[{"name": "root", "host": {"sourcePath": "/"}}]), "host-volumes"),
+        # The local volume driver binds any host path through its options, with no `host` key in sight.
+        (
+            lambda td: td.update(
+                volumes=[
+                    {
+                        "name": "root",
+                        "dockerVolumeConfiguration": {
+                            "driver": "local",
+                            "driverOpts": {"type": "none", "o": "bind", "device": "/"},
+                        },
+                    }
+                ]
+            ),
+            "host-volumes",
+        ),
+        (
+            lambda td: td.update(volumes=[{"name": "x", "dockerVolumeConfiguration": {"driver": "rexray/ebs"}}]),
+            "host-volumes",
+        ),
+        (lambda td: td.update(volumes=[{"name": "x", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]), "unknown"),
+        # A second container of any other image (a tag is not bytes): the approval binds the release's digest only.
+        (
+            lambda td: td["containerDefinitions"].append({"name": "sidecar", "image": "docker.io/evil/x:latest"}),
+            "other-images",
+        ),
+        (lambda td: td["containerDefinitions"][0].update(image="reg/example/cart:latest"), "other-images"),
+        (lambda td: td.update(pidMode="host"), "host-pid"),
+        (lambda td: td["containerDefinitions"][0].update(entryPoint=["/bin/sh"]), "command"),
+        (
+            lambda td: td["containerDefinitions"][0].update(linuxParameters={"capabilities": {"add": ["SYS_ADMIN"]}}),
+            "capabilities",
+        ),
+        (lambda td: td["containerDefinitions"][0].update(dockerSecurityOptions=["seccomp=unconfined"]), "unknown"),
+    ],
+)
+def test_the_task_definition_policy_refuses_what_gives_a_container_the_host(cfg, change, exception) -> None:  # type: ignore[no-untyped-def]
+    rendered = _rendered(cfg)
+    change(rendered)
+    found = check_policy(rendered, DIGEST)
+    assert found and all(line.startswith(f"{exception}: ") for line in found), found
+    if exception != "unknown":
+        assert check_policy(rendered, DIGEST, allowed=[exception]) == []  # the environment's named exception
+
+
 @pytest.mark.parametrize("servers", [[], [("r-a-0", 41001), ("r-a-1", 41002)]])
 def test_regional_load_balancer_config_passes_haproxy_check(cfg, tmp_path: Path, servers) -> None:  # type: ignore[no-untyped-def]
     layout = Layout(cfg, root=tmp_path)

@@ -200,6 +200,9 @@ def test_ansible_maintenance_parameters_and_production_approval(rendered_jobs: P
     assert "submitter: env.APPROVERS" in script
     assert "submitter: '" not in script
     assert "--check --diff" in script
+    # Production hosts are reached from the release agents only, with the release credentials.
+    assert "agent { label 'gantry-release' }" in script
+    assert "AWS_SHARED_CREDENTIALS_FILE = credentials('example-gantry-release')" in script
     assert '-e "target=env_$TARGET_ENV" --limit "$LIMIT"' in script
     # The signed maintenance approval is imported, then checked again before ansible-playbook runs.
     assert script.index("gantry maintenance approve") < script.index("gantry maintenance check")

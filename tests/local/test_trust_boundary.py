@@ -18,6 +18,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from local_stack import ALICE, Stack
 
@@ -90,16 +91,38 @@ def test_a_commits_tests_find_no_keys_run_directory_engine_or_credentials(stack:
     assert report["found"] == {}, report["found"]
 
 
+PROBE = '''"""Leaves a mark where it runs, and tries production's database with the credentials it was given."""
+import os
+
+from yoyo import step
+
+__depends__ = {"0002.cart-items-updated-at"}
+
+
+def probe(conn):
+    import psycopg  # the image's
+
+    url = os.environ["DATABASE_URL"].replace("dbname=cart_staging", "dbname=cart_production")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()  # the password: PGPASSWORD, as migrate.py set it
+        outcome = "connected"
+    except Exception as exc:
+        outcome = "refused: " + str(exc).strip().splitlines()[-1][:200]
+    cursor = conn.cursor()
+    cursor.execute("CREATE TABLE production_probe (outcome text)")
+    cursor.execute("INSERT INTO production_probe VALUES (%s)", (outcome,))
+
+
+steps = [step("CREATE TABLE migration_ran_here (at timestamptz DEFAULT now())"), step(probe)]
+'''
+
+
 def test_an_unapproved_commits_migration_never_runs_against_production(stack: Stack) -> None:
     """The commit adds a Python migration that would write to production: `gantry migrate --env production`
-    refuses it until an approver signs that image; the migration runs in a container, never in gantry."""
-    add_commit(
-        stack,
-        "app/migrations/0003.mark.py",
-        '"""Leaves a mark where it runs."""\nfrom yoyo import step\n\n__depends__ = {"0002.cart-items-updated-at"}\n'
-        'steps = [step("CREATE TABLE migration_ran_here (at timestamptz DEFAULT now())")]\n',
-        "a migration",
-    )
+    refuses it until an approver signs that image; the migration runs in a container, never in gantry, and in
+    staging its credentials (staging's owner login) do not open production's database. Nor do staging's
+    replicas' credentials."""
+    add_commit(stack, "app/migrations/0003.mark.py", PROBE, "a migration")
     for stage in (("source",), ("build", "--skip-tests"), ("push",)):
         stack.gantry(*stage)
     refused = stack.gantry("migrate", "--env", "production", ok=False)
@@ -109,14 +132,35 @@ def test_an_unapproved_commits_migration_never_runs_against_production(stack: St
     applied = stack.gantry("migrate", "--env", "staging")
     assert "0003.mark" in applied.stdout
     assert "migration_ran_here" in tables(stack, "cart_staging")
+    [(outcome,)] = rows(stack, "cart_staging", "SELECT outcome FROM production_probe")
+    assert outcome.startswith("refused: ") and "no pg_hba.conf entry" in outcome, outcome
+    assert "production_probe" not in tables(stack, "cart_production")
+    # A staging replica's login (the password its mounted file holds) is refused by production's database too.
+    password = node(stack).secrets.password("cart_staging_app", create=False)
+    with pytest.raises(psycopg.OperationalError, match=r"no pg_hba\.conf entry"):
+        psycopg.connect(
+            host=str(node(stack).socket_dir),
+            port=stack.ports["databases"][0],
+            dbname="cart_production",
+            user="cart_staging_app",
+            password=password,
+            connect_timeout=5,
+        ).close()
     # The commit is taken back so the rest of the module ships without it.
     subprocess.run(["git", "-C", str(stack.repo), "revert", "--no-edit", "HEAD"], check=True, capture_output=True)
 
 
+def node(stack: Stack) -> postgres.Cluster:
+    return postgres.Cluster("db_us_east_1", _databases(stack), stack.ports["databases"][0], app="cart")
+
+
+def rows(stack: Stack, database: str, query: str) -> list[tuple[object, ...]]:
+    with node(stack).connect(database) as conn:
+        return list(conn.execute(query).fetchall())
+
+
 def tables(stack: Stack, database: str) -> set[str]:
-    node = postgres.Cluster("db_us_east_1", _databases(stack), stack.ports["databases"][0], app="cart")
-    with node.connect(database) as conn:
-        return {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    return {str(row[0]) for row in rows(stack, database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
 def _databases(stack: Stack) -> Path:

@@ -202,6 +202,10 @@ class AwsTarget:
         refs = {region: f"{self.ecr.repository_uri(region)}@{digest}" for region in self.cfg.regions.names}
         return Published(digest=digest, references=refs)
 
+    def tagged(self, tag: str) -> str | None:
+        image = self.ecr.find(self.cfg.regions.primary, tag=tag)
+        return None if image is None else str(image["imageDigest"])
+
     # --- services ------------------------------------------------------------------------------------
     def deployer(self, env: str, region: str) -> EcsDeployer:
         service = self.settings.service(env, region)

@@ -2,8 +2,13 @@
 hot standby fed by streaming replication (the local stand-in for an Aurora global database), with one database
 per environment (`<service>_<environment>`).
 
+Each environment has its own two logins, `<database>_app` for its replicas and `<database>_owner` for its
+migrations, members of the service's shared roles (whose grants the migrations name), and pg_hba.conf admits
+each only to its own environment's database: a staging replica or a staging migration (an unapproved commit's
+code) holds no credential that opens production's database.
+
 Each region's replicas use their own region's cluster, through its UNIX socket directory mounted read-only
-into the container, with the service role's password as a read-only secret file: so a standby region answers
+into the container, with their login's password as a read-only secret file: so a standby region answers
 reads and refuses writes until its cluster is promoted. Credentials are generated into the run directory
 (0600, or a 0444 copy only for the mount) and reach no argv, environment dump or log.
 """
@@ -16,6 +21,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from psycopg import sql
 
 from gantry.errors import GantryError
 from gantry.targets.local import postgres
@@ -51,10 +58,17 @@ class Databases:
         port = self.layout.settings.regions[region].database_port
         if port is None:
             raise GantryError(f"local.regions.{region}.database_port is not set: the service has a database")
-        return postgres.Cluster(f"db_{region.replace('-', '_')}", self.layout.databases, port, app=self.app)
+        logins = {self.name(env): list(self.logins(env)) for env in self.cfg.environments}
+        return postgres.Cluster(
+            f"db_{region.replace('-', '_')}", self.layout.databases, port, app=self.app, logins=logins
+        )
 
     def name(self, env: str) -> str:
         return f"{self.app}_{env.replace('-', '_')}"
+
+    def logins(self, env: str) -> tuple[str, str]:
+        """`env`'s own (service, schema owner) login roles."""
+        return f"{self.name(env)}_app", f"{self.name(env)}_owner"
 
     def up(self) -> None:
         """Region 1's primary and region 2's standby, made on first use and started if they stopped (a fenced
@@ -76,12 +90,36 @@ class Databases:
             primary.start()
         writer = self.writer()
         if writer is not None:
-            for env in self.cfg.environments:
-                writer.create_database(self.name(env))
+            self._environments(writer)
         if not standby.data_dir.exists():
             standby.init_standby(primary)
         elif not standby.is_running() and not standby.is_fenced():
             standby.start()
+        if writer is not None:
+            for node in (primary, standby):
+                if node.name != writer.name and node.data_dir.exists():
+                    # The other region's node takes over the logins when it is promoted (secret distribution).
+                    node.secrets.copy_from(
+                        writer.secrets, [r for env in self.cfg.environments for r in self.logins(env)]
+                    )
+        for node in (primary, standby):
+            if node.data_dir.exists() and not node.is_fenced():
+                node.ensure_hba()
+
+    def _environments(self, writer: postgres.Cluster) -> None:
+        """Each environment's database and its two logins (idempotent); only `<env>_app` may connect as the
+        service, and the owner login owns nothing of another environment."""
+        for env in self.cfg.environments:
+            writer.create_database(self.name(env))
+            app, owner = self.logins(env)
+            writer.ensure_login(app, member_of=writer.app_user)
+            writer.ensure_login(owner, member_of=writer.owner_user)
+            with writer.connect() as conn:
+                conn.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(self.name(env)), sql.Identifier(app)
+                    )
+                )
 
     def down(self) -> None:
         if not self.enabled:
@@ -131,23 +169,27 @@ class Databases:
         return list(roles.values())
 
     def replica_conninfo(self, env: str, region: str) -> str:
-        """DATABASE_URL as a replica in `region` sees it: the socket mount, no password."""
-        return f"host={SOCKET_MOUNT} port={self.cluster(region).port} dbname={self.name(env)} user={self.app}"
+        """DATABASE_URL as `env`'s replicas in `region` see it: the socket mount, their own login, no password."""
+        app, _ = self.logins(env)
+        return f"host={SOCKET_MOUNT} port={self.cluster(region).port} dbname={self.name(env)} user={app}"
 
-    def secret_path(self, region: str) -> Path:
-        """Where the service role's password file for `region`'s replicas is (secret_file writes it)."""
-        return self.layout.root / "secrets" / f"{region}-{self.app}.password"
+    def secret_path(self, env: str, region: str) -> Path:
+        """Where the password file of `env`'s replicas in `region` is (secret_file writes it)."""
+        app, _ = self.logins(env)
+        return self.layout.root / "secrets" / f"{region}-{app}.password"
 
-    def secret_file(self, region: str) -> Path:
-        """The service role's password as a file a replica mounts (0444: the container's unprivileged user
-        reads it; the directory holding it is 0700, so nobody else on the machine does)."""
+    def secret_file(self, env: str, region: str) -> Path:
+        """`env`'s service login's password as a file its replicas mount (0444: the container's unprivileged
+        user reads it; the directory holding it is 0700, so nobody else on the machine does)."""
+        app, _ = self.logins(env)
         node = self.cluster(region)
-        return self._mountable(self.secret_path(region).name, node.secrets.password(self.app, create=False))
+        return self._mountable(self.secret_path(env, region).name, node.secrets.password(app, create=False))
 
-    def owner_secret_file(self) -> Path:
-        """The schema owner's password as a file the one-off migration container mounts (like secret_file)."""
+    def owner_secret_file(self, env: str) -> Path:
+        """`env`'s schema owner's password as a file its one-off migration container mounts (like secret_file)."""
+        _, owner = self.logins(env)
         node = self._writer()
-        return self._mountable(f"owner-{self.app}.password", node.secrets.password(node.owner_user, create=False))
+        return self._mountable(f"{owner}.password", node.secrets.password(owner, create=False))
 
     def _mountable(self, name: str, password: str) -> Path:
         directory = self.layout.root / "secrets"
@@ -174,8 +216,8 @@ class Databases:
     def owner_conninfo(self, env: str) -> str:
         """DATABASE_URL of `env`'s database on the writer as the schema owner, as a container sees it (the
         socket mount, no password)."""
-        node = self._writer()
-        return f"host={SOCKET_MOUNT} port={node.port} dbname={self.name(env)} user={node.owner_user}"
+        _, owner = self.logins(env)
+        return f"host={SOCKET_MOUNT} port={self._writer().port} dbname={self.name(env)} user={owner}"
 
     def mounts(self, region: str) -> dict[str, str]:
         """host path -> container path, read-only, for a replica in `region`."""

@@ -241,7 +241,16 @@ class Secrets:
 class Cluster:
     """One PostgreSQL 15 cluster (primary or standby) in ``base_dir/name``."""
 
-    def __init__(self, name: str, base_dir: Path, port: int, *, app: str, pg_bin: Path = PG_BIN) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_dir: Path,
+        port: int,
+        *,
+        app: str,
+        logins: Mapping[str, Sequence[str]] | None = None,
+        pg_bin: Path = PG_BIN,
+    ) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
             raise PgError(f"cluster name must be a valid slot name: {name!r}")
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", app):
@@ -251,6 +260,10 @@ class Cluster:
         # the migrations: the running service cannot change the schema.
         self.app_user = app
         self.owner_user = f"{app}_owner"
+        # database -> the only roles that may log in to it (pg_hba.conf): each environment's own service and
+        # owner logins, so no environment's credentials open another's database. None: the two shared roles
+        # log in to every database (a single-environment cluster, like the aws tests' Aurora stand-in).
+        self.logins = dict(logins) if logins is not None else None
         self.port = port
         self.pg_bin = pg_bin
         self.runas = RunAs.detect()
@@ -466,16 +479,52 @@ class Cluster:
         return {"initdb_s": round(t_initdb, 3), "total_s": round(time.monotonic() - t0, 3)}
 
     def _hba(self) -> str:
-        return (
-            "# TYPE  DATABASE     USER        ADDRESS        METHOD\n"
-            f"local   all          {SUPERUSER}                   peer map=gantry\n"
-            f"local   all          {self.app_user}                   scram-sha-256\n"
-            f"local   all          {self.owner_user}                   scram-sha-256\n"
-            f"host    all          {self.app_user}        {HOST}/32   scram-sha-256\n"
-            f"host    all          {self.owner_user}  {HOST}/32   scram-sha-256\n"
-            f"host    replication  {REPL_USER}  {HOST}/32   scram-sha-256\n"
-            f"host    postgres     {REPL_USER}  {HOST}/32   scram-sha-256\n"  # pg_rewind source
+        admitted = (
+            {"all": [self.app_user, self.owner_user]}
+            if self.logins is None
+            else {database: list(roles) for database, roles in sorted(self.logins.items())}
         )
+        lines = [
+            "# TYPE  DATABASE     USER        ADDRESS        METHOD",
+            f"local   all          {SUPERUSER}                   peer map=gantry",
+        ]
+        for database, roles in admitted.items():
+            users = ",".join(roles)
+            lines += [
+                f"local   {database}   {users}                   scram-sha-256",
+                f"host    {database}   {users}   {HOST}/32   scram-sha-256",
+            ]
+        lines += [
+            f"host    replication  {REPL_USER}  {HOST}/32   scram-sha-256",
+            f"host    postgres     {REPL_USER}  {HOST}/32   scram-sha-256",  # pg_rewind source
+        ]
+        return "\n".join(lines) + "\n"
+
+    def ensure_hba(self) -> None:
+        """pg_hba.conf as this node's logins say, reloaded when it changed and the node runs."""
+        path = self.data_dir / "pg_hba.conf"
+        wanted = self._hba()
+        with contextlib.suppress(FileNotFoundError):
+            if path.read_text() == wanted:
+                return
+        self._write(path, wanted)
+        if self.is_running():
+            with self.connect() as conn:
+                conn.execute("SELECT pg_reload_conf()")
+
+    def ensure_login(self, role: str, member_of: str) -> None:
+        """A login role (password in this node's secrets) that inherits `member_of`'s privileges; on the writer."""
+        with self.connect() as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                return
+            verifier = scram_verifier(conn, role, self.secrets.password(role))
+            conn.execute("SET log_statement = 'none'")
+            conn.execute("SET log_min_error_statement = 'panic'")  # no statement text in error logs
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(role), sql.Literal(verifier), sql.Identifier(member_of)
+                )
+            )
 
     def _ident(self) -> str:
         users = sorted({"root", self.runas.name, self.runas.invoker})
@@ -654,12 +703,6 @@ class Cluster:
         if row is None:
             raise PgError(f"no row from {query!r}")
         return tuple(row)
-
-    def app_conninfo(self, database: str, *, via_socket: bool = True) -> str:
-        """Conninfo for the application role (password via passfile, never inline)."""
-        host = _safe_path(self.socket_dir) if via_socket else HOST
-        passfile = _safe_path(self.secrets.passfile(self.app_user))
-        return f"host={host} port={self.port} dbname={database} user={self.app_user} passfile={passfile}"
 
     def is_in_recovery(self) -> bool:
         return bool(self.query_one("SELECT pg_is_in_recovery()")[0])

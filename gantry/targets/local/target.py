@@ -142,6 +142,11 @@ class LocalTarget:
                 return None
         return Published(primary, {region: f"{self._image(region)}@{primary}" for region in self.cfg.regions.names})
 
+    def tagged(self, tag: str) -> str | None:
+        return registry.manifest_digest(
+            self.layout.registry_host(self.cfg.regions.primary), self.layout.repository(), tag
+        )
+
     def publish(self, local_image: str, tag: str) -> Published:
         # One publisher per tag at a time, as ECR's immutable tags guarantee: a second run of the same commit
         # waits, then finds the tag published and uses that digest.
@@ -208,7 +213,7 @@ class LocalTarget:
             env=env,
             region=region,
             database_url=database.replica_conninfo(env, region) if database.enabled else "",
-            database_secret=str(database.secret_path(region)) if database.enabled else "",
+            database_secret=str(database.secret_path(env, region)) if database.enabled else "",
         )
 
     def deploy_region(
@@ -216,7 +221,7 @@ class LocalTarget:
     ) -> bool:
         place = self.region(env, region)
         if self.databases.enabled:
-            self.databases.secret_file(region)  # the password file the task definition names, current
+            self.databases.secret_file(env, region)  # the password file the task definition names, current
         before = place.record
         if not (before and before.digest == release.digest and not force and place.in_shape(before)):
             self._pull(task_definition["containerDefinitions"][0]["image"], region)
@@ -283,7 +288,7 @@ class LocalTarget:
             command,
             labels=replicas.labels_for(str(self.layout.root), self.cfg.customer, region, env),
             environment={"DATABASE_URL": self.databases.owner_conninfo(env)},
-            secrets={"DATABASE_PASSWORD": self.databases.owner_secret_file()},
+            secrets={"DATABASE_PASSWORD": self.databases.owner_secret_file(env)},
             mounts=self.databases.mounts(region),
         )
 

@@ -102,6 +102,58 @@ locals {
         Action   = ["cloudwatch:SetAlarmState", "rds:FailoverGlobalCluster", "rds:ModifyGlobalCluster", "rds:SwitchoverGlobalCluster"]
         Resource = concat([local.env[env].global_cluster], local.env[env].db_clusters, local.env[env].alarms)
       }),
+      # Beyond what gantry does: anything in the environment's clusters under any service name, a shell in its
+      # tasks, its database clusters themselves.
+      jsonencode({
+        Sid       = "Guard${replace(title(env), "-", "")}InClusters"
+        Effect    = "Deny"
+        Action    = ["ecs:CreateService", "ecs:DeleteService", "ecs:ExecuteCommand", "ecs:StopTask", "ecs:UpdateContainerInstancesState", "ecs:UpdateService"]
+        Resource  = "*"
+        Condition = { ArnEquals = { "ecs:cluster" = local.env[env].clusters } }
+      }),
+      jsonencode({
+        Sid      = "Guard${replace(title(env), "-", "")}Clusters"
+        Effect   = "Deny"
+        Action   = ["ecs:DeleteCluster", "ecs:DeregisterContainerInstance", "ecs:PutClusterCapacityProviders", "ecs:UpdateCluster"]
+        Resource = local.env[env].clusters
+      }),
+      jsonencode({
+        Sid    = "Guard${replace(title(env), "-", "")}Database"
+        Effect = "Deny"
+        Action = [
+          "rds:DeleteDBCluster", "rds:DeleteGlobalCluster", "rds:FailoverDBCluster", "rds:ModifyDBCluster",
+          "rds:RebootDBCluster", "rds:RemoveFromGlobalCluster", "rds:StopDBCluster",
+        ]
+        Resource = concat([local.env[env].global_cluster], local.env[env].db_clusters)
+      }),
+      # Whatever the environment's stack tagged as its own (every resource of it: the providers' default_tags):
+      # its load balancers' targets and listeners, its nodes and their scaling groups.
+      jsonencode({
+        Sid    = "Guard${replace(title(env), "-", "")}Tagged"
+        Effect = "Deny"
+        Action = [
+          "autoscaling:DeleteAutoScalingGroup", "autoscaling:SetDesiredCapacity",
+          "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
+          "ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceMetadataOptions", "ec2:StopInstances",
+          "ec2:TerminateInstances", "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteListener",
+          "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteRule",
+          "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
+          "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyLoadBalancerAttributes",
+          "elasticloadbalancing:ModifyRule", "elasticloadbalancing:ModifyTargetGroup",
+          "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RegisterTargets",
+          "elasticloadbalancing:SetSecurityGroups",
+        ]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:ResourceTag/Customer" = var.customer, "aws:ResourceTag/Environment" = local.stack[env] } }
+      }),
+      jsonencode({
+        # A shell or a command on its nodes (Session Manager, Run Command): SSM's own tag key for instances.
+        Sid       = "Guard${replace(title(env), "-", "")}NodeSessions"
+        Effect    = "Deny"
+        Action    = ["ssm:SendCommand", "ssm:StartSession"]
+        Resource  = "*"
+        Condition = { StringEquals = { "ssm:resourceTag/Customer" = var.customer, "ssm:resourceTag/Environment" = local.stack[env] } }
+      }),
     ]
   }
   # Route 53 health checks have generated IDs no name pattern can scope: only release roles may change any.
@@ -397,7 +449,7 @@ locals {
   )
 
   # What an approver's own credentials need to sign (`gantry approve --print`): read the protected services'
-  # tags and release, the approval policy, the staging pass and the commit. Attach it to the approvers'
+  # tags and release, the approval policy, the staging pass, the commit and the image it was published as. Attach it to the approvers'
   # permission set; it writes nothing.
   approver_policy = {
     Version = "2012-10-17"
@@ -405,8 +457,8 @@ locals {
       jsonencode({
         Sid      = "Read"
         Effect   = "Allow"
-        Action   = ["ecs:DescribeServices", "ssm:GetParameter", "ssm:GetParametersByPath", "codecommit:GitPull", "codecommit:GetRepository"]
-        Resource = concat(flatten([for env in local.protected : local.env[env].services]), local.all_policies, flatten([for env in local.unprotected : local.env[env].records]), local.codecommit)
+        Action   = ["ecs:DescribeServices", "ssm:GetParameter", "ssm:GetParametersByPath", "codecommit:GitPull", "codecommit:GetRepository", "ecr:DescribeImages"]
+        Resource = concat(flatten([for env in local.protected : local.env[env].services]), local.all_policies, flatten([for env in local.unprotected : local.env[env].records]), local.codecommit, local.repositories)
       }),
       jsonencode({
         Sid      = "ReadTaskDefinitions"

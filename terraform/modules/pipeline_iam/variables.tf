@@ -95,6 +95,18 @@ variable "release_principal_arns" {
     condition     = length(var.release_principal_arns) > 0 && alltrue([for a in var.release_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:", a))])
     error_message = "release_principal_arns needs at least one IAM principal ARN."
   }
+
+  # A whole account (`:root`) would let every principal its administrators allow become production's role, and a
+  # build agent's principal here would put production's role beside the code every build runs.
+  validation {
+    condition     = !anytrue([for a in var.release_principal_arns : endswith(a, ":root")])
+    error_message = "release_principal_arns must name the release agents' roles, not an account (:root)."
+  }
+
+  validation {
+    condition     = length(setintersection(var.release_principal_arns, var.build_principal_arns)) == 0
+    error_message = "release_principal_arns and build_principal_arns must not share a principal: the release agents are separate."
+  }
 }
 
 variable "guard_exempt_principal_arns" {

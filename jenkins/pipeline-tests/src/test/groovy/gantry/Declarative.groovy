@@ -61,6 +61,10 @@ class EnvironmentSection {
   Map<String, Object> values = [:]
 
   void propertyMissing(String name, Object value) { values[name] = value }
+
+  // credentials('id') of a secret-file credential binds the file's path for the whole build (the credentials
+  // binding Jenkins does for an environment block); the harness's withCredentials uses the same path.
+  String credentials(String id) { return "/run/credentials/${id}".toString() }
 }
 
 class WhenSection {

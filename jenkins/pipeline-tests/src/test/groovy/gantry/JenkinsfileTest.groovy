@@ -18,7 +18,7 @@ class JenkinsfileTest extends PipelineHarness {
   // What `gantry approve --print` prints: one JSON line whose signature has newlines of its own.
   static final String SIGNED = '{"signature":"-----BEGIN SSH SIGNATURE-----\\nU1NIU0lH\\n' +
                                '-----END SSH SIGNATURE-----\\n","statement":"{\\"approver\\":\\"bob@example.com\\"}"}'
-  static final String IMPORT = 'gantry approve --env production --import approval.json --submitter "$APPROVER"'
+  static final String IMPORT = 'gantry approve --env production --import approval.json --submitter "$APPROVER" --digest "$DIGEST"'
   static final String UNDO_RUN = 'gantry rollback --env production --changed-by-run'
   static final String RUN_SHOW = 'gantry run show > run-record.json || true'
   static final String BUILD_CREDENTIALS = 'example-gantry-build'
@@ -267,19 +267,21 @@ class JenkinsfileTest extends PipelineHarness {
     Map gate = shellOnly(IMPORT)
     String imported = ((gate.command as String) =~ /--import (\S+)/)[0][1]
     assertTrue("imports the file written: ${imported}", files.containsKey(imported))
-    assertEquals('gantry approve --env production --import approval.json --submitter "bob@example.com"', gate.expanded)
+    assertEquals('gantry approve --env production --import approval.json --submitter "bob@example.com" --digest "' +
+                 DIGEST + '"', gate.expanded)
     assertEquals('gantry-release', gate.agent)
     assertTrue(indexOfOnly('writeFile:approval.json') < indexOfOnly("sh:${IMPORT}".toString()))
   }
 
   @Test
   void anEmptyPasteIsStillCheckedByGantry() {
-    // The approver stored their approval with `gantry approve` themselves: gantry checks it is theirs.
+    // The approver stored their approval with `gantry approve` themselves: gantry checks that the approval of
+    // the staged digest is theirs (the release agent's run has no release until then).
     pasted.SIGNED_APPROVAL = ''
     runPipeline()
     assertEquals(['approval.json': ''], files)
-    assertEquals('gantry approve --env production --import approval.json --submitter "alice@example.com"',
-                 shellOnly(IMPORT).expanded)
+    assertEquals('gantry approve --env production --import approval.json --submitter "alice@example.com" --digest "' +
+                 DIGEST + '"', shellOnly(IMPORT).expanded)
   }
 
   @Test

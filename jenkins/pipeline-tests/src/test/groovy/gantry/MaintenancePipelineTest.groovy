@@ -83,6 +83,9 @@ class MaintenancePipelineTest extends PipelineHarness {
     String playbookRun = ansible.command as String
     assertTrue(playbookRun, playbookRun.contains('-e "target=env_$TARGET_ENV" --limit "$LIMIT"'))
     assertEquals('environments/example/aws.yaml', env.GANTRY_CONFIG)
+    // Hosts change from the release agents only, with the release credentials the whole build holds.
+    assertEquals(['gantry-release'], shells*.agent.unique())
+    assertEquals('/run/credentials/example-gantry-release', env.AWS_SHARED_CREDENTIALS_FILE)
   }
 
   @Test
