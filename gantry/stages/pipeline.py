@@ -30,6 +30,7 @@ class Pipeline:
         self.target = target
         self.root = root
         self.run_id = run_id
+        self.acting_as: str | None = None  # the identity the last stage acted as
 
     # -- the run record -----------------------------------------------------------------------------------
     def start(self, run_id: str) -> RunRecord:
@@ -52,6 +53,7 @@ class Pipeline:
 
     def _as(self, identity: str | None) -> None:
         """The stage that follows acts as `identity` (Target.act_as): "build", an environment, or None."""
+        self.acting_as = identity
         self.target.act_as(identity, self.run_id)
 
     def release(self) -> Release:
@@ -366,8 +368,10 @@ class Pipeline:
             )
 
     def notify(self, status: str, failed_stage: str | None = None, message: str | None = None) -> list[str]:
-        """Send the run's event once: a run that already notified is not notified again."""
-        self._as("build")
+        """Send the run's event once: a run that already notified is not notified again. A command that acted as
+        a protected environment notifies as that environment: the release agent holds no other identity."""
+        acting = self.acting_as
+        self._as(acting if acting is not None and self.cfg.is_protected(acting) else "build")
         record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
         if record is not None and record.notification is not None:
             return []

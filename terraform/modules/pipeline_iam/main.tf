@@ -302,6 +302,13 @@ locals {
           Action   = ["cloudwatch:DescribeAlarms"]
           Resource = local.env[env].alarms
         }),
+        ], e.protected ? [jsonencode({
+          # A failing command on a release agent (which holds only this role) still sends the run's notice.
+          Sid      = "Notify"
+          Effect   = "Allow"
+          Action   = ["sns:Publish"]
+          Resource = [var.sns_topic_arn]
+        })] : [], [
         jsonencode({
           # This environment's records (staging passes, approvals, releases, refusals): created once, never
           # overwritten (the Deny below makes that the role's limit, not the code's choice). A protected
