@@ -63,6 +63,10 @@ def notify_run(status: str, message: str) -> None:
     pipeline = ctx.last if ctx else None
     if pipeline is None or pipeline.run_id is None or not runrecord.exists(pipeline.run_id):
         return
+    if pipeline.acting_as is not None and pipeline.cfg.is_protected(pipeline.acting_as):
+        # A step that acted as a protected environment ran where only that identity is (a release agent): the
+        # run's driver sends the notice (the Jenkinsfile's post, on a build agent).
+        return
     # Notifying must never hide the error being reported, nor be cut short by a second Ctrl-C.
     with contextlib.suppress(Exception), interrupts.shielded():
         pipeline.notify(status, message=message)

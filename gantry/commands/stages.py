@@ -12,7 +12,7 @@ from rich.table import Table
 from gantry import runrecord
 from gantry.commands.approve import show_proposal
 from gantry.context import ENV_OPTION, REGION_OPTION, Context, err, out, pass_ctx
-from gantry.errors import GantryError
+from gantry.errors import ConfigError, GantryError
 from gantry.host import baseimage, engine
 from gantry.stages.pipeline import Pipeline
 
@@ -125,10 +125,20 @@ def verify_command(ctx: Context, env: str) -> None:
 @click.option("--status", "status_", type=click.Choice(["success", "failure", "aborted"]), required=True)
 @click.option("--stage", default=None, help="The stage that failed.")
 @click.option("--message", default=None)
+@click.option(
+    "--identity",
+    default="build",
+    show_default=True,
+    help="Who sends it: build, or a protected environment (on a release agent, which holds only that identity).",
+)
 @pass_ctx
-def notify_command(ctx: Context, status_: str, stage: str | None, message: str | None) -> None:
+def notify_command(ctx: Context, status_: str, stage: str | None, message: str | None, identity: str) -> None:
     """Send the run's notification event to every configured sink (once per run)."""
-    failures = ctx.pipeline().notify(status_, stage, message)
+    if identity != "build" and not ctx.cfg.is_protected(identity):
+        raise ConfigError(
+            f"--identity {identity}: pass build or a protected environment ({', '.join(ctx.cfg.approvals.protected)})"
+        )
+    failures = ctx.pipeline().notify(status_, stage, message, identity=identity)
     if failures:
         raise GantryError(f"{len(failures)} notification sink(s) failed: {'; '.join(failures)}")
 

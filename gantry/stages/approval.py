@@ -145,6 +145,7 @@ def propose(cfg: GantryConfig, target: Target, *, env: str, digest: str, approve
     _committed_release(cfg, passed)
     _published_as(target, release.sha, digest)
     made = change.of(cfg, target, env, release, regions)
+    change.covers_what_runs(target, env, release.sha, made.since, regions)
     if policy.separation_of_duties and approver.lower() in made.contributors:
         raise ApprovalError(
             f"{approver} authored or committed a commit of this change: separation of duties needs another approver"
@@ -261,6 +262,14 @@ def stored(target: Target, env: str, prefix: str) -> list[SignedApproval]:
         except ApprovalError:
             continue  # a malformed record approves nothing; the refusal message names what is missing
     return found
+
+
+def signed_by(signed: SignedApproval, approver: str) -> bool:
+    """`signed` names `approver` (its signature is checked when it is verified); False when malformed."""
+    try:
+        return signed.parse().approver.lower() == approver.lower()
+    except ApprovalError:
+        return False
 
 
 def verify_for_deploy(

@@ -113,31 +113,42 @@ def covers_what_runs(target: Target, env: str, sha: str, since: str | None, regi
     """A change from `since` to `sha` holds every commit between what each of `regions` runs now and `sha`
     (`since` is what a region runs, or an ancestor of it), so its contributors are all of them; ApprovalError
     otherwise. A signer cannot shrink the change they are checked against by naming a later `since`."""
+    if since is None:
+        return  # every commit up to the release: whatever a region runs, nothing of the change is left out
     root = project_root()
     for region in regions:
         current = target.current_release(env, region)
         if current is not None and current.sha == sha:
             continue  # this region runs the commit already: no commit of it is new here
         if current is None:
-            if since is not None:
-                raise ApprovalError(
-                    f"it approves the change since {since[:12]}, but {env} runs nothing in {region} yet: every "
-                    "commit up to the release is new there; ask for a new approval"
-                )
-            continue
-        if since is None or (since != current.sha and not git.is_ancestor(root, since, current.sha)):
+            raise ApprovalError(
+                f"it approves the change since {since[:12]}, but {env} runs nothing in {region} yet: every "
+                "commit up to the release is new there; ask for a new approval"
+            )
+        if since != current.sha and not git.is_ancestor(root, since, current.sha):
             raise ApprovalError(
                 f"it approves the change since {since[:12] if since else 'the start'}, but {env} runs "
                 f"{current.sha[:12]} in {region}: the change must start at what runs; ask for a new approval"
             )
 
 
+def since_what_runs(target: Target, env: str, release: Release, regions: list[str]) -> str | None:
+    """Where the change `release` makes to `env` starts: the commit the regions run, or when they run different
+    ones, the one every other descends from; None (the whole history) when a region runs nothing or no such
+    commit exists; the release itself when every region runs its commit already (a rebuilt image)."""
+    running = [target.current_release(env, region) for region in regions]
+    if any(current is None for current in running):
+        return None
+    others = sorted({current.sha for current in running if current is not None and current.sha != release.sha})
+    if not others:
+        return release.sha
+    root = project_root()
+    return next((c for c in others if all(c == o or git.is_ancestor(root, c, o) for o in others)), None)
+
+
 def of(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Change:
-    """The change `release` makes to `env`: what its first region runs now up to `release`, checked."""
-    current = target.current_release(env, regions[0])
-    since = current.sha if current is not None and current.sha != release.sha else None
-    if current is not None and current.sha == release.sha:
-        since = release.sha  # the same commit again (a rebuilt image): no commit of its own
+    """The change `release` makes to `env`: every commit since what its regions run, up to `release`, checked."""
+    since = since_what_runs(target, env, release, regions)
     found = [] if since == release.sha else commits(cfg, target, release.sha, since)
     return Change(
         release=release,

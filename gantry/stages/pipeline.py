@@ -259,9 +259,18 @@ class Pipeline:
         elif record is not None and record.digest not in (None, digest):
             raise ApprovalError(f"this run ships {record.digest[:19]}, not {digest[:19]}: pass its digest")
         with stage("approval check", self.run_id) as step:
-            statement, _ = approval.verify_for_deploy(self.cfg, self.target, env, digest, self.cfg.regions_of(env))
-            if approver is not None and statement.approver.lower() != approver.lower():
-                raise ApprovalError(f"the valid approval on record is {statement.approver}'s, not {approver!r}'s")
+            candidates = None
+            if approver is not None:  # theirs only: another approver's valid approval does not answer for them
+                candidates = [
+                    signed
+                    for signed in approval.stored(self.target, env, approval.digest_key(digest) + "--")
+                    if approval.signed_by(signed, approver)
+                ]
+                if not candidates:
+                    raise ApprovalError(f"no approval of {digest[:19]} by {approver} is on record for {env}")
+            statement, _ = approval.verify_for_deploy(
+                self.cfg, self.target, env, digest, self.cfg.regions_of(env), candidates=candidates
+            )
             step.detail = f"approved by {statement.approver}"
         self._release_from(statement)
         return statement
@@ -367,11 +376,11 @@ class Pipeline:
                 "failure", failed_stage=f"deploy {env}", message="interrupted deploy, recovered"
             )
 
-    def notify(self, status: str, failed_stage: str | None = None, message: str | None = None) -> list[str]:
-        """Send the run's event once: a run that already notified is not notified again. A command that acted as
-        a protected environment notifies as that environment: the release agent holds no other identity."""
-        acting = self.acting_as
-        self._as(acting if acting is not None and self.cfg.is_protected(acting) else "build")
+    def notify(
+        self, status: str, failed_stage: str | None = None, message: str | None = None, *, identity: str = "build"
+    ) -> list[str]:
+        """Send the run's event once, as `identity`: a run that already notified is not notified again."""
+        self._as(identity)
         record = self.record() if self.run_id and runrecord.exists(self.run_id) else None
         if record is not None and record.notification is not None:
             return []

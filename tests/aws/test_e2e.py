@@ -276,6 +276,8 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch:
 # identity granted it, "identity action" for one.
 NOT_EXERCISED = {
     "staging cloudwatch:DescribeAlarms": "`gantry verify --env staging` (a pipeline run verifies production only)",
+    "production sns:Publish": "the ansible-maintenance job's notices from a release agent (`gantry notify "
+    "--identity production`), not part of a pipeline run",
     "iam:PassRole": "the test stack's services have no task roles (the Terraform stack's have)",
     "elasticloadbalancing:DescribeLoadBalancers": "only for an environment without `url` (the Terraform outputs "
     "always give one): tests/aws/test_source_smoke.py",

@@ -337,6 +337,43 @@ def test_separation_of_duties_refuses_every_author_and_committer_of_the_change(w
     assert world.check(OTHER, sha=world.git("rev-parse", "HEAD")).approver == BOB  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("split", ["primary ahead", "primary empty"])
+def test_a_production_split_between_releases_is_approved_from_the_oldest_commit_it_runs(
+    world: World, monkeypatch: pytest.MonkeyPatch, split: str
+) -> None:
+    """A failed secondary left production on two commits (or the primary runs nothing yet): the change starts
+    where both are covered, the approver signs it, and the deploy accepts exactly that."""
+    old, ahead = world.sha, world.commit(DEV)
+    new = world.commit(DEV)
+    running = {
+        "primary ahead": {"us-east-1": Release(ahead, OTHER), "us-west-2": Release(old, DIGEST)},
+        "primary empty": {"us-east-1": None, "us-west-2": Release(old, DIGEST)},
+    }[split]
+    monkeypatch.setattr(world.target, "current_release", lambda env, region: running[region])
+    third = "sha256:" + "c" * 64
+    world.stage(third, new)
+    signed = world.approve(BOB, third)
+    since = approvals.Statement.model_validate_json(signed.statement).subject.since  # type: ignore[union-attr]
+    assert since == (old if split == "primary ahead" else None)
+    assert world.check(third, sha=new).approver == BOB  # type: ignore[union-attr]
+
+
+def test_a_release_agent_checks_the_clicking_approvers_own_stored_approval(world: World) -> None:
+    """An empty paste on a release agent (a new run, no record yet): the approval on record must be the
+    submitter's own, even when another approver's is valid too; the run takes its release from it."""
+    from gantry.stages.pipeline import Pipeline
+
+    world.approve(BOB)
+    world.approve(ALICE)
+    agent = Pipeline(world.target.cfg, world.target, world.work, "release-run-1")
+    assert agent.check_approval("production", ALICE, DIGEST).approver == ALICE
+    assert (agent.record().sha, agent.record().digest) == (world.sha, DIGEST)
+    with pytest.raises(ApprovalError, match=r"no approval of sha256:aaaaaaaaaaaa by mallory@example.com"):
+        Pipeline(world.target.cfg, world.target, world.work, "release-run-2").check_approval(
+            "production", MALLORY, DIGEST
+        )
+
+
 def test_committers_must_sign_with_their_listed_key_where_configured(world: World, tmp_path: Path) -> None:
     committers = tmp_path / "work" / "committers"
     # git signs commits in the "git" namespace: the committers' list names the key without a namespace limit.

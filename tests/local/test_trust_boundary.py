@@ -105,12 +105,20 @@ def probe(conn):
     url = os.environ["DATABASE_URL"].replace("dbname=cart_staging", "dbname=cart_production")
     try:
         psycopg.connect(url, connect_timeout=5).close()  # the password: PGPASSWORD, as migrate.py set it
-        outcome = "connected"
+        connected = "connected"
     except Exception as exc:
-        outcome = "refused: " + str(exc).strip().splitlines()[-1][:200]
+        connected = "refused: " + str(exc).strip().splitlines()[-1][:200]
     cursor = conn.cursor()
-    cursor.execute("CREATE TABLE production_probe (outcome text)")
-    cursor.execute("INSERT INTO production_probe VALUES (%s)", (outcome,))
+    # From inside staging's own database: what an owner of production's database could do without connecting.
+    cursor.execute("SAVEPOINT probe")
+    try:
+        cursor.execute("ALTER DATABASE cart_production CONNECTION LIMIT 0")
+        altered = "altered"
+    except Exception as exc:
+        cursor.execute("ROLLBACK TO SAVEPOINT probe")
+        altered = "refused: " + str(exc).strip().splitlines()[0][:200]
+    cursor.execute("CREATE TABLE production_probe (attempt text, outcome text)")
+    cursor.execute("INSERT INTO production_probe VALUES ('connect', %s), ('alter', %s)", (connected, altered))
 
 
 steps = [step("CREATE TABLE migration_ran_here (at timestamptz DEFAULT now())"), step(probe)]
@@ -120,8 +128,8 @@ steps = [step("CREATE TABLE migration_ran_here (at timestamptz DEFAULT now())"),
 def test_an_unapproved_commits_migration_never_runs_against_production(stack: Stack) -> None:
     """The commit adds a Python migration that would write to production: `gantry migrate --env production`
     refuses it until an approver signs that image; the migration runs in a container, never in gantry, and in
-    staging its credentials (staging's owner login) do not open production's database. Nor do staging's
-    replicas' credentials."""
+    staging its credentials (staging's owner login) neither open production's database nor alter it from
+    staging's. Nor do staging's replicas' credentials open it."""
     add_commit(stack, "app/migrations/0003.mark.py", PROBE, "a migration")
     for stage in (("source",), ("build", "--skip-tests"), ("push",)):
         stack.gantry(*stage)
@@ -132,8 +140,9 @@ def test_an_unapproved_commits_migration_never_runs_against_production(stack: St
     applied = stack.gantry("migrate", "--env", "staging")
     assert "0003.mark" in applied.stdout
     assert "migration_ran_here" in tables(stack, "cart_staging")
-    [(outcome,)] = rows(stack, "cart_staging", "SELECT outcome FROM production_probe")
-    assert outcome.startswith("refused: ") and "no pg_hba.conf entry" in outcome, outcome
+    outcomes = dict(rows(stack, "cart_staging", "SELECT attempt, outcome FROM production_probe"))
+    assert str(outcomes["connect"]).startswith("refused: ") and "no pg_hba.conf entry" in str(outcomes["connect"])
+    assert str(outcomes["alter"]).startswith("refused: ") and "must be owner" in str(outcomes["alter"]), outcomes
     assert "production_probe" not in tables(stack, "cart_production")
     # A staging replica's login (the password its mounted file holds) is refused by production's database too.
     password = node(stack).secrets.password("cart_staging_app", create=False)

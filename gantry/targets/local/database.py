@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from psycopg import sql
-
 from gantry.errors import GantryError
 from gantry.targets.local import postgres
 from gantry.targets.local.layout import Layout
@@ -107,19 +105,14 @@ class Databases:
                 node.ensure_hba()
 
     def _environments(self, writer: postgres.Cluster) -> None:
-        """Each environment's database and its two logins (idempotent); only `<env>_app` may connect as the
-        service, and the owner login owns nothing of another environment."""
+        """Each environment's database, owned by its own owner login, and its service login (idempotent). No
+        login belongs to a role that owns another environment's database (none can alter, lock or drop it);
+        the service logins belong to the shared service role, which the migrations grant their tables to."""
         for env in self.cfg.environments:
-            writer.create_database(self.name(env))
             app, owner = self.logins(env)
+            writer.ensure_login(owner)
             writer.ensure_login(app, member_of=writer.app_user)
-            writer.ensure_login(owner, member_of=writer.owner_user)
-            with writer.connect() as conn:
-                conn.execute(
-                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                        sql.Identifier(self.name(env)), sql.Identifier(app)
-                    )
-                )
+            writer.create_database(self.name(env), owner=owner, app=app)
 
     def down(self) -> None:
         if not self.enabled:

@@ -238,6 +238,21 @@ class Secrets:
 # --------------------------------------------------------------------------- cluster
 
 
+# The relations a role owns in a database (what migrations create: tables, views, sequences not owned by a
+# column), as (relkind, quoted name): create_database moves them with the database to a new owner.
+RELATIONS_OWNED_BY = """
+SELECT c.relkind, format('%%I.%%I', n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relowner = %s::regrole AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+"""
+RELATION_KINDS = {
+    "r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE", "f": "FOREIGN TABLE"
+}  # fmt: skip
+
+
 class Cluster:
     """One PostgreSQL 15 cluster (primary or standby) in ``base_dir/name``."""
 
@@ -512,19 +527,19 @@ class Cluster:
             with self.connect() as conn:
                 conn.execute("SELECT pg_reload_conf()")
 
-    def ensure_login(self, role: str, member_of: str) -> None:
-        """A login role (password in this node's secrets) that inherits `member_of`'s privileges; on the writer."""
+    def ensure_login(self, role: str, member_of: str | None = None) -> None:
+        """A login role (password in this node's secrets), inheriting `member_of`'s privileges if given; on the
+        writer."""
         with self.connect() as conn:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 return
             verifier = scram_verifier(conn, role, self.secrets.password(role))
             conn.execute("SET log_statement = 'none'")
             conn.execute("SET log_min_error_statement = 'panic'")  # no statement text in error logs
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
-                    sql.Identifier(role), sql.Literal(verifier), sql.Identifier(member_of)
-                )
-            )
+            create = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
+            if member_of is not None:
+                create += sql.SQL(" IN ROLE {}").format(sql.Identifier(member_of))
+            conn.execute(create)
 
     def _ident(self) -> str:
         users = sorted({"root", self.runas.name, self.runas.invoker})
@@ -562,11 +577,34 @@ class Cluster:
         self.secrets.passfile(self.app_user)
         self.secrets.passfile(self.owner_user)
 
-    def create_database(self, name: str) -> bool:
-        """A database owned by the owner role, which the service's role may only connect to. False when it
-        exists already."""
+    def create_database(self, name: str, *, owner: str | None = None, app: str | None = None) -> None:
+        """`name`, owned by `owner` (default: the shared owner role), which `app` (default: the shared service
+        role) may connect to and nobody else. A database made for another owner (an earlier gantry's shared
+        one) moves to `owner` with the relations in it, so no other owner can alter, lock or drop it."""
+        owner, app = owner or self.owner_user, app or self.app_user
         with self.connect() as conn:
-            return ensure_database(conn, name, owner=self.owner_user, app_role=self.app_user)
+            ensure_database(conn, name, owner=owner, app_role=app)
+            row = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (name,))
+            found = str(row.fetchone()[0])  # type: ignore[index]
+            if found != owner:
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner))
+                )
+                with self.connect(name) as inside:
+                    for kind, relation in inside.execute(RELATIONS_OWNED_BY, (found,)).fetchall():
+                        alter = sql.SQL("ALTER {} {} OWNER TO {}").format(
+                            sql.SQL(RELATION_KINDS[kind]), sql.SQL(relation), sql.Identifier(owner)
+                        )
+                        inside.execute(alter)
+            if app != self.app_user:
+                conn.execute(
+                    sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+                        sql.Identifier(name), sql.Identifier(self.app_user)
+                    )
+                )
+                conn.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(app))
+                )
 
     def init_standby(self, primary: Cluster) -> dict[str, float]:
         """pg_basebackup from ``primary`` with a physical slot named after this node."""

@@ -127,12 +127,15 @@ locals {
         Resource = concat([local.env[env].global_cluster], local.env[env].db_clusters)
       }),
       # Whatever the environment's stack tagged as its own (every resource of it: the providers' default_tags):
-      # its load balancers' targets and listeners, its nodes and their scaling groups.
+      # its load balancers' targets and listeners, its nodes and their scaling groups, and their tags themselves
+      # (retagging a resource would take it out of this statement).
       jsonencode({
         Sid    = "Guard${replace(title(env), "-", "")}Tagged"
         Effect = "Deny"
         Action = [
-          "autoscaling:DeleteAutoScalingGroup", "autoscaling:SetDesiredCapacity",
+          "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteAutoScalingGroup", "autoscaling:DeleteTags",
+          "autoscaling:SetDesiredCapacity", "ec2:CreateTags", "ec2:DeleteTags", "elasticloadbalancing:AddTags",
+          "elasticloadbalancing:RemoveTags",
           "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
           "ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceMetadataOptions", "ec2:StopInstances",
           "ec2:TerminateInstances", "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteListener",
@@ -303,7 +306,8 @@ locals {
           Resource = local.env[env].alarms
         }),
         ], e.protected ? [jsonencode({
-          # A failing command on a release agent (which holds only this role) still sends the run's notice.
+          # What runs on a release agent (which holds only this role) sends its own notices: the
+          # ansible-maintenance job's `gantry notify --identity <env>`.
           Sid      = "Notify"
           Effect   = "Allow"
           Action   = ["sns:Publish"]

@@ -93,7 +93,7 @@ class MaintenancePipelineTest extends PipelineHarness {
     failOn = 'maintenance approve'
     runPipeline()
     assertPlaybookNeverRan('FAILURE')
-    assertTrue(shellCommands().contains('gantry notify --status failure --stage ansible-maintenance'))
+    assertTrue(shellCommands().contains('gantry notify --identity production --status failure --stage ansible-maintenance'))
   }
 
   @Test
@@ -108,7 +108,7 @@ class MaintenancePipelineTest extends PipelineHarness {
   void assertAbortedWithoutMaintenance() {
     assertPlaybookNeverRan('ABORTED')
     assertFalse(shellCommands().any { it.startsWith('gantry maintenance') })
-    assertTrue(shellCommands().contains('gantry notify --status aborted --stage ansible-maintenance'))
+    assertTrue(shellCommands().contains('gantry notify --identity production --status aborted --stage ansible-maintenance'))
   }
 
   @Test
