@@ -31,7 +31,7 @@ from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, Intent, Lease, LeaseHeldError, RegionIntent, unfinished_error
 from gantry.records import RELEASES, release_key
 from gantry.runrecord import DeploymentState, ReleaseRef
-from gantry.stages import approval, change
+from gantry.stages import admission, approval, change
 from gantry.stages.interrupts import shielded
 from gantry.stages.progress import Step
 from gantry.targets.base import Release, Target
@@ -164,11 +164,11 @@ def deploy_environment(
     note = step.note if step else (lambda _text: None)
     # Before anything is touched: a protected target takes only an approved release (recorded if refused), and
     # every target only a task definition the policy allows.
-    admission = approval.require(cfg, target, env, release, order, run_id=run_id, rollback=rollback)
-    if admission is not None:
-        note(f"approved by {admission.approver} until {admission.expires_at:%Y-%m-%d %H:%M} UTC")
+    admitted = admission.require(cfg, target, env, release, order, run_id=run_id, rollback=rollback)
+    if admitted is not None:
+        note(f"approved by {admitted.approver} until {admitted.expires_at:%Y-%m-%d %H:%M} UTC")
     rendered = task_definitions(target, cfg, env, release, order)
-    approval_hash = admission.approval if admission else None
+    approval_hash = admitted.approval if admitted else None
     with leased(target, env, run_id, command) as lease:
         intent = _intent(target, cfg, lease, run_id, env, release, approval_hash)
         _save(lease, intent, run_id)  # the intent is on record before any region changes
@@ -193,7 +193,7 @@ def deploy_environment(
             item.state = "done"
             item.changed = item.changed or changed
             _save(lease, intent, run_id)
-            approval.record_release(target, env, target.identity(env, region), release, run_id, approval_hash)
+            admission.record_release(target, env, target.identity(env, region), release, run_id, approval_hash)
             done.append(RegionOutcome(region, release_of(item.previous), changed))
         return done
 
@@ -263,7 +263,7 @@ def _check_recovery(
         return
     if not roll_back:
         try:
-            approval.verify_approval(cfg, target, env, release_of(intent.release), regions, intent.approval)  # type: ignore[arg-type]
+            admission.verify_approval(cfg, target, env, release_of(intent.release), regions, intent.approval)  # type: ignore[arg-type]
         except ApprovalError as exc:
             raise ApprovalError(
                 f"recover would roll {env} forward to {intent.release.digest[:19]}, but {exc}: nothing changed; "

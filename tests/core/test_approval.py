@@ -19,7 +19,7 @@ from gantry import approvals
 from gantry.config import load_config
 from gantry.errors import ApprovalError, ConfigError, DeployError
 from gantry.host import sshsig
-from gantry.stages import approval, change
+from gantry.stages import admission, approval, change
 from gantry.targets.base import Release
 from gantry.targets.local.target import LocalTarget
 
@@ -113,7 +113,7 @@ class World:
         approval.record_staging_pass(self.target, release, "run-1", "staging", dirty=dirty)
 
     def check(self, digest: str = DIGEST, *, sha: str | None = None, rollback: bool = False, target: Any = None):  # type: ignore[no-untyped-def]
-        return approval.require(
+        return admission.require(
             (target or self.target).cfg,
             target or self.target,
             "production",
@@ -501,7 +501,7 @@ def test_every_refused_attempt_is_recorded(world: World) -> None:
     for _ in range(2):
         with pytest.raises(ApprovalError):
             world.check()
-    refused = world.records().find(approval.REFUSED, "")
+    refused = world.records().find(admission.REFUSED, "")
     assert len(refused) == 2 and all(r["digest"] == DIGEST and "no approval" in r["reason"] for r in refused)
 
 
@@ -509,7 +509,7 @@ def _ran(world: World, days_ago: float, signed: approvals.SignedApproval) -> Non
     """The records a deploy leaves once the release reached steady state on both production targets."""
     for region in ("us-east-1", "us-west-2"):
         identity = world.target.identity("production", region)
-        approval.record_release(world.target, "production", identity, Release(world.sha, DIGEST), "r", signed.digest)
+        admission.record_release(world.target, "production", identity, Release(world.sha, DIGEST), "r", signed.digest)
         path = world.target.layout.records / "production" / "releases"
         for record in path.glob("*.json"):
             data = json.loads(record.read_text())
@@ -540,7 +540,7 @@ def test_rollback_goes_only_to_a_release_the_target_ran_within_the_maximum_age(w
 def test_unprotected_environments_need_nothing(world: World) -> None:
     release = Release(world.sha, DIGEST)
     cfg = world.target.cfg
-    assert approval.require(cfg, world.target, "staging", release, ["us-east-1"], run_id="r", rollback=False) is None
+    assert admission.require(cfg, world.target, "staging", release, ["us-east-1"], run_id="r", rollback=False) is None
 
 
 def test_the_change_lists_every_commit_since_what_production_runs(world: World) -> None:

@@ -16,7 +16,7 @@ from gantry.config import load_config
 from gantry.errors import ApprovalError, DeployError, GantryError
 from gantry.leases import Holder, LeaseHeldError
 from gantry.records import FileRecordStore
-from gantry.stages import approval, deploy
+from gantry.stages import admission, deploy
 from gantry.stages.interrupts import Interrupted
 from gantry.targets.base import Release
 from gantry.targets.local.leases import FileLeaseStore
@@ -136,7 +136,7 @@ def test_no_region_moves_without_an_approval(cfg, tmp_path) -> None:  # type: ig
     with pytest.raises(ApprovalError, match="no approval on record"):
         deploy_environment(bare, cfg, "production", NEW, regions=["us-west-2"])
     assert bare.calls == []
-    assert len(bare.store.find(approval.REFUSED, "")) == 2  # both attempts are on record
+    assert len(bare.store.find(admission.REFUSED, "")) == 2  # both attempts are on record
 
 
 def test_staging_needs_no_approval(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +249,7 @@ def test_recover_rolls_back_only_to_releases_the_target_ran(cfg, tmp_path) -> No
     with pytest.raises(ApprovalError, match=r"never ran to steady state"):
         deploy.recover(bare, cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
     assert bare.calls == []
-    approval.record_release(bare, "production", bare.identity("production", "us-east-1"), OLD, "run-0", None)  # type: ignore[arg-type]
+    admission.record_release(bare, "production", bare.identity("production", "us-east-1"), OLD, "run-0", None)  # type: ignore[arg-type]
     assert deploy.recover(bare, cfg, "production", run_id="run-recover") == ["us-east-1 -> sha256:111111111111"]  # type: ignore[arg-type]
 
 

@@ -24,6 +24,7 @@ from gantry.host.git import Commit, archive, commits, git, show
 from gantry.names import check_sha
 from gantry.records import RELEASES, RecordStore, release_prefix
 from gantry.targets.aws import tasks
+from gantry.targets.aws.alarms import Alarms
 from gantry.targets.aws.clients import Clients, aws_errors
 from gantry.targets.aws.database import AuroraDatabase, password_key
 from gantry.targets.aws.ecr import DIGEST_PREFIX, Ecr, ImagePusher, SkopeoPusher
@@ -68,6 +69,7 @@ class AwsTarget:
         self.task_waiter = task_waiter or PollingTaskWaiter(self.settings.poll_seconds)
         self.source = SourceCopies(self.clients, self.settings.regions)
         self.database = AuroraDatabase(cfg, self.settings, self.clients)
+        self.alarms = Alarms(self.clients, cfg, self.settings)
         self._scratch: Path | None = None
         self._have: set[str] = set()
 
@@ -373,47 +375,11 @@ class AwsTarget:
             detail += f", not healthy: {', '.join(bad)}"
         return Health(healthy=healthy, desired=desired, unhealthy=len(bad), detail=detail[:200])
 
-    def _alarm_prefixes(self, envs: list[str]) -> dict[str, set[str]]:
-        """region -> the alarm name prefixes of `envs` there: an environment stack names its alarms (and its
-        cluster) <customer>-<stack>-..., which is all a role is granted to read."""
-        found: dict[str, set[str]] = {}
-        for env in envs:
-            for region in self.cfg.regions_of(env):
-                found.setdefault(region, set()).add(f"{self.settings.cluster(env, region)}-")
-        return found
-
-    def _alarms(self, region: str, prefix: str, **filters: str) -> list[dict[str, Any]]:
-        with aws_errors(f"describe_alarms in {region}"):
-            found: list[dict[str, Any]] = self.clients("cloudwatch", region).describe_alarms(
-                AlarmNamePrefix=prefix, **filters
-            )["MetricAlarms"]
-        return found
-
     def firing_alerts(self) -> list[Alert]:
-        """The environments' CloudWatch alarms in ALARM, in both regions."""
-        firing = []
-        for region, prefixes in self._alarm_prefixes(list(self.cfg.environments)).items():
-            alarms = [a for prefix in sorted(prefixes) for a in self._alarms(region, prefix, StateValue="ALARM")]
-            firing += [
-                Alert(
-                    name=f"{region}:{alarm['AlarmName']}",
-                    severity="alarm",
-                    summary=alarm.get("AlarmDescription") or alarm.get("StateReason", ""),
-                    since=str(alarm.get("StateUpdatedTimestamp", "")),
-                )
-                for alarm in alarms
-            ]
-        return firing
+        return self.alarms.firing()
 
     def verify_monitoring(self, env: str, note: Note) -> str:
-        """Every CloudWatch alarm of the environment's services is OK (none in ALARM)."""
-        firing = []
-        for region, prefixes in self._alarm_prefixes([env]).items():
-            alarms = [a for prefix in sorted(prefixes) for a in self._alarms(region, prefix)]
-            firing += [f"{region}:{a['AlarmName']}" for a in alarms if a.get("StateValue") == "ALARM"]
-        if firing:
-            raise GantryError(f"CloudWatch alarms firing for {env}: {', '.join(firing)[:200]}: investigate first")
-        return "no CloudWatch alarm firing"
+        return self.alarms.verify(env)
 
     # --- source --------------------------------------------------------------------------------------
     def push_source(self, repo: Path, commits: list[str]) -> None:
