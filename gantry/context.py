@@ -4,6 +4,7 @@ pipeline of the run it belongs to (resolved once per command)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from functools import cached_property
 
@@ -63,13 +64,13 @@ def notify_run(status: str, message: str) -> None:
     pipeline = ctx.last if ctx else None
     if pipeline is None or pipeline.run_id is None or not runrecord.exists(pipeline.run_id):
         return
-    if pipeline.acting_as is not None and pipeline.cfg.is_protected(pipeline.acting_as):
-        # A step that acted as a protected environment ran where only that identity is (a release agent): the
-        # run's driver sends the notice (the Jenkinsfile's post, on a build agent).
-        return
+    if os.environ.get("GANTRY_NOTIFY_ON_FAILURE", "true") == "false":
+        return  # the run's driver sends its one notice (the Jenkinsfile's post)
+    # As the identity the failing stage acted as: on a release agent only the release identity is there.
+    acting_as = pipeline.acting_as if pipeline.acting_as and pipeline.cfg.is_protected(pipeline.acting_as) else "build"
     # Notifying must never hide the error being reported, nor be cut short by a second Ctrl-C.
     with contextlib.suppress(Exception), interrupts.shielded():
-        pipeline.notify(status, message=message)
+        pipeline.notify(status, message=message, identity=acting_as)
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -6,6 +6,7 @@ half restored."""
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import signal
 import sys
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ def install() -> None:
     """Route SIGINT and SIGTERM through Interrupted (call once, from the CLI's main thread)."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise)
+    # SIGUSR1 prints every thread's stack to stderr: where a command that seems stuck is waiting.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 @contextlib.contextmanager

@@ -201,3 +201,28 @@ def make_stack(base: Path, ports: dict[str, Any]) -> Stack:
         **podman.environment(),
     )
     return Stack(repo, base / "home", config, env, ports, keys)
+
+
+def outcome(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """`proc`'s output once it exits and its pipes close. When that takes longer than `timeout` the test fails
+    with what held it: gantry's own threads' stacks (it prints them on SIGUSR1) while it still runs, else the
+    processes it started that still hold its output pipes."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        _, stderr = proc.communicate(timeout=30)
+        raise AssertionError(f"gantry still ran after {timeout:.0f} s; its stacks:\n{stderr[-6000:]}")
+    pipe = str(Path(f"/proc/self/fd/{proc.stderr.fileno()}").readlink()) if proc.stderr else "?"
+    holders = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(str(fd.readlink()) == pipe for fd in fd_dir.iterdir()):
+                holders.append((fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+        except OSError:
+            continue
+    raise AssertionError(f"gantry exited ({proc.returncode}) but these hold its output {pipe}: {holders}")

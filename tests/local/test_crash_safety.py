@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from local_stack import ALICE, Stack, wait_for
+from local_stack import ALICE, Stack, outcome, wait_for
 
 pytestmark = pytest.mark.integration
 PORT_BASE = 26000
@@ -103,7 +103,7 @@ def test_a_signal_mid_deploy_rolls_back_then_exits(
     deploy = stack.start("deploy", "--env", "production")
     wait_for(lambda: len(stack.containers(env="production", region="us-west-2")) > REPLICAS, 60, "region 2 rolling")
     deploy.send_signal(signum)
-    _, stderr = deploy.communicate(timeout=120)
+    _, stderr = outcome(deploy, 120)
     assert deploy.returncode == code
     assert "Traceback" not in stderr
     assert [line for line in stderr.splitlines() if line.startswith("interrupted")] == [
@@ -124,7 +124,7 @@ def test_the_engine_dying_mid_deploy_ends_on_one_release(stack: Stack, releases:
     deploy = stack.start("deploy", "--env", "production")
     wait_for(lambda: region_state(stack, "us-west-2") == "rolling", 60, "region 2 rolling")
     stack.kill("podman-service")
-    _, stderr = deploy.communicate(timeout=180)
+    _, stderr = outcome(deploy, 180)
     assert "Traceback" not in stderr, stderr
     if deploy.returncode == 0:
         assert_one_release_and_no_orphans(stack, releases["second"])

@@ -61,6 +61,7 @@ def test_the_jenkinsfile_steps_on_the_local_target(stack: Stack, tmp_path: Path)
     record = json.loads((agents["gantry-build"].workspace / "run-record.json").read_text())
     assert record["run_id"] == "jenkins-example-cart-pipeline-3" and record["result"] == "success"
     assert record["approval"]["approver"] == ALICE
+    assert [n["status"] for n in stack.notifications() if n.get("run_id") == record["run_id"]] == ["success"]
     stages = [s["name"] for s in record["stages"]]
     production = [i for i, name in enumerate(stages) if name.startswith("deploy production")]
     assert len(production) == 2 and stages.index("approve") < production[0], stages

@@ -44,6 +44,8 @@ KNOWN = {
     "sh 'gantry rollback --env production --changed-by-run'": "shell",
     "withCredentials(": "",
 }
+# The pipeline's environment block: NAME = 'literal' (GANTRY_RUN_ID, interpolated, is the test's to give).
+LITERAL_ENV = re.compile(r"^\s*(?P<name>[A-Z_]+) = '(?P<value>[^']*)'\s*$")
 # Lines that belong to a multi-line step already handled (the input step's arguments) or to the structure.
 STRUCTURE = re.compile(
     r"^\s*(\}|\)|\{|//|$|pipeline|agent none|options|parameters|environment|stages|steps|post \{|def gantry|"
@@ -70,6 +72,7 @@ class Pipeline:
     post: dict[str, list[Step]] = field(default_factory=dict)
     stage_post: dict[str, dict[str, list[Step]]] = field(default_factory=dict)  # stage -> condition -> steps
     parents: dict[str, str] = field(default_factory=dict)  # leaf stage -> the stage whose post covers it
+    environment: dict[str, str] = field(default_factory=dict)  # the pipeline's literal environment entries
 
     def commands(self) -> list[str]:
         return [f"gantry {s.args}" for _, steps in self.stages for s in steps if s.kind == "gantry"]
@@ -123,6 +126,8 @@ def parse(jenkinsfile: Path) -> Pipeline:  # noqa: PLR0912 (one branch per kind 
             frames.append((depth, "node", match["label"], match["label"]))
         elif match := CREDENTIALS.search(line):
             frames.append((depth, "credentials", match["id"], None))
+        elif (match := LITERAL_ENV.match(line)) and not frames:
+            pipeline.environment[match["name"]] = match["value"]
         elif match := GANTRY.search(line):
             if section is None:
                 raise AssertionError(f"Jenkinsfile:{number}: gantry call outside any stage: {stripped}")
@@ -236,6 +241,7 @@ def run(pipeline: Pipeline, build: Build) -> str:
     """The build's result, running stage-level and pipeline-level post conditions as Jenkins does."""
     result = "SUCCESS"
     failed_stage = None
+    build.env.update(pipeline.environment)
     try:
         for name, steps in pipeline.stages:
             for step in steps:

@@ -165,6 +165,8 @@ class JenkinsfileTest extends PipelineHarness {
   void oneRunRecordPerBuildAndTheBuildOptions() {
     runPipeline()
     assertEquals('jenkins-example-pipeline-42', env.GANTRY_RUN_ID)
+    // The post sends the run's one notice; a failing step on a release agent does not send a second.
+    assertEquals('false', env.GANTRY_NOTIFY_ON_FAILURE)
     // logRotator(...) is buildDiscarder's argument, so it is called just before it.
     assertEquals(['timestamps', 'timeout', 'logRotator', 'buildDiscarder', 'disableConcurrentBuilds',
                   'skipDefaultCheckout'], runner.pipeline.options*.name)
