@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -20,6 +20,9 @@ from gantry.approvals import ApprovalPolicy, Hours, Principal
 from gantry.errors import ConfigError
 from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName
 from gantry.paths import project_root
+
+if TYPE_CHECKING:
+    import click
 
 DEFAULT_CONFIG = "environments/example/local.yaml"
 TARGETS_GROUP = "gantry.targets"
@@ -298,6 +301,13 @@ def inside(root: Path, value: str, field: str) -> Path:
     if not path.is_relative_to(base):
         raise ConfigError(f"{field}: {value!r} leaves the repository: give a path inside {base}")
     return path
+
+
+def root_config_option(ctx: click.Context) -> str | None:
+    """The environment file the root command's --config (or GANTRY_CONFIG) names, for a command registered by a
+    plugin; None means the default."""
+    value = ctx.find_root().params.get("config")
+    return str(value) if value else None
 
 
 def config_path(explicit: str | None = None) -> Path:

@@ -15,7 +15,7 @@ from typing import TextIO
 import click
 
 from gantry.commands.signing import signing_options
-from gantry.config import GantryConfig, load_config
+from gantry.config import GantryConfig, load_config, root_config_option
 from gantry.errors import ConfigError
 from gantry.stages import operations
 from gantry.targets.base import Target
@@ -29,8 +29,7 @@ SUBMITTER_OPTION = click.option("--submitter", default=None, help="Who asked (th
 
 
 def _target(ctx: click.Context) -> tuple[GantryConfig, Target]:
-    value = ctx.find_root().params.get("config")  # the root group's --config / GANTRY_CONFIG
-    cfg = load_config(str(value) if value else None)
+    cfg = load_config(root_config_option(ctx))
     return cfg, make_target(cfg)
 
 

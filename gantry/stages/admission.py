@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from gantry.approvals import SignedApproval
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, GantryError
 from gantry.records import RELEASES, release_key
-from gantry.stages.approval import digest_key, protections, stored, verify_for_deploy
-from gantry.targets.base import Release, Target
+from gantry.stages.approval import ApprovalTarget, digest_key, protections, stored, verify_for_deploy
+from gantry.targets.base import Records, Release
 
 REFUSED = "refused-deploys"
 
@@ -33,7 +34,14 @@ class Admission:
 
 
 def require(
-    cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str], *, run_id: str, rollback: bool
+    cfg: GantryConfig,
+    target: ApprovalTarget,
+    env: str,
+    release: Release,
+    regions: list[str],
+    *,
+    run_id: str,
+    rollback: bool,
 ) -> Admission | None:
     """Before a deploy touches anything: None when no region of it is protected, else what admits it. A
     rollback goes only to a release this target ran within approvals.rollback_max_age_days, under the approval
@@ -61,7 +69,9 @@ def require(
         raise
 
 
-def _rollback_admission(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Admission:
+def _rollback_admission(
+    cfg: GantryConfig, target: ApprovalTarget, env: str, release: Release, regions: list[str]
+) -> Admission:
     oldest = datetime.now(UTC) - timedelta(days=cfg.approvals.rollback_max_age_days)
     admitted: Admission | None = None
     for region in regions:
@@ -79,7 +89,7 @@ def _rollback_admission(cfg: GantryConfig, target: Target, env: str, release: Re
                 f"{cfg.approvals.rollback_max_age_days:g} days ago (approvals.rollback_max_age_days): deploy it anew"
             )
         approval = str(ran.get("approval") or "")
-        signed = next((s for s in stored(target, env, digest_key(release.digest) + "--") if s.digest == approval), None)
+        signed = _on_record(target, env, release, approval)
         if signed is None:
             raise ApprovalError(f"the approval {release.digest[:19]} ran under in {region} is not on record")
         statement, _ = verify_for_deploy(
@@ -91,21 +101,26 @@ def _rollback_admission(cfg: GantryConfig, target: Target, env: str, release: Re
 
 
 def verify_approval(
-    cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str], approval: str | None
+    cfg: GantryConfig, target: ApprovalTarget, env: str, release: Release, regions: list[str], approval: str | None
 ) -> Admission:
     """The approval a deploy intent names (by hash), verified again now, expiry included: what a recovery must
     hold before it rolls a protected target forward."""
-    signed = next(
-        (s for s in stored(target, env, digest_key(release.digest) + "--") if approval and s.digest == approval), None
-    )
+    signed = _on_record(target, env, release, approval)
     if signed is None:
         raise ApprovalError(f"the deploy of {release.digest[:19]} names no approval on record")
     statement, _ = verify_for_deploy(cfg, target, env, release.digest, regions, candidates=[signed])
     return Admission(statement.approver, statement.expires_at, signed.digest)
 
 
+def _on_record(target: Records, env: str, release: Release, approval: str | None) -> SignedApproval | None:
+    """The stored approval of `release` whose hash is `approval`, if any."""
+    return next(
+        (s for s in stored(target, env, digest_key(release.digest) + "--") if approval and s.digest == approval), None
+    )
+
+
 def record_release(
-    target: Target, env: str, identity: str, release: Release, run_id: str, approval: str | None
+    target: Records, env: str, identity: str, release: Release, run_id: str, approval: str | None
 ) -> None:
     """A release that reached steady state on a target, and the approval it ran under: what a rollback may
     return to."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from gantry import approvals
 from gantry.approvals import DeploySubject, Protection, SignedApproval, StagingPassRef, Statement
@@ -26,11 +26,16 @@ from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
 from gantry.names import check_digest
 from gantry.stages import change
-from gantry.targets.base import Release, Target
+from gantry.targets.base import Deploying, Gatekeeping, ImageTags, Records, Release, Serving
 
 APPROVALS = "approvals"
 STAGING_PASSES = "staging-passes"
 T = TypeVar("T")
+
+
+class ApprovalTarget(Records, Gatekeeping, ImageTags, Serving, Deploying, Protocol):
+    """What checking an approval reads: the records, the target's own policy, the commits, the registry's tag of
+    the commit, what runs now and the task definition that would run."""
 
 
 def digest_key(digest: str) -> str:
@@ -41,7 +46,7 @@ def digest_key(digest: str) -> str:
 
 
 def record_staging_pass(
-    target: Target, release: Release, run_id: str | None, env: str, *, dirty: bool
+    target: Records, release: Release, run_id: str | None, env: str, *, dirty: bool
 ) -> dict[str, Any]:
     """The first staging pass of a digest opens its approval window (create-only, kept for audit). A pass of a
     build from uncommitted changes says so: it never reaches a protected target."""
@@ -58,11 +63,11 @@ def record_staging_pass(
     return records.get(STAGING_PASSES, digest_key(release.digest)) or value
 
 
-def staging_pass(cfg: GantryConfig, target: Target, digest: str) -> dict[str, Any] | None:
+def staging_pass(cfg: GantryConfig, target: Records, digest: str) -> dict[str, Any] | None:
     return target.records(cfg.approvals.staging_environment).get(STAGING_PASSES, digest_key(digest))
 
 
-def protections(cfg: GantryConfig, target: Target, env: str, regions: list[str]) -> dict[str, Protection]:
+def protections(cfg: GantryConfig, target: Gatekeeping, env: str, regions: list[str]) -> dict[str, Protection]:
     """region -> protection, for the regions of `env` whose target is protected. An environment the
     configuration marks protected (approvals.protected) whose target carries no protection is refused here: a
     missing tag or policy never makes production unprotected."""
@@ -115,7 +120,7 @@ def _release_of(passed: dict[str, Any]) -> Release:
     return Release(str(passed["sha"]), str(passed["digest"]))
 
 
-def propose(cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str) -> Proposal:
+def propose(cfg: GantryConfig, target: ApprovalTarget, *, env: str, digest: str, approver: str) -> Proposal:
     """The statement an approver signs for `digest` in `env`: every protected target of `env`, the staging pass,
     the commits since what `env` runs, and the task definition."""
     approver = principal(approver)
@@ -177,7 +182,7 @@ def _committed_release(cfg: GantryConfig, passed: dict[str, Any]) -> None:
     change.on_protected_branch(cfg, sha)
 
 
-def _published_as(target: Target, sha: str, digest: str) -> None:
+def _published_as(target: ImageTags, sha: str, digest: str) -> None:
     """`digest` is the image commit `sha` was published as: the registry's immutable tag says so, not the
     staging record alone (staging's role writes it)."""
     tagged = target.tagged(sha)
@@ -189,7 +194,7 @@ def _published_as(target: Target, sha: str, digest: str) -> None:
 
 
 def sign_as(
-    target: Target, env: str, statement: Statement, policy: approvals.ApprovalPolicy, key: Path, store_it: bool
+    target: Records, env: str, statement: Statement, policy: approvals.ApprovalPolicy, key: Path, store_it: bool
 ) -> SignedApproval:
     """Sign, check that the target's policy lists `key` for the approver, and (unless `--print`) store."""
     text = statement.canonical()
@@ -201,12 +206,12 @@ def sign_as(
     return signed
 
 
-def store(target: Target, env: str, signed: SignedApproval) -> bool:
+def store(target: Records, env: str, signed: SignedApproval) -> bool:
     return target.records(env).create(APPROVALS, signed.key, signed.model_dump())
 
 
 def approve(
-    cfg: GantryConfig, target: Target, *, env: str, digest: str, approver: str, key: Path, store_it: bool = True
+    cfg: GantryConfig, target: ApprovalTarget, *, env: str, digest: str, approver: str, key: Path, store_it: bool = True
 ) -> SignedApproval:
     """Make, sign and (unless store_it is False: `--print`) store an approval."""
     proposal = propose(cfg, target, env=env, digest=digest, approver=approver)
@@ -221,7 +226,7 @@ def parse_pasted(raw: str, fix: str) -> SignedApproval:
 
 
 def import_signed(
-    cfg: GantryConfig, target: Target, raw: str, *, env: str, digest: str, submitter: str | None
+    cfg: GantryConfig, target: ApprovalTarget, raw: str, *, env: str, digest: str, submitter: str | None
 ) -> Statement:
     """A signed approval made elsewhere (pasted into Jenkins), stored once it verifies; with `submitter`, the
     approver must be who Jenkins authenticated."""
@@ -250,7 +255,7 @@ def first_valid(options: list[SignedApproval], check: Callable[[SignedApproval],
     raise ApprovalError(f"{refusal}: {'; '.join(dict.fromkeys(reasons))[:400]}")
 
 
-def stored(target: Target, env: str, prefix: str) -> list[SignedApproval]:
+def stored(target: Records, env: str, prefix: str) -> list[SignedApproval]:
     found = []
     for raw in target.records(env).find(APPROVALS, prefix):
         try:
@@ -270,7 +275,7 @@ def signed_by(signed: SignedApproval, approver: str) -> bool:
 
 def verify_for_deploy(
     cfg: GantryConfig,
-    target: Target,
+    target: ApprovalTarget,
     env: str,
     digest: str,
     regions: list[str],
@@ -312,7 +317,7 @@ def verify_for_deploy(
     return first_valid(options, check, f"no valid approval for {digest[:19]} in {env}")
 
 
-def _contributors(cfg: GantryConfig, target: Target, statement: Statement) -> list[str] | None:
+def _contributors(cfg: GantryConfig, target: Gatekeeping, statement: Statement) -> list[str] | None:
     subject = statement.subject
     if not isinstance(subject, DeploySubject):
         return None
@@ -329,7 +334,7 @@ def _contributors(cfg: GantryConfig, target: Target, statement: Statement) -> li
 
 def _binds_what_runs(
     cfg: GantryConfig,
-    target: Target,
+    target: ApprovalTarget,
     env: str,
     statement: Statement,
     regions: list[str],
@@ -362,7 +367,7 @@ def _binds_what_runs(
         )
 
 
-def wait(cfg: GantryConfig, target: Target, env: str, digest: str, poll_seconds: float = 1.0) -> Statement:
+def wait(cfg: GantryConfig, target: ApprovalTarget, env: str, digest: str, poll_seconds: float = 1.0) -> Statement:
     """Block until a valid approval of `digest` is stored (by an approver elsewhere), or the window closes."""
     deadline = time.monotonic() + cfg.approvals.timeout_seconds
     while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ the commit and what the target runs, and checks that the change starts at what r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gantry import taskdef
 from gantry.config import GantryConfig
@@ -18,7 +18,11 @@ from gantry.errors import ApprovalError, GantryError
 from gantry.host import git
 from gantry.host.git import Commit
 from gantry.paths import project_root
-from gantry.targets.base import Release, Target
+from gantry.targets.base import Deploying, Gatekeeping, Release, Serving
+
+
+class ChangeSource(Gatekeeping, Serving, Deploying, Protocol):
+    """What a change is read from: the source copy's commits, what runs now, the task definition to run."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,9 @@ class Change:
         return sorted({who.lower() for commit in self.commits for who in (commit.author, commit.committer)})
 
 
-def commits(cfg: GantryConfig, target: Target, sha: str, since: str | None, limit: int | None = None) -> list[Commit]:
+def commits(
+    cfg: GantryConfig, target: Gatekeeping, sha: str, since: str | None, limit: int | None = None
+) -> list[Commit]:
     """The commits of `since..sha` from the primary source copy; with approvals.committers_allowed_signers,
     each must carry a good signature by its committer's listed key, else ApprovalError naming the first."""
     signers = cfg.approvals.committers(project_root())
@@ -57,7 +63,7 @@ def commits(cfg: GantryConfig, target: Target, sha: str, since: str | None, limi
 
 def checked_task_definitions(
     cfg: GantryConfig,
-    target: Target,
+    target: Deploying,
     env: str,
     release: Release,
     regions: list[str],
@@ -80,7 +86,7 @@ def checked_task_definitions(
     return rendered
 
 
-def task_definition(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> str:
+def task_definition(cfg: GantryConfig, target: Deploying, env: str, release: Release, regions: list[str]) -> str:
     """The fingerprint of `release`'s task definition for `env`, the same in every region; ApprovalError when
     the policy refuses it or the regions differ."""
     found = {r: taskdef.fingerprint(d) for r, d in checked_task_definitions(cfg, target, env, release, regions).items()}
@@ -109,7 +115,7 @@ def on_protected_branch(cfg: GantryConfig, sha: str) -> None:
         )
 
 
-def covers_what_runs(target: Target, env: str, sha: str, since: str | None, regions: list[str]) -> None:
+def covers_what_runs(target: Serving, env: str, sha: str, since: str | None, regions: list[str]) -> None:
     """A change from `since` to `sha` holds every commit between what each of `regions` runs now and `sha`
     (`since` is what a region runs, or an ancestor of it), so its contributors are all of them; ApprovalError
     otherwise. A signer cannot shrink the change they are checked against by naming a later `since`."""
@@ -132,7 +138,7 @@ def covers_what_runs(target: Target, env: str, sha: str, since: str | None, regi
             )
 
 
-def since_what_runs(target: Target, env: str, release: Release, regions: list[str]) -> str | None:
+def since_what_runs(target: Serving, env: str, release: Release, regions: list[str]) -> str | None:
     """Where the change `release` makes to `env` starts: the commit the regions run, or when they run different
     ones, the one every other descends from; None (the whole history) when a region runs nothing or no such
     commit exists; the release itself when every region runs its commit already (a rebuilt image)."""
@@ -146,7 +152,7 @@ def since_what_runs(target: Target, env: str, release: Release, regions: list[st
     return next((c for c in others if all(c == o or git.is_ancestor(root, c, o) for o in others)), None)
 
 
-def of(cfg: GantryConfig, target: Target, env: str, release: Release, regions: list[str]) -> Change:
+def of(cfg: GantryConfig, target: ChangeSource, env: str, release: Release, regions: list[str]) -> Change:
     """The change `release` makes to `env`: every commit since what its regions run, up to `release`, checked."""
     since = since_what_runs(target, env, release, regions)
     found = [] if since == release.sha else commits(cfg, target, release.sha, since)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from gantry import runrecord
 from gantry.config import GantryConfig
@@ -32,9 +32,14 @@ from gantry.leases import Holder, Intent, Lease, LeaseHeldError, RegionIntent, u
 from gantry.records import RELEASES, release_key
 from gantry.runrecord import DeploymentState, ReleaseRef
 from gantry.stages import admission, approval, change
+from gantry.stages.approval import ApprovalTarget
 from gantry.stages.interrupts import shielded
 from gantry.stages.progress import Step
-from gantry.targets.base import Release, Target
+from gantry.targets.base import Deploying, Leasing, Release, Serving
+
+
+class DeployTarget(ApprovalTarget, Leasing, Protocol):
+    """What a deploy calls: the gate's reads, the lease, rendering and rolling out each region."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ REPAIR_WAIT_SECONDS = 60
 
 
 @contextmanager
-def leased(target: Target, env: str, run_id: str, command: str) -> Iterator[Lease]:
+def leased(target: Leasing, env: str, run_id: str, command: str) -> Iterator[Lease]:
     """The environment's lease; a repair in progress is waited for, another deploy refuses at once."""
     store = target.leases()
     deadline = time.monotonic() + REPAIR_WAIT_SECONDS
@@ -76,7 +81,7 @@ def leased(target: Target, env: str, run_id: str, command: str) -> Iterator[Leas
 
 
 def task_definitions(
-    target: Target, cfg: GantryConfig, env: str, release: Release, regions: list[str]
+    target: Deploying, cfg: GantryConfig, env: str, release: Release, regions: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Each region's task definition for `release`, rendered from its commit; DeployError (nothing changed)
     when the task-definition policy refuses it."""
@@ -84,7 +89,7 @@ def task_definitions(
 
 
 def _intent(
-    target: Target, cfg: GantryConfig, lease: Lease, run_id: str, env: str, release: Release, approval: str | None
+    target: Serving, cfg: GantryConfig, lease: Lease, run_id: str, env: str, release: Release, approval: str | None
 ) -> Intent:
     """This run's open intent for `env` (continued across Jenkins steps), or a new one; refuses while another
     run's intent is unfinished."""
@@ -148,7 +153,7 @@ def _mirror_to_run(run_id: str, intent: Intent) -> None:
 
 
 def deploy_environment(
-    target: Target,
+    target: DeployTarget,
     cfg: GantryConfig,
     env: str,
     release: Release,
@@ -198,7 +203,7 @@ def deploy_environment(
         return done
 
 
-def _roll_back(target: Target, env: str, intent: Intent, lease: Lease, run_id: str, note: object) -> str:
+def _roll_back(target: Deploying, env: str, intent: Intent, lease: Lease, run_id: str, note: object) -> str:
     """Every region this intent moved goes back to what it served before; returns what happened."""
     say = note if callable(note) else (lambda _text: None)
     notes = []
@@ -223,7 +228,7 @@ def _roll_back(target: Target, env: str, intent: Intent, lease: Lease, run_id: s
     return f"; {'; '.join(notes)}" if notes else ""
 
 
-def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: Step | None = None) -> list[str]:
+def recover(target: DeployTarget, cfg: GantryConfig, env: str, *, run_id: str, step: Step | None = None) -> list[str]:
     """Close an unfinished deploy of `env`: every region it touched back to one release (the previous one,
     or the new one where a region had nothing before). Returns what was done.
 
@@ -256,7 +261,7 @@ def recover(target: Target, cfg: GantryConfig, env: str, *, run_id: str, step: S
 
 
 def _check_recovery(
-    target: Target, cfg: GantryConfig, env: str, intent: Intent, touched: list[RegionIntent], roll_back: bool
+    target: ApprovalTarget, cfg: GantryConfig, env: str, intent: Intent, touched: list[RegionIntent], roll_back: bool
 ) -> None:
     regions = [item.region for item in touched]
     if not regions or not approval.protections(cfg, target, env, regions):

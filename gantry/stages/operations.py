@@ -11,10 +11,10 @@ drill cannot be replayed as many.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from gantry import approvals
 from gantry.approvals import MaintenanceSubject, Operation, OperationSubject, SignedApproval, Statement, Subject
@@ -23,26 +23,26 @@ from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
 from gantry.names import check_sha
 from gantry.stages import approval, change
-from gantry.targets.base import Target
+from gantry.targets.base import Gatekeeping, Records
 
 USED = "operations-used"
 
 
-def _policy(cfg: GantryConfig, target: Target, env: str, what: str) -> tuple[approvals.ApprovalPolicy, list[str]]:
+class OperationTarget(Records, Gatekeeping, Protocol):
+    """What an operation's approval needs: the environment's records, the target's own policy, the commits."""
+
+
+def _policy(cfg: GantryConfig, target: Gatekeeping, env: str, what: str) -> tuple[approvals.ApprovalPolicy, list[str]]:
     found = approval.protections(cfg, target, env, cfg.regions_of(env))
     if not found:
         raise ApprovalError(f"no target of {env} is protected: {what} there needs no approval")
     return approval.one_policy(found), [p.identity for p in found.values()]
 
 
-def _candidates(target: Target, env: str, prefix: str, candidates: list[SignedApproval] | None) -> list[SignedApproval]:
-    if candidates is not None:
-        return candidates
-    options = []
-    for raw in target.records(env).find(approval.APPROVALS, prefix):
-        with contextlib.suppress(ApprovalError):  # a malformed record approves nothing
-            options.append(approvals.parse_signed(raw))
-    return options
+def _candidates(
+    target: Records, env: str, prefix: str, candidates: list[SignedApproval] | None
+) -> list[SignedApproval]:
+    return candidates if candidates is not None else approval.stored(target, env, prefix)
 
 
 def _check_one(
@@ -84,7 +84,7 @@ def _sha(sha: str) -> str:
 
 
 def _maintenance(
-    cfg: GantryConfig, target: Target, env: str, playbook: str, limit: str, sha: str
+    cfg: GantryConfig, target: Gatekeeping, env: str, playbook: str, limit: str, sha: str
 ) -> tuple[approvals.ApprovalPolicy, MaintenanceSubject]:
     policy, targets = _policy(cfg, target, env, "maintenance")
     try:
@@ -94,7 +94,7 @@ def _maintenance(
     return policy, subject
 
 
-def _committers_of(cfg: GantryConfig, target: Target, sha: str) -> approvals.Contributors:
+def _committers_of(cfg: GantryConfig, target: Gatekeeping, sha: str) -> approvals.Contributors:
     def contributors(_statement: Statement) -> list[str] | None:
         try:
             found = change.commits(cfg, target, sha, None, limit=1)
@@ -109,7 +109,7 @@ def _committers_of(cfg: GantryConfig, target: Target, sha: str) -> approvals.Con
 
 def _sign(
     cfg: GantryConfig,
-    target: Target,
+    target: Records,
     env: str,
     policy: approvals.ApprovalPolicy,
     subject: Subject,
@@ -125,7 +125,7 @@ def _sign(
 
 def approve_maintenance(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     *,
     env: str,
     playbook: str,
@@ -143,7 +143,7 @@ def approve_maintenance(
 
 def verify_maintenance(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     *,
     env: str,
     playbook: str,
@@ -179,7 +179,7 @@ def verify_maintenance(
 
 def import_maintenance(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     raw: str,
     *,
     env: str,
@@ -201,7 +201,7 @@ def import_maintenance(
 
 
 def _operation(
-    cfg: GantryConfig, target: Target, env: str, operation: Operation, parameters: dict[str, str]
+    cfg: GantryConfig, target: Gatekeeping, env: str, operation: Operation, parameters: dict[str, str]
 ) -> tuple[approvals.ApprovalPolicy, OperationSubject]:
     policy, targets = _policy(cfg, target, env, operation)
     subject = OperationSubject(
@@ -210,13 +210,13 @@ def _operation(
     return policy, subject
 
 
-def protected(cfg: GantryConfig, target: Target, env: str) -> bool:
+def protected(cfg: GantryConfig, target: Gatekeeping, env: str) -> bool:
     return bool(approval.protections(cfg, target, env, cfg.regions_of(env)))
 
 
 def approve_operation(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     *,
     env: str,
     operation: Operation,
@@ -232,7 +232,7 @@ def approve_operation(
 
 def check_operation(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     *,
     env: str,
     operation: Operation,
@@ -250,7 +250,7 @@ def check_operation(
 
 def use_operation(
     cfg: GantryConfig,
-    target: Target,
+    target: OperationTarget,
     *,
     env: str,
     operation: Operation,

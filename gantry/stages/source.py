@@ -9,7 +9,7 @@ from pathlib import Path
 from gantry.errors import GantryError
 from gantry.host.git import git
 from gantry.runrecord import RunRecord
-from gantry.targets.base import Target
+from gantry.targets.base import SourceHosting
 
 # A dirty tree ships from a snapshot commit kept under this ref, so the region copy holds what is built.
 SNAPSHOT_REF = "refs/gantry/snapshot"
@@ -45,7 +45,7 @@ def resolve(root: Path, allow_dirty: bool) -> Source:
     return Source(sha, f"{sha}-dirty.{digest}", tree, dirty=True)
 
 
-def run(target: Target, root: Path, allow_dirty: bool) -> Source:
+def run(target: SourceHosting, root: Path, allow_dirty: bool) -> Source:
     source = resolve(root, allow_dirty)
     target.push_source(root, [source.sha, source.tree])
     return source

@@ -7,10 +7,10 @@ import requests
 
 from gantry.config import GantryConfig
 from gantry.errors import GantryError
-from gantry.targets.base import Release, Target
+from gantry.targets.base import Endpoints, Release
 
 
-def serving(target: Target, cfg: GantryConfig, env: str, release: Release) -> dict[str, str]:
+def serving(target: Endpoints, cfg: GantryConfig, env: str, release: Release) -> dict[str, str]:
     found = {}
     for region in cfg.regions_of(env):
         url = f"{target.endpoint(env, region)}/version"

@@ -4,7 +4,9 @@ Stage logic (ordering, approvals, the cross-region rollback policy, smoke checks
 record) lives in gantry.stages and is shared. A target knows how to make the base image, archive the build
 context from its source copy, move images, run one environment in one region, lock an environment, keep
 durable records and report health. No stage asks which target it drives: adding a target is one package that
-implements this Protocol and registers itself as a `gantry.targets` entry point.
+implements Target (every role protocol below) and registers itself as a `gantry.targets` entry point. Each
+stage names only the roles it calls (a deploy: the gate's reads, the lease, rendering and rolling out), so a
+test's stand-in for one stage implements those and nothing else.
 """
 
 from __future__ import annotations
@@ -116,10 +118,10 @@ class RegionFailover(Protocol):
         """What this target's drill does not exercise for real (empty when everything is real)."""
 
 
-class Target(Protocol):
-    cfg: GantryConfig
+# -- the roles a caller needs: each stage names only the ones it calls, so a test's stand-in implements those --
 
-    # -- lifecycle ------------------------------------------------------------------------------------
+
+class Lifecycle(Protocol):
     def up(self) -> list[Component]:
         """Start (locally) or check (aws) what the stages need; idempotent."""
 
@@ -129,20 +131,26 @@ class Target(Protocol):
     def components(self) -> list[Component]:
         """The state of every component, for `gantry status`."""
 
+
+class Acting(Protocol):
     def act_as(self, identity: str | None, run_id: str | None) -> None:
         """Run the calls that follow as `identity`: "build" (source, images, notifications), an environment's
         name (its deploys, records, lease, database), or None (the caller's own credentials: an approver's).
         On aws each is its own IAM role; the local target has one user and does nothing here."""
 
-    # -- durable state --------------------------------------------------------------------------------
+
+class Records(Protocol):
     def records(self, env: str) -> RecordStore:
         """`env`'s durable create-only records (approvals, staging passes, releases), readable from every region
         and written only by `env`'s own identity."""
 
+
+class Leasing(Protocol):
     def leases(self) -> LeaseStore:
         """Per-environment deploy leases and the intent journal of the deploy that holds one."""
 
-    # -- images ---------------------------------------------------------------------------------------
+
+class Building(Protocol):
     def engine_registries(self) -> dict[str, str]:
         """Plain-HTTP registries on 127.0.0.1 the engine must trust: registry name -> where it listens."""
 
@@ -155,24 +163,37 @@ class Target(Protocol):
     def build_context(self, tree: str, paths: list[str]) -> bytes:
         """A tar of `paths` at commit `tree`, taken from the primary region's source copy."""
 
+
+class Publishing(Protocol):
     def find_published(self, tag: str) -> Published | None:
         """The image already published as `tag` in every region (tags are immutable), or None."""
-
-    def tagged(self, tag: str) -> str | None:
-        """The digest the primary registry's `tag` names (tags are immutable: what the commit was built as),
-        or None when it has no such tag."""
 
     def publish(self, local_image: str, tag: str) -> Published:
         """Push the locally built image to the primary registry as `tag`, get it into the secondary
         registry, and verify both hold the same digest. Raise GantryError otherwise."""
 
-    # -- services -------------------------------------------------------------------------------------
+
+class ImageTags(Protocol):
+    def tagged(self, tag: str) -> str | None:
+        """The digest the primary registry's `tag` names (tags are immutable: what the commit was built as),
+        or None when it has no such tag."""
+
+
+class Serving(Protocol):
     def current_release(self, env: str, region: str) -> Release | None:
         """The release serving `env` in `region`, or None before the first deploy."""
 
+    def identity(self, env: str, region: str) -> str:
+        """Which target `env` in `region` is, for approvals and release history: on AWS the account, region,
+        cluster and service; locally the region and the load balancer (with the id of that instance of it)."""
+
+
+class ReleaseHistory(Protocol):
     def previous_release(self, env: str, region: str) -> Release | None:
         """The release `env` in `region` served before the current one (what `gantry rollback` restores)."""
 
+
+class Deploying(Protocol):
     def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
         """`release`'s task definition for `env` in `region`, rendered from the template as committed in
         `release.sha` (read from the primary region's source copy, never from the working tree)."""
@@ -184,16 +205,16 @@ class Target(Protocol):
         it). Returns False when it already did (and force is off). On any failure the region must be left
         serving what it served before, then the error is raised."""
 
+
+class Endpoints(Protocol):
     def endpoint(self, env: str, region: str) -> str:
         """Base URL of the load balancer in front of `env` in `region`."""
 
     def global_endpoint(self, env: str) -> str | None:
         """The one address in front of both regions of `env` (the failover record), if it has one."""
 
-    def identity(self, env: str, region: str) -> str:
-        """Which target `env` in `region` is, for approvals and release history: on AWS the account, region,
-        cluster and service; locally the region and the load balancer (with the id of that instance of it)."""
 
+class Gatekeeping(Protocol):
     def protection(self, env: str, region: str) -> Protection | None:
         """The approval policy the target itself carries (None: not protected). Whatever an environment file
         says, a deploy to a protected target needs a signed approval that satisfies this."""
@@ -202,15 +223,20 @@ class Target(Protocol):
         """The commits of `since..sha` in the primary region's source copy (separation of duties), their
         signatures verified against `signers` when given; GantryError when the copy lacks them."""
 
+
+class DemoSigner(Protocol):
     def demo_key(self) -> Path | None:
         """The demo approver's signing key (local target with approvals.demo_signer), else None."""
 
-    # -- the service's database -----------------------------------------------------------------------
+
+class Migrating(Protocol):
     def migrate(self, env: str, release: Release, command: list[str], note: Note) -> list[str]:
         """Run `command` once in a container of `release`'s image (the one-off task: podman locally, ECS RunTask
         on aws) against `env`'s database on the region that takes writes, with the schema owner's credentials
         and nothing else; returns its output lines. GantryError naming the exit status when it fails."""
 
+
+class Monitoring(Protocol):
     def health(self, env: str, region: str) -> Health:
         """Healthy load balancer targets for `env` in `region` (the ALB's or HAProxy's view)."""
 
@@ -220,11 +246,13 @@ class Target(Protocol):
     def verify_monitoring(self, env: str, note: Note) -> str:
         """Check the monitoring sees every replica of `env`; returns a one-line detail."""
 
-    # -- disaster recovery ----------------------------------------------------------------------------
+
+class DisasterRecovery(Protocol):
     def failover(self) -> RegionFailover:
         """The target's side of `gantry dr drill`."""
 
-    # -- source ---------------------------------------------------------------------------------------
+
+class SourceHosting(Protocol):
     def push_source(self, repo: Path, commits: list[str]) -> None:
         """Push every branch and tag of the local git repository `repo` to the primary region's source copy, and
         each of `commits` (the run's commit, a snapshot of uncommitted changes) under a ref of its own, so a
@@ -234,6 +262,34 @@ class Target(Protocol):
         """Push every ref of the primary region's source copy to the secondary's and return the refs
         (ref -> sha) after verifying both sides match; raise GantryError when they diverge."""
 
-    # -- notifications --------------------------------------------------------------------------------
+
+class Notifying(Protocol):
     def sinks(self) -> list[NotificationSink]:
         """Notification sinks this target adds to the common ones (e.g. SNS on aws)."""
+
+
+class Target(
+    Lifecycle,
+    Acting,
+    Records,
+    Leasing,
+    Building,
+    Publishing,
+    ImageTags,
+    Serving,
+    ReleaseHistory,
+    Deploying,
+    Endpoints,
+    Gatekeeping,
+    DemoSigner,
+    Migrating,
+    Monitoring,
+    DisasterRecovery,
+    SourceHosting,
+    Notifying,
+    Protocol,
+):
+    """A whole target, every role: what a target package implements and the pipeline, which drives every
+    stage, holds."""
+
+    cfg: GantryConfig

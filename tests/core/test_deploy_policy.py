@@ -8,12 +8,14 @@ real file leases and records of the local target. The same policy runs against t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gantry.approvals import ApprovalPolicy, Protection
 from gantry.config import load_config
 from gantry.errors import ApprovalError, DeployError, GantryError
+from gantry.host.git import Commit
 from gantry.leases import Holder, LeaseHeldError
 from gantry.records import FileRecordStore
 from gantry.stages import admission, deploy
@@ -34,7 +36,7 @@ class MemoryTarget:
         self.lease_store = FileLeaseStore(root / "leases")
         self.interrupt: str | None = None
         self.protected = False  # the gate has its own tests (test_approval.py); here only that it runs first
-        self.ran: list[dict] = []  # type: ignore[type-arg]
+        self.ran: list[dict[str, Any]] = []
 
     def act_as(self, identity: str | None, run_id: str | None) -> None:
         pass
@@ -46,11 +48,14 @@ class MemoryTarget:
     def store(self) -> FileRecordStore:
         return self.records("production")
 
-    def task_definition(self, env: str, region: str, release: Release) -> dict:  # type: ignore[type-arg]
+    def task_definition(self, env: str, region: str, release: Release) -> dict[str, Any]:
         return {"family": f"{env}-{region}", "containerDefinitions": [{"name": "app", "image": f"x@{release.digest}"}]}
 
-    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list:  # type: ignore[type-arg]
+    def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list[Commit]:
         return []
+
+    def tagged(self, tag: str) -> str | None:
+        return None  # only a protected deploy asks (the gate has its own tests)
 
     def identity(self, env: str, region: str) -> str:
         return f"memory:{env}:{region}"
@@ -63,9 +68,6 @@ class MemoryTarget:
             policy=ApprovalPolicy(allowed_signers="nobody@x.y ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"),
         )
 
-    def commit_author(self, sha: str) -> str | None:
-        return None
-
     def leases(self) -> FileLeaseStore:
         return self.lease_store
 
@@ -73,8 +75,8 @@ class MemoryTarget:
         return self.serving.get(region)
 
     def deploy_region(
-        self, env: str, region: str, release: Release, task_definition: dict, *, force: bool = False
-    ) -> bool:  # type: ignore[type-arg]
+        self, env: str, region: str, release: Release, task_definition: dict[str, Any], *, force: bool = False
+    ) -> bool:
         self.calls.append((region, release.digest[7:8], force))
         self.ran.append(task_definition)
         if region in self.failing and release == NEW:
@@ -101,7 +103,7 @@ def target(tmp_path: Path, cfg) -> MemoryTarget:  # type: ignore[no-untyped-def]
 
 def deploy_environment(target: MemoryTarget, cfg, env: str, release: Release, **kwargs):  # type: ignore[no-untyped-def]
     kwargs.setdefault("run_id", "run-1")
-    return deploy.deploy_environment(target, cfg, env, release, command=f"deploy {env}", **kwargs)  # type: ignore[arg-type]
+    return deploy.deploy_environment(target, cfg, env, release, command=f"deploy {env}", **kwargs)
 
 
 def test_production_goes_region_by_region_in_order(open_cfg, target) -> None:  # type: ignore[no-untyped-def]
@@ -185,7 +187,7 @@ def test_an_unfinished_deploy_blocks_the_next_until_recovered(open_cfg, target) 
     lease.release()
     with pytest.raises(GantryError, match=r"unfinished deploy .* by run run-killed.*gantry recover --env production"):
         deploy_environment(target, open_cfg, "production", NEW, run_id="run-next")
-    actions = deploy.recover(target, open_cfg, "production", run_id="run-recover")  # type: ignore[arg-type]
+    actions = deploy.recover(target, open_cfg, "production", run_id="run-recover")
     assert sorted(actions) == ["us-east-1 -> sha256:111111111111", "us-west-2 -> sha256:111111111111"]
     assert target.serving == {"us-east-1": OLD, "us-west-2": OLD}
     assert target.leases().peek("production").intent.state == "recovered"  # type: ignore[union-attr]

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import click
 
-from gantry.config import GantryConfig, config_path, load_config
+from gantry.config import GantryConfig, config_path, load_config, root_config_option
 from gantry.errors import ConfigError, GantryError
 from gantry.targets.aws.doctor import run_checks
 from gantry.targets.aws.target import AwsTarget
 from gantry.targets.aws.tfimport import import_outputs
 
 
-def _config_option(ctx: click.Context) -> str | None:
-    # The root group's --config (if the lead's main group defines it), else GANTRY_CONFIG / the default.
-    value = ctx.find_root().params.get("config")
-    return str(value) if value else None
-
-
 def _aws_config(ctx: click.Context) -> GantryConfig:
-    cfg = load_config(_config_option(ctx))
+    cfg = load_config(root_config_option(ctx))
     if cfg.target != "aws":
         raise ConfigError("this command needs an aws environment file: pass --config environments/<c>/aws.yaml")
     return cfg
@@ -51,5 +45,5 @@ def doctor(ctx: click.Context, digest: str | None, as_json: bool) -> None:
 @click.pass_context
 def import_terraform(ctx: click.Context, source: Path, out: Path | None, env: str | None) -> None:
     """Fill the aws section from `terraform output -json` (a Terraform directory or a saved JSON file)."""
-    written = import_outputs(config_path(_config_option(ctx)), source, out, env)
+    written = import_outputs(config_path(root_config_option(ctx)), source, out, env)
     click.echo(f"wrote {written}")
