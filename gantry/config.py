@@ -70,6 +70,8 @@ class ServiceConfig(Strict):
     # The Dockerfile stage that is the service's image (None: the last stage).
     runtime_target: str | None = Field(default="runtime", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     task_definition: RepoPath = "app/task-definition.json.tpl"
+    # What the service declares for gantry to check it (gantry.contract): its smoke checks and metrics.
+    contract: RepoPath = "app/service.yaml"
     tests: TestConfig = TestConfig()
     # The service's PostgreSQL schema migrations, applied by `gantry migrate` before deploys; null for a
     # service without a database.

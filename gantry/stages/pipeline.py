@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gantry import runrecord
+from gantry import contract, runrecord
 from gantry.errors import GantryError
 from gantry.host import engine
 from gantry.host.engine import CONTAINER_LABEL
@@ -133,8 +133,9 @@ class Pipeline(ApprovalStages):
         self._as(env)
         release = self.release()
         regions = self.cfg.resolve_region(env, region) or self.cfg.regions_of(env)
+        declared = contract.load(self.cfg, self.root)  # a bad contract is refused before the stage starts
         with stage(f"smoke {env}", self._run()) as step:
-            checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release)
+            checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release, declared)
             step.detail = f"{len(checks)} checks passed"
             health = [self.target.health(env, r) for r in regions]
             unhealthy = [f"{r}: {h.detail}" for r, h in zip(regions, health, strict=True) if not h.ok]

@@ -1,4 +1,5 @@
-"""Stage 5, smoke: HTTP checks through an environment's load balancer in each region.
+"""Stage 5, smoke: HTTP checks through an environment's load balancer in each region: the ones every service
+gets and the ones its contract (gantry.contract) declares.
 
 A region whose database is a standby (the DR region until a failover) serves reads only: smoke reads there
 and writes where the database is the primary. (It does not provoke the standby's 503 for writes: the load
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import requests
 from tenacity import retry, stop_after_attempt, wait_fixed
 
+from gantry.contract import ServiceContract, SmokeCheck
 from gantry.errors import GantryError
 from gantry.targets.base import Release
 
@@ -40,8 +42,35 @@ def _database_role(base: str) -> str | None:
     return database.get("role") if isinstance(database, dict) else None
 
 
-def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[bool, str]]]]:
-    cart = f"{base}/carts/smoke-{secrets.token_hex(4)}"
+def _declared(base: str, check: SmokeCheck, token: str) -> Callable[[], tuple[bool, str]]:
+    """One check the service's contract declares: the call, then its status and the JSON fields it names."""
+
+    def call() -> tuple[bool, str]:
+        url = base + check.path.replace("{token}", token)
+        response = _call(check.method, url, json=check.body) if check.body is not None else _call(check.method, url)
+        detail = f"HTTP {response.status_code}"
+        if response.status_code != check.status:
+            return False, f"{detail}, expected {check.status}"
+        if not (check.json_fields or check.json_keys):
+            return True, detail
+        if not response.headers.get("Content-Type", "").startswith("application/json"):
+            return False, f"{detail}, not JSON"
+        body = response.json()
+        if not isinstance(body, dict):
+            return False, f"{detail}, not a JSON object"
+        missing = [key for key in check.json_keys if key not in body]
+        wrong = [key for key, value in check.json_fields.items() if body.get(key) != value]
+        if missing or wrong:
+            return False, f"{detail}, " + ", ".join([*(f"no {k}" for k in missing), *(f"{k} differs" for k in wrong)])
+        return True, detail
+
+    return call
+
+
+def _checks(base: str, release: Release, contract: ServiceContract) -> list[tuple[str, Callable[[], tuple[bool, str]]]]:
+    """What every service answers (health, the release it runs, its request counter), then what its contract
+    declares; calls that write are left out where the database is a standby."""
+    token = secrets.token_hex(4)
     standby = _database_role(base) == "standby"
 
     def healthz() -> tuple[bool, str]:
@@ -53,43 +82,19 @@ def _checks(base: str, release: Release) -> list[tuple[str, Callable[[], tuple[b
         ok = body.get("sha") == release.sha and body.get("digest") == release.digest
         return ok, f"sha {str(body.get('sha'))[:12]} digest {str(body.get('digest'))[:19]}"
 
-    def add_item() -> tuple[bool, str]:
-        response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 2})
-        body = response.json() if response.ok else {}
-        return response.status_code == 201 and body.get("sku") == "SMOKE-1" and body.get(
-            "quantity"
-        ) == 2, f"HTTP {response.status_code}"
-
-    def read_cart() -> tuple[bool, str]:
-        response = _call("GET", cart)
-        return response.status_code == 200 and "items" in response.json(), f"HTTP {response.status_code}"
-
-    def reject_bad_input() -> tuple[bool, str]:
-        response = _call("POST", f"{cart}/items", json={"sku": "SMOKE-1", "quantity": 0})
-        is_json_error = (
-            response.headers.get("Content-Type", "").startswith("application/json") and "error" in response.json()
-        )
-        return response.status_code == 400 and is_json_error, f"HTTP {response.status_code}"
-
     def metrics() -> tuple[bool, str]:
-        response = _call("GET", f"{base}/metrics")
-        return response.ok and "cart_http_requests_total" in response.text, f"HTTP {response.status_code}"
+        response = _call("GET", base + contract.metrics.path)
+        return response.ok and contract.metrics.requests in response.text, f"HTTP {response.status_code}"
 
-    return [
-        ("healthz", healthz),
-        ("version", version),
-        *([] if standby else [("add item", add_item)]),
-        ("read cart", read_cart),
-        ("bad input is 400", reject_bad_input),
-        ("metrics", metrics),
-    ]
+    declared = [(c.name, _declared(base, c, token)) for c in contract.smoke if not (standby and c.writes)]
+    return [("healthz", healthz), ("version", version), *declared, ("metrics", metrics)]
 
 
-def run(endpoints: dict[str, str], release: Release) -> list[Check]:
+def run(endpoints: dict[str, str], release: Release, contract: ServiceContract) -> list[Check]:
     """All checks against every region's endpoint; raises GantryError naming the first failure."""
     results: list[Check] = []
     for region, base in endpoints.items():
-        for name, check in _checks(base, release):
+        for name, check in _checks(base, release, contract):
             try:
                 ok, detail = check()
             except (requests.RequestException, ValueError) as exc:
