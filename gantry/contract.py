@@ -50,9 +50,73 @@ class MetricsContract(Strict):
     requests: MetricName
 
 
+# `{group}` and `{item}` name one write of a drill's or a benchmark's load (see TrafficProfile).
+TrafficPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.~{}-]{0,199}$")]
+PLACEHOLDERS = ("{group}", "{item}")
+
+
+def _render(value: Any, group: str, item: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{group}", group).replace("{item}", item)
+    if isinstance(value, dict):
+        return {key: _render(inner, group, item) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_render(inner, group, item) for inner in value]
+    return value
+
+
+class TrafficCall(Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    path: TrafficPath
+    body: dict[str, JsonValue] | None = None
+    status: int = Field(default=200, ge=100, le=599)
+
+    @model_validator(mode="after")
+    def placeholders(self) -> TrafficCall:
+        rest = self.path
+        for placeholder in PLACEHOLDERS:
+            rest = rest.replace(placeholder, "")
+        if "{" in rest or "}" in rest:
+            raise ValueError("path: the only placeholders are {group} and {item}")
+        if "{group}" not in self.path:
+            raise ValueError("path: name the group ({group}) the call writes or reads")
+        return self
+
+    def render(self, group: str, item: str) -> tuple[str, str, dict[str, Any] | None]:
+        """(method, path, body) of the call for one write or read."""
+        return self.method, _render(self.path, group, item), _render(self.body, group, item)
+
+
+class TrafficProfile(Strict):
+    """The load a DR drill or a benchmark puts on the service: writes in groups (`{item}` counts 000 to
+    per_group - 1 within a `{group}`), reads of a group, and how a write is found again when its group is read
+    back: an element of the reply's `items` list whose fields equal `match` (rendered for that write). A write
+    acknowledged and not found is a lost write (the RPO)."""
+
+    write: TrafficCall
+    read: TrafficCall
+    per_group: int = Field(ge=1, le=10000)
+    items: str = Field(min_length=1, max_length=64)
+    match: dict[str, str] = Field(min_length=1)
+
+    def key(self, writer: str, sequence: int) -> tuple[str, str]:
+        """The (group, item) of a writer's `sequence`-th write."""
+        return f"{writer}-{sequence // self.per_group}", f"{sequence % self.per_group:03d}"
+
+    def found(self, reply: Any, group: str, item: str) -> bool:
+        """`reply` (the read of `group`) holds the write `item`."""
+        elements = reply.get(self.items) if isinstance(reply, dict) else None
+        wanted = _render(self.match, group, item)
+        return isinstance(elements, list) and any(
+            isinstance(element, dict) and all(element.get(k) == v for k, v in wanted.items()) for element in elements
+        )
+
+
 class ServiceContract(Strict):
     metrics: MetricsContract
     smoke: list[SmokeCheck] = Field(min_length=1, max_length=50)
+    # What a DR drill or a benchmark drives; a service without one takes no part in drills.
+    traffic: TrafficProfile | None = None
 
     @model_validator(mode="after")
     def distinct_names(self) -> ServiceContract:
@@ -67,6 +131,11 @@ def load(cfg: GantryConfig, root: Path | None = None) -> ServiceContract:
     path = inside(root or project_root(), cfg.service.contract, "service.contract")
     if not path.is_file():
         raise ConfigError(f"service.contract: {cfg.service.contract} is not a file: write the service's contract there")
+    return read(path)
+
+
+def read(path: Path) -> ServiceContract:
+    """The contract in `path`; ConfigError naming the file, the field and the fix."""
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError:

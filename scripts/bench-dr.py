@@ -86,7 +86,7 @@ def replication(stack: Stack, report: Report, seconds: float, writers: int) -> N
         while not stop.wait(0.5):
             samples.append(lag_now(stack))
 
-    load = Load(stack.global_url(), writers=writers, readers=0, pause=0.0)
+    load = Load(stack.global_url(), stack.traffic, writers=writers, readers=0, pause=0.0)
     sampler = threading.Thread(target=sample, daemon=True)
     log(f"{seconds:g} s of writes through the global entry ({writers} writers)")
     load.start()

@@ -133,7 +133,7 @@ def replica(stack: Stack) -> dict[str, Any]:
         )
 
     quiet(stack, "ReplicasBelowDesired", "ReplicaDown")
-    with Traffic(stack.urls(), {stack.writer(), "global"}) as traffic:
+    with Traffic(stack.urls(), {stack.writer(), "global"}, stack.traffic) as traffic:
         time.sleep(1.0)
         container = stack.target.client.containers.get(victim.id)
         log(f"killing replica {victim.name} ({env} in {region})")
@@ -203,7 +203,7 @@ def lb_5xx(stack: Stack) -> dict[str, Any]:
         return {"fault": f"nothing deployed to {env} in {region}: skipped", "alert_s": None}
     names = [r.name for r in record.replicas]
     quiet(stack, "LoadBalancer5xx")
-    with Traffic({region: stack.target.endpoint(env, region)}, ()):
+    with Traffic({region: stack.target.endpoint(env, region)}, (), stack.traffic):
         time.sleep(3.0)  # a request rate before the fault
         log(f"{env} load balancer of {region}: every replica in maintenance")
         for name in names:

@@ -24,11 +24,13 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
+from gantry import contract
 from gantry.config import config_path, load_config
+from gantry.contract import TrafficProfile
 from gantry.errors import GantryError
 from gantry.host import podman
 from gantry.paths import cache_dir, run_dir
-from gantry.stages.drill import ITEMS_PER_CART, lost_writes
+from gantry.stages.drill import lost_writes
 from gantry.targets.base import Release
 from gantry.targets.local import webhook
 from gantry.targets.local.target import LocalTarget
@@ -78,6 +80,12 @@ class Stack:
         if self.cfg.target != "local":
             raise SystemExit(f"{self.config}: the benchmarks measure the local target, not {self.cfg.target!r}")
         self.target = LocalTarget(self.cfg)
+        traffic = contract.load(self.cfg, ROOT).traffic
+        if traffic is None:
+            raise SystemExit(
+                f"{self.cfg.service.contract}: the benchmarks drive the service's traffic profile: add one"
+            )
+        self.traffic: TrafficProfile = traffic
         # Every child sees this checkout's run directory, cache and podman files, whatever its GANTRY_ROOT.
         self.env = {
             **os.environ,
@@ -162,11 +170,14 @@ class Sample:
 
 class Traffic:
     """Closed-loop clients, `clients` threads per kind and entry point, every request kept: GETs over a keep-alive
-    session, GETs on a new connection each (`Connection: close`), and POST /carts/<id>/items writes over keep-alive
+    session, GETs on a new connection each (`Connection: close`), and the profile's writes over keep-alive
     (only through `writable` entry points: a standby region refuses writes by design)."""
 
-    def __init__(self, urls: dict[str, str], writable: Iterable[str], *, clients: int = 1) -> None:
+    def __init__(
+        self, urls: dict[str, str], writable: Iterable[str], profile: TrafficProfile, *, clients: int = 1
+    ) -> None:
         self.urls = urls
+        self.profile = profile
         self.writable = set(writable)
         self.clients = clients
         self.prefix = f"bench-{secrets.token_hex(3)}"
@@ -202,14 +213,11 @@ class Traffic:
                 started = time.monotonic()
                 try:
                     if kind == "post-keepalive":
-                        key = (
-                            f"{self.prefix}-{via}-{index}-{sequence // ITEMS_PER_CART}",
-                            f"SKU-{sequence % ITEMS_PER_CART:03d}",
-                        )
-                        body = {"sku": key[1], "quantity": 1}
-                        response = session.post(f"{base}/carts/{key[0]}/items", json=body, timeout=REQUEST_TIMEOUT)
+                        key = self.profile.key(f"{self.prefix}-{via}-{index}", sequence)
+                        method, path, body = self.profile.write.render(*key)
                     else:
-                        response = session.get(f"{base}/carts/{self.prefix}-read", timeout=REQUEST_TIMEOUT)
+                        method, path, body = self.profile.read.render(f"{self.prefix}-read", "")
+                    response = session.request(method, base + path, json=body, timeout=REQUEST_TIMEOUT)
                     error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
                 except requests.RequestException as exc:
                     error = f"{type(exc).__name__}: {str(exc)[:90]}"
@@ -227,10 +235,10 @@ class Traffic:
             return [s for s in self.samples if start <= s.started <= end]
 
 
-def lost(url: str, samples: Iterable[Sample]) -> tuple[int, int]:
+def lost(url: str, profile: TrafficProfile, samples: Iterable[Sample]) -> tuple[int, int]:
     """(acknowledged writes, of those missing when read back through `url`)."""
     acknowledged = {s.key: s.started for s in samples if s.key is not None}
-    return len(acknowledged), len(lost_writes(url, acknowledged))
+    return len(acknowledged), len(lost_writes(url, profile, acknowledged))
 
 
 @dataclass
@@ -264,7 +272,7 @@ def measured(
     while commands run, under load of every kind through each production load balancer and the global entry;
     then read every acknowledged write back through the global entry."""
     writable = {stack.writer(), "global"}
-    with Traffic(stack.urls(), writable, clients=clients) as traffic:
+    with Traffic(stack.urls(), writable, stack.traffic, clients=clients) as traffic:
         time.sleep(1.0)  # steady load before the first command
         wall, start = time.time(), time.monotonic()
         commands = [stack.gantry(*first, run_id=run_id)]
@@ -276,7 +284,7 @@ def measured(
             log(f"  {name}: {traffic.count_since(start)} requests so far")
         end = time.monotonic()
         time.sleep(1.0)
-    acknowledged, missing = lost(stack.global_url(), traffic.samples)
+    acknowledged, missing = lost(stack.global_url(), stack.traffic, traffic.samples)
     alerts = Counter(a["alertname"] for a in stack.alerts(wall))
     return Phase(name, commands, traffic.between(start, end), end - start, acknowledged, missing, dict(alerts))
 

@@ -1,10 +1,11 @@
-"""`gantry dr drill`: a region fails while clients read and write carts through the global entry point. RTO
+"""`gantry dr drill`: a region fails while clients read and write through the global entry point, as the
+service's traffic profile (its contract: gantry.contract.TrafficProfile) says. RTO
 and RPO are measured as those clients see them; then the failed region rejoins as the standby and the drill
 runs the other way, so the environment ends as it started. One JSON evidence record per drill.
 
 - RTO: from the first failed request after the fault to the first write that succeeds after the last failed
   write (reads are reported on their own: a standby region serves them before the writer moves).
-- RPO: writes acknowledged to a client (HTTP 201) and missing once the new writer serves, counted and as
+- RPO: writes acknowledged to a client (the profile's status) and missing once the new writer serves, counted and as
   seconds of writes lost (the fault time minus the oldest lost write's acknowledgement).
 
 The target does the failing (the RegionFailover contract); this module only generates load, watches and
@@ -25,6 +26,7 @@ from typing import Any, Literal
 
 import requests
 
+from gantry.contract import TrafficCall, TrafficProfile
 from gantry.errors import GantryError
 from gantry.jsonfile import write_atomic
 from gantry.paths import run_dir
@@ -37,7 +39,6 @@ Mode = Literal["planned", "unplanned"]
 # The goals of the DR runbook (docs/runbooks/disaster-recovery.md); a drill that misses one fails.
 RTO_GOAL_SECONDS = 10.0
 UNPLANNED_RPO_GOAL_SECONDS = 1.0
-ITEMS_PER_CART = 90  # below the service's 100 distinct SKUs per cart
 REQUEST_TIMEOUT = 2.0
 SETTLE_SECONDS = 3.0  # writes must succeed this long without a failure for the drill to call it recovered
 RECOVERY_TIMEOUT = 90.0
@@ -50,14 +51,17 @@ class Request:
     ended: float
     ok: bool
     status: int | None  # None: no HTTP answer (connection refused, reset, timeout)
-    key: tuple[str, str] | None = None  # a write's (cart, sku)
+    key: tuple[str, str] | None = None  # a write's (group, item) in the traffic profile
 
 
 class Load:
     """Steady reads and writes through one URL from a few threads, every request and acknowledgement kept."""
 
-    def __init__(self, url: str, *, writers: int = 4, readers: int = 2, pause: float = 0.02) -> None:
+    def __init__(
+        self, url: str, profile: TrafficProfile, *, writers: int = 4, readers: int = 2, pause: float = 0.02
+    ) -> None:
         self.url = url.rstrip("/")
+        self.profile = profile
         self.writers, self.readers, self.pause = writers, readers, pause
         self.prefix = f"drill-{secrets.token_hex(3)}"
         self.requests: list[Request] = []
@@ -79,22 +83,23 @@ class Load:
     def _write(self, worker: int) -> None:
         with requests.Session() as session:
             sequence = 0
+            call = self.profile.write
             while not self._stop.is_set():
-                cart = f"{self.prefix}-{worker}-{sequence // ITEMS_PER_CART}"
-                sku = f"SKU-{sequence % ITEMS_PER_CART:03d}"
-                status, started = self._call(
-                    session, "POST", f"{self.url}/carts/{cart}/items", json={"sku": sku, "quantity": 1}
-                )
-                self._record(Request("write", started, time.monotonic(), status == 201, status, (cart, sku)))
+                group, item = self.profile.key(f"{self.prefix}-{worker}", sequence)
+                method, path, body = call.render(group, item)
+                status, started = self._call(session, method, self.url + path, json=body)
+                self._record(Request("write", started, time.monotonic(), status == call.status, status, (group, item)))
                 sequence += 1
                 time.sleep(self.pause)
 
     def _read(self, worker: int) -> None:
         with requests.Session() as session:
+            call = self.profile.read
             while not self._stop.is_set():
-                cart = f"{self.prefix}-{worker % self.writers}-0"
-                status, started = self._call(session, "GET", f"{self.url}/carts/{cart}")
-                self._record(Request("read", started, time.monotonic(), status == 200, status))
+                group, item = self.profile.key(f"{self.prefix}-{worker % max(self.writers, 1)}", 0)
+                method, path, body = call.render(group, item)
+                status, started = self._call(session, method, self.url + path, json=body)
+                self._record(Request("read", started, time.monotonic(), status == call.status, status))
                 time.sleep(self.pause)
 
     def start(self) -> None:
@@ -175,34 +180,39 @@ def _wait_recovered(load: Load, since: float) -> bool:
     return False
 
 
-def lost_writes(url: str, acknowledged: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
-    """The acknowledged writes the service no longer has, read back through `url`."""
-    by_cart: dict[str, set[str]] = {}
-    for cart, sku in acknowledged:
-        by_cart.setdefault(cart, set()).add(sku)
+def lost_writes(
+    url: str, profile: TrafficProfile, acknowledged: dict[tuple[str, str], float]
+) -> dict[tuple[str, str], float]:
+    """The acknowledged writes the service no longer has, its groups read back through `url`."""
+    by_group: dict[str, set[str]] = {}
+    for group, item in acknowledged:
+        by_group.setdefault(group, set()).add(item)
     lost: dict[tuple[str, str], float] = {}
     with requests.Session() as session:
-        for cart, skus in by_cart.items():
-            response = _get_cart(session, f"{url.rstrip('/')}/carts/{cart}")
-            present = {item["sku"] for item in response.get("items", [])}
-            lost.update({(cart, sku): acknowledged[(cart, sku)] for sku in skus - present})
+        for group, items in by_group.items():
+            reply = _read_back(session, url.rstrip("/"), profile.read, group)
+            lost.update({(group, i): acknowledged[(group, i)] for i in items if not profile.found(reply, group, i)})
     return lost
 
 
-def _get_cart(session: requests.Session, url: str) -> dict[str, Any]:
+def _read_back(session: requests.Session, url: str, call: TrafficCall, group: str) -> Any:
+    method, path, body = call.render(group, "")
     for _ in range(20):
         with contextlib.suppress(requests.RequestException, ValueError):
-            response = session.get(url, timeout=REQUEST_TIMEOUT)
-            if response.status_code == 200:
-                body: dict[str, Any] = response.json()
-                return body
+            response = session.request(method, url + path, json=body, timeout=REQUEST_TIMEOUT)
+            if response.status_code == call.status:
+                return response.json()
         time.sleep(0.25)
+    url = url + path
     raise GantryError(f"cannot read {url} back after the drill: the RPO is unknown; see `gantry status`")
 
 
 class DrillRun:
-    def __init__(self, target: Target, env: str, *, writers: int = 4, readers: int = 2) -> None:
+    def __init__(
+        self, target: Target, env: str, profile: TrafficProfile, *, writers: int = 4, readers: int = 2
+    ) -> None:
         self.target = target
+        self.profile = profile
         self.failover: RegionFailover = target.failover()
         self.env = env
         self.writers, self.readers = writers, readers
@@ -261,7 +271,7 @@ class DrillRun:
         source = self.failover.writer()
         destination = next(r for r in self.target.cfg.regions_of(self.env) if r != source)
         direction = Direction(mode, source, destination)
-        load = Load(self.url, writers=self.writers, readers=self.readers)
+        load = Load(self.url, self.profile, writers=self.writers, readers=self.readers)
         with stage(f"dr {mode} {source} → {destination}", None) as step:
             load.start()
             failed = False
@@ -290,7 +300,7 @@ class DrillRun:
             }
             step.note("reading every acknowledged write back")
             acknowledged = load.acknowledged()
-            lost = lost_writes(self.url, acknowledged)
+            lost = lost_writes(self.url, self.profile, acknowledged)
             direction.rpo_writes = len(lost)
             direction.rpo_seconds = round(max(0.0, fault_at - min(lost.values())), 3) if lost else 0.0
             direction.requests["acknowledged_writes"] = len(acknowledged)

@@ -5,6 +5,7 @@ and how it judges the replies; the cart itself answers these checks in tests/loc
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -200,3 +201,33 @@ def test_writes_are_left_out_where_the_database_is_a_standby(service: tuple[Serv
     checks = smoke.run({"r2": url}, RELEASE, declared_reads)
     assert "add item" not in [c.name for c in checks]
     assert not [call for call in state.calls if call[0] == "POST"]
+
+
+def test_the_traffic_profile_renders_each_write_and_finds_it_again() -> None:
+    traffic = contract.ServiceContract.model_validate(CART).traffic
+    assert traffic is not None
+    assert traffic.key("drill-1", 0) == ("drill-1-0", "000")
+    assert traffic.key("drill-1", 91) == ("drill-1-1", "001")  # 90 writes per group
+    assert traffic.write.render("g", "007") == ("POST", "/carts/g/items", {"sku": "SKU-007", "quantity": 1})
+    assert traffic.read.render("g", "") == ("GET", "/carts/g", None)
+    reply = {"items": [{"sku": "SKU-007", "quantity": 1}]}
+    assert traffic.found(reply, "g", "007")
+    assert not traffic.found(reply, "g", "008")
+    assert not traffic.found({"items": "SKU-007"}, "g", "007") and not traffic.found([], "g", "007")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"path": "/carts/items"}, "name the group ({group})"),
+        ({"path": "/carts/{group}/{id}"}, "the only placeholders are {group} and {item}"),
+    ],
+)
+def test_a_bad_traffic_profile_is_refused(
+    tmp_path: Path, example: dict[str, Any], change: dict[str, str], message: str
+) -> None:
+    data = json.loads(json.dumps(CART))
+    data["traffic"]["write"].update(change)
+    cfg = with_contract(tmp_path, example, data)
+    with pytest.raises(ConfigError, match=r"traffic\.write: .*" + re.escape(message)):
+        contract.load(cfg, tmp_path)

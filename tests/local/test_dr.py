@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from local_stack import ALICE, BOB, MALLORY, Stack, ports_for, wait_for
+from local_stack import ALICE, BOB, MALLORY, ROOT, Stack, ports_for, wait_for
 
+from gantry import contract
 from gantry.stages.drill import Load, lost_writes
 from gantry.targets.local import postgres
 from gantry.targets.local.layout import database_dir
@@ -25,6 +26,9 @@ PORT_BASE = 27000
 PORTS = ports_for(PORT_BASE)
 GLOBAL = f"http://127.0.0.1:{PORTS['global']}"
 EAST, WEST = (f"http://127.0.0.1:{port}" for port in PORTS["production"])
+# The load the cart's contract declares for drills (what `gantry dr drill` drives too).
+CART = contract.read(ROOT / "app/service.yaml").traffic
+assert CART is not None
 
 
 def cluster(stack: Stack, region: str) -> postgres.Cluster:
@@ -79,7 +83,7 @@ def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -
     subprocess.run(["git", "-C", str(shipped.repo), "add", "app/migrations"], check=True)
     shipped.new_commit("release with a migration")
     before = shipped.production()
-    load = Load(GLOBAL, writers=3, readers=2)
+    load = Load(GLOBAL, CART, writers=3, readers=2)
     load.start()
     try:
         # Stage by stage, as the Jenkinsfile runs them (the app's own tests pin its migration list, so this
@@ -106,7 +110,7 @@ def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -
     failed = [r for r in load.requests if not r.ok]
     assert load.requests and failed == [], failed[:5]
     acknowledged = load.acknowledged()
-    assert len(acknowledged) > 50 and lost_writes(GLOBAL, acknowledged) == {}
+    assert len(acknowledged) > 50 and lost_writes(GLOBAL, CART, acknowledged) == {}
     record = shipped.run_record()
     applied = {s["name"]: s["detail"] for s in record["stages"]}
     assert "0003.cart-note" in applied["migrate staging"]
@@ -121,13 +125,14 @@ def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -
 def test_lost_writes_are_found(shipped: Stack) -> None:
     """The RPO measurement itself: a write deleted behind the service's back is reported lost, the rest not."""
     acknowledged = {}
-    for sku in ("L-1", "L-2", "L-3"):
-        response = requests.post(f"{GLOBAL}/carts/dr-rpo/items", json={"sku": sku, "quantity": 1}, timeout=5)
+    for item in ("L-1", "L-2", "L-3"):
+        method, path, body = CART.write.render("dr-rpo", item)
+        response = requests.request(method, GLOBAL + path, json=body, timeout=5)
         assert response.status_code == 201
-        acknowledged[("dr-rpo", sku)] = time.monotonic()
+        acknowledged[("dr-rpo", item)] = time.monotonic()
     with cluster(shipped, "us-east-1").connect("cart_production") as conn:
-        conn.execute("DELETE FROM cart_items WHERE cart_id = 'dr-rpo' AND sku = 'L-2'")
-    assert set(lost_writes(GLOBAL, acknowledged)) == {("dr-rpo", "L-2")}
+        conn.execute("DELETE FROM cart_items WHERE cart_id = 'dr-rpo' AND sku = 'SKU-L-2'")
+    assert set(lost_writes(GLOBAL, CART, acknowledged)) == {("dr-rpo", "L-2")}
 
 
 def test_unplanned_drill_needs_consent(shipped: Stack) -> None:
