@@ -76,7 +76,7 @@ def check_customer(name: str) -> str:
 def check_service(name: str) -> str:
     if not SERVICE.fullmatch(name):
         raise ConfigError(
-            f"service {name!r} is invalid: use 2-32 lowercase letters, digits or single inner '-' (e.g. cart)"
+            f"service {name!r} is invalid: use 2-32 lowercase letters, digits or single inner '-' (e.g. api)"
         )
     return name
 

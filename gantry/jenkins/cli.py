@@ -26,7 +26,7 @@ APPROVAL_INPUT_ID = "ProductionApproval"
 
 def _name(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not NAME.match(value):
-        raise click.BadParameter(f"'{value}' must be a lowercase name like 'example' or 'cart'")
+        raise click.BadParameter(f"'{value}' must be a lowercase name like 'example' or 'api'")
     return value
 
 
@@ -73,7 +73,7 @@ def sync(jobs_dir: Path | None, delete_old: bool, render_to: Path | None) -> Non
 
 @jenkins.command()
 @click.option("--customer", required=True, callback=_name, help="Customer, e.g. example.")
-@click.option("--service", required=True, callback=_name, help="Service, e.g. cart.")
+@click.option("--service", required=True, callback=_name, help="Service, e.g. api.")
 @click.option(
     "--env",
     "env_name",

@@ -282,3 +282,19 @@ def test_the_records_key_is_imported_from_an_environment_root_or_the_global_root
     written = import_outputs(EXAMPLE, tmp_path / "global.json", tmp_path / "global.yaml")
     settings = AwsTarget(load_config(str(written))).settings
     assert (settings.records_path, settings.records_kms_key) == ("/gantry", "alias/example-gantry-records")
+
+
+def test_database_and_repository_names_default_to_the_services(tmp_path):
+    """No service name is built in: the database prefix, the runtime role and the ECR repository follow the
+    service unless the aws section names them."""
+    raw = example()
+    raw["service"]["name"] = "web-api"
+    raw["aws"].pop("ecr_repository")
+    target = AwsTarget(load_config(str(write(tmp_path, raw))))
+    assert (target.database.name("production"), target.database.runtime_role) == ("web_api_production", "web_api")
+    assert target.ecr.repository == "web-api"
+    raw["aws"]["database"].update(name_prefix="shop", user="shop_app")
+    raw["aws"]["ecr_repository"] = "acme/web"
+    target = AwsTarget(load_config(str(write(tmp_path, raw))))
+    assert (target.database.name("production"), target.database.runtime_role) == ("shop_production", "shop_app")
+    assert target.ecr.repository == "acme/web"

@@ -34,16 +34,22 @@ class AuroraDatabase:
             )
         return database, endpoint
 
+    @property
+    def runtime_role(self) -> str:
+        """The role the tasks connect as: aws.database.user, else the service's name."""
+        database = self.settings.database
+        return (database.user if database else None) or self.cfg.service.name.replace("-", "_")
+
     def name(self, env: str) -> str:
         database = self.settings.database
-        assert database is not None  # noqa: S101 (endpoint() is called first)
-        return f"{database.name_prefix}_{env.replace('-', '_')}"
+        prefix = (database.name_prefix if database else None) or self.cfg.service.name.replace("-", "_")
+        return f"{prefix}_{env.replace('-', '_')}"
 
     def url(self, env: str, region: str, user: str | None = None) -> str:
         """DATABASE_URL for `env` in `region` (the runtime role, or `user`), without a password."""
         database, endpoint = self.endpoint(env, region)
         return (
-            f"host={endpoint} port={database.port} dbname={self.name(env)} user={user or database.user} "
+            f"host={endpoint} port={database.port} dbname={self.name(env)} user={user or self.runtime_role} "
             f"sslmode={database.sslmode}"
         )
 
@@ -72,8 +78,11 @@ class AuroraDatabase:
         if secret_arn is None:
             raise ConfigError(f"aws.regions.{region}.database_secret_arn is needed: import the aurora_global outputs")
         app = self._secret(secret_arn, region)
-        if app.get("username") != database.user:
-            raise ConfigError(f"{secret_arn} is for {app.get('username')!r}, not aws.database.user {database.user!r}")
+        if app.get("username") != self.runtime_role:
+            raise ConfigError(
+                f"{secret_arn} is for {app.get('username')!r}, not the runtime role {self.runtime_role!r} "
+                "(aws.database.user, else the service's name)"
+            )
         try:
             with psycopg.connect(
                 host=endpoint,
@@ -85,8 +94,8 @@ class AuroraDatabase:
                 connect_timeout=10,
                 autocommit=True,
             ) as conn:
-                ensure_role(conn, database.user, str(app["password"]))
-                ensure_database(conn, self.name(env), owner=str(owner["username"]), app_role=database.user)
+                ensure_role(conn, self.runtime_role, str(app["password"]))
+                ensure_database(conn, self.name(env), owner=str(owner["username"]), app_role=self.runtime_role)
         except psycopg.Error as exc:  # the driver's message names the host, never the password
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
             raise GantryError(

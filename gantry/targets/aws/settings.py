@@ -69,9 +69,10 @@ class AwsServiceSettings(_Strict):
 class AwsDatabaseSettings(_Strict):
     """The service's Aurora PostgreSQL global database (terraform/modules/aurora_global outputs)."""
 
-    # One database per environment: <prefix>_<environment>.
-    name_prefix: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
-    user: str = Field(default="cart", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    # One database per environment: <prefix>_<environment>; the prefix and the runtime role default to the
+    # service's name (dashes as underscores).
+    name_prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    user: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,30}$")
     port: int = Field(default=5432, ge=1, le=65535)
     # The master credentials (Secrets Manager): `gantry migrate` reads them to set up the runtime role, and hands
     # them to the migration task (as an ECS secret: they reach no argument or log). An environment's own
@@ -171,7 +172,7 @@ class AwsSettings(_Strict):
     registry_endpoints: dict[str, str] = {}
     profile: str | None = None
     account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
-    ecr_repository: ResourceName = "cart"
+    ecr_repository: ResourceName | None = None  # default: the service's name
     regions: dict[str, AwsRegionSettings] = {}
     task_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")

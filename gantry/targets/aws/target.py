@@ -61,7 +61,7 @@ class AwsTarget:
         self.cfg = cfg
         self.settings = AwsSettings.of(cfg)
         self.clients = Clients(self.settings)
-        self.ecr = Ecr(self.clients, self.settings.ecr_repository)
+        self.ecr = Ecr(self.clients, self.settings.ecr_repository or cfg.service.name)
         self.pusher = pusher or SkopeoPusher(
             self.clients, cfg.regions.primary, self.settings.image_source, self.settings.registry_endpoints
         )
@@ -92,7 +92,7 @@ class AwsTarget:
         for region in self.cfg.regions.names:
             cluster = self.settings.region(region).cluster
             rows.append(Component(f"{region} ECS cluster", cluster, "configured"))
-            rows.append(Component(f"{region} ECR repository", self.settings.ecr_repository, "configured"))
+            rows.append(Component(f"{region} ECR repository", self.ecr.repository, "configured"))
         return rows
 
     # --- records, leases and notifications -----------------------------------------------------------
