@@ -46,8 +46,12 @@ class SmokeCheck(Strict):
 
 class MetricsContract(Strict):
     path: SmokePath = "/metrics"
-    # The counter of the service's HTTP requests, which its /metrics must expose.
+    # The counter of the service's HTTP requests, which its /metrics must expose, and its label holding the
+    # response status (the error-rate alert counts the 5xx ones).
     requests: MetricName
+    status_label: str = Field(default="status", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
+    # The histogram of its request durations in seconds (the latency alert reads `<duration>_bucket`), if any.
+    duration: MetricName | None = None
 
 
 # `{group}` and `{item}` name one write of a drill's or a benchmark's load (see TrafficProfile).

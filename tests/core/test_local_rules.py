@@ -9,19 +9,30 @@ from pathlib import Path
 
 import pytest
 
+from gantry import contract
 from gantry.targets.local.render import render
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PROMTOOL = shutil.which("promtool")
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (Debian prometheus): run `make bootstrap`")
-@pytest.mark.parametrize("database", [True, False])
-def test_local_rules_pass_promtool(tmp_path: Path, database: bool) -> None:
+@pytest.mark.parametrize(("database", "duration"), [(True, True), (False, False)])
+def test_local_rules_pass_promtool(tmp_path: Path, database: bool, duration: bool) -> None:
+    """The service's metrics come from its contract: the error-rate alert counts its declared counter's 5xx, and
+    the latency alert exists only when it declares a duration histogram."""
+    metrics = contract.read(ROOT / "app/service.yaml").metrics
+    metrics = metrics if duration else metrics.model_copy(update={"duration": None})
     rules = tmp_path / "rules.yml"
-    rules.write_text(render("rules.yml.j2", service="cart", database=database))
+    rules.write_text(render("rules.yml.j2", service="cart", database=database, metrics=metrics))
     result = subprocess.run([str(PROMTOOL), "check", "rules", str(rules)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     text = rules.read_text()
+    assert f'rate({metrics.requests}{{{metrics.status_label}=~"5.."}}[1m])' in text
+    assert ("alert: HighLatency\n" in text) is duration
+    if duration:
+        assert f"rate({metrics.duration}_bucket[1m])" in text
     for alert in (
         "DatabaseDown",
         "NoDatabaseWriter",

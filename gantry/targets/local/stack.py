@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from gantry import contract
 from gantry.errors import GantryError
 from gantry.host import engine, podman, ports, processes
 from gantry.host.engine import CONTAINER_LABEL
@@ -149,7 +150,12 @@ def _monitoring(layout: Layout) -> None:
         (prom / "targets").mkdir(parents=True, exist_ok=True)
         (prom / "data").mkdir(parents=True, exist_ok=True)
         (prom / "rules.yml").write_text(
-            render("rules.yml.j2", service=layout.cfg.service.name, database=layout.cfg.service.database is not None)
+            render(
+                "rules.yml.j2",
+                service=layout.cfg.service.name,
+                database=layout.cfg.service.database is not None,
+                metrics=contract.load(layout.cfg).metrics,
+            )
         )
         (prom / "prometheus.yml").write_text(
             render(
