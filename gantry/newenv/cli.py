@@ -16,7 +16,7 @@ from gantry.paths import project_root
 @click.option("--cidr", required=True, help="Primary VPC range, private /16-/24, e.g. 10.40.0.0/16.")
 @click.option("--secondary-cidr", default=None, help="Secondary VPC range [default: the block after --cidr].")
 @click.option("--domain", default=None, help="Customer DNS zone [default: <customer>.example.com].")
-@click.option("--service", default=None, help="Service the pipeline deploys [default: cart].")
+@click.option("--service", default=None, help="Service the pipeline deploys (a new customer needs it), e.g. api.")
 @click.option("--production/--no-production", default=None, help="Production sizing [default: env is prod].")
 @click.option("--ami-parameter", default=None, help="SSM parameter with the golden AMI ID.")
 @click.option("--state-bucket", default=None, help="Terraform state bucket of the customer's account.")

@@ -56,6 +56,8 @@ def _customer(request: Request, existing: Customer | None) -> Customer:
         _same("--ami-parameter", request.ami_parameter, existing.ami_ssm_parameter, existing.name)
         _same("--state-bucket", request.state_bucket, existing.state_bucket, existing.name)
         return existing
+    if request.service is None:
+        raise ConfigError(f"'{request.customer}' is a new customer: name the service it ships, e.g. --service api")
     if request.ami_parameter is not None and not request.ami_parameter.startswith("/"):
         raise ConfigError(f"--ami-parameter '{request.ami_parameter}' must be an SSM path starting with '/'")
     return Customer(
@@ -63,7 +65,7 @@ def _customer(request: Request, existing: Customer | None) -> Customer:
         primary_region=request.primary,
         secondary_region=request.secondary,
         domain=naming.check_domain(request.domain or f"{request.customer}.example.com"),
-        service_name=naming.check_service(request.service or "cart"),
+        service_name=naming.check_service(request.service),
         ami_ssm_parameter=request.ami_parameter or DEFAULT_AMI_PARAMETER.format(customer=request.customer),
         state_bucket=request.state_bucket or f"gantry-tfstate-{request.customer}-{request.primary}",
         lock_table=DEFAULT_LOCK_TABLE,

@@ -15,7 +15,18 @@ from gantry.newenv import writer
 from gantry.newenv.cli import new_env
 from gantry.newenv.render import template_files
 
-ACME = ["--customer", "acme", "--env", "prod", "--primary", "us-east-1", "--secondary", "eu-west-1"]
+ACME = [
+    "--customer",
+    "acme",
+    "--env",
+    "prod",
+    "--primary",
+    "us-east-1",
+    "--secondary",
+    "eu-west-1",
+    "--service",
+    "cart",
+]
 
 
 @pytest.fixture
@@ -254,3 +265,13 @@ def test_options_conflicting_with_an_existing_customer(repo: Path) -> None:
 def test_bad_domain_and_ami_parameter(repo: Path) -> None:
     config_error(run(*ACME, "--cidr", "10.40.0.0/16", "--domain", "not a domain"), "not a DNS name")
     config_error(run(*ACME, "--cidr", "10.40.0.0/16", "--ami-parameter", "ami-123"), "SSM path")
+
+
+def test_a_new_customer_names_its_service(repo: Path) -> None:
+    """No service is built in: a new customer's first environment says which service it ships, and a refused
+    command writes nothing; a customer's later environments take the one it already has."""
+    before = snapshot(repo)
+    config_error(run(*ACME[:-2], "--cidr", "10.40.0.0/16"), "'acme' is a new customer", "--service api")
+    assert snapshot(repo) == before
+    assert run(*ACME, "--cidr", "10.40.0.0/16").exit_code == 0
+    assert run(*ACME[:3], "test", *ACME[4:-2], "--cidr", "10.50.0.0/16").exit_code == 0

@@ -74,7 +74,18 @@ def test_a_scaffolded_customer_environment_validates(
     """The issue's example: `gantry new-env` for a new customer, then init + validate of its root and of global/."""
     base, env = workspace
     monkeypatch.setenv("GANTRY_ROOT", str(base))
-    args = ["--customer", "acme", "--env", "prod", "--primary", "us-east-1", "--secondary", "eu-west-1"]
+    args = [
+        "--customer",
+        "acme",
+        "--env",
+        "prod",
+        "--primary",
+        "us-east-1",
+        "--secondary",
+        "eu-west-1",
+        "--service",
+        "cart",
+    ]
     result = CliRunner().invoke(new_env, [*args, "--cidr", "10.40.0.0/16"])
     assert result.exit_code == 0, result.output
     for root in (base / "terraform" / "live" / "acme" / "prod", base / "terraform" / "global"):
