@@ -8,25 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from tfhelpers import LIVE
+from tfhelpers import LIVE, NEW_CUSTOMER
 
 from gantry.errors import ConfigError, GantryError
 from gantry.newenv import writer
 from gantry.newenv.cli import new_env
 from gantry.newenv.render import template_files
 
-ACME = [
-    "--customer",
-    "acme",
-    "--env",
-    "prod",
-    "--primary",
-    "us-east-1",
-    "--secondary",
-    "eu-west-1",
-    "--service",
-    "cart",
-]
+ACME = NEW_CUSTOMER
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tfhelpers import REPO, TEMPLATE, TERRAFORM, all_roots, require_provider, terraform_env
+from tfhelpers import NEW_CUSTOMER, REPO, TEMPLATE, TERRAFORM, all_roots, require_provider, terraform_env
 
 from gantry.newenv.cli import new_env
 
@@ -74,19 +74,7 @@ def test_a_scaffolded_customer_environment_validates(
     """The issue's example: `gantry new-env` for a new customer, then init + validate of its root and of global/."""
     base, env = workspace
     monkeypatch.setenv("GANTRY_ROOT", str(base))
-    args = [
-        "--customer",
-        "acme",
-        "--env",
-        "prod",
-        "--primary",
-        "us-east-1",
-        "--secondary",
-        "eu-west-1",
-        "--service",
-        "cart",
-    ]
-    result = CliRunner().invoke(new_env, [*args, "--cidr", "10.40.0.0/16"])
+    result = CliRunner().invoke(new_env, [*NEW_CUSTOMER, "--cidr", "10.40.0.0/16"])
     assert result.exit_code == 0, result.output
     for root in (base / "terraform" / "live" / "acme" / "prod", base / "terraform" / "global"):
         run(terraform_bin, ["init", "-backend=false", "-input=false", "-no-color"], root, env)

@@ -122,3 +122,11 @@ def require_provider() -> None:
     if os.environ.get("GANTRY_TF_VALIDATE") == "1":
         pytest.fail("GANTRY_TF_VALIDATE=1 but no AWS provider in the mirror: run scripts/setup-terraform.sh")
     pytest.skip(PROVIDER_SKIP)
+
+
+# `gantry new-env` for a new customer (acme, prod, one service), without --cidr.
+NEW_CUSTOMER = [
+    *("--customer", "acme", "--env", "prod"),
+    *("--primary", "us-east-1", "--secondary", "eu-west-1"),
+    *("--service", "cart"),
+]
