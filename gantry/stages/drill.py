@@ -203,8 +203,7 @@ def _read_back(session: requests.Session, url: str, call: TrafficCall, group: st
             if response.status_code == call.status:
                 return response.json()
         time.sleep(0.25)
-    url = url + path
-    raise GantryError(f"cannot read {url} back after the drill: the RPO is unknown; see `gantry status`")
+    raise GantryError(f"cannot read {url + path} back after the drill: the RPO is unknown; see `gantry status`")
 
 
 class DrillRun:
