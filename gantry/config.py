@@ -11,15 +11,18 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from gantry import contract
 from gantry.approvals import ApprovalPolicy, Hours, Principal
+from gantry.contract import ServiceContract
 from gantry.errors import ConfigError
 from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName
 from gantry.paths import project_root
+from gantry.schema import Strict, describe, inside
 
 if TYPE_CHECKING:
     import click
@@ -32,50 +35,6 @@ RegionRole = Literal["primary", "secondary"]
 def registered_targets() -> list[str]:
     """Target names installed as `gantry.targets` entry points (pyproject.toml)."""
     return sorted(entry.name for entry in entry_points(group=TARGETS_GROUP))
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Command = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=64)]
-RepoPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$")]
-
-
-class DatabaseConfig(Strict):
-    # The service's schema migrations as the image carries them (for the reader: gantry never reads them).
-    migrations: RepoPath = "app/migrations"
-    # What applies them: run once, as a one-off task of the release's image, with the schema owner's
-    # credentials (DATABASE_URL without password, DATABASE_PASSWORD_FILE) and nothing else.
-    migrate_command: Command = ["python3", "/app/migrate.py"]
-
-
-class TestConfig(Strict):
-    """The service's unit tests: its Dockerfile's `target` stage, run with `command` in a container with no
-    network and no credentials (gantry.stages.build)."""
-
-    target: str = Field(default="test", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    command: Command = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
-    timeout_seconds: float = Field(default=900, gt=0, le=3600, allow_inf_nan=False)
-    memory_mib: int = Field(default=1024, ge=64, le=16384)
-
-
-class ServiceConfig(Strict):
-    name: ServiceName
-    container_port: int = Field(default=80, ge=1, le=65535)
-    cpu: int = Field(default=256, ge=128, le=16384)
-    memory: int = Field(default=256, ge=64, le=122880)
-    context: RepoPath = "app"
-    dockerfile: RepoPath = "app/Dockerfile"
-    # The Dockerfile stage that is the service's image (None: the last stage).
-    runtime_target: str | None = Field(default="runtime", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    task_definition: RepoPath = "app/task-definition.json.tpl"
-    # What the service declares for gantry to check it (gantry.contract): its smoke checks and metrics.
-    contract: RepoPath = "app/service.yaml"
-    tests: TestConfig = TestConfig()
-    # The service's PostgreSQL schema migrations, applied by `gantry migrate` before deploys; null for a
-    # service without a database.
-    database: DatabaseConfig | None = None
 
 
 class RegionsConfig(Strict):
@@ -117,7 +76,7 @@ class EnvironmentConfig(Strict):
     regions: list[RegionRole] = Field(min_length=1)
     replicas: int = Field(default=2, ge=1, le=10)
     # Task-definition settings refused unless listed here (an approver sees the list in what they sign).
-    task_definition_exceptions: list[TaskDefinitionException] = []
+    task_definition_exceptions: list[TaskDefinitionException] = Field(default_factory=list)
 
     @field_validator("regions")
     @classmethod
@@ -135,7 +94,7 @@ class ApprovalConfig(Strict):
     # Environments whose targets must be protected: a deploy there without the target's protection is refused
     # (fail closed), never treated as unprotected. Production is always among them unless the loud setting
     # below says otherwise.
-    protected: list[EnvironmentName] = ["production"]
+    protected: list[EnvironmentName] = Field(default_factory=lambda: ["production"])
     allow_unprotected_production: bool = False
     # Production runs only commits that are ancestors of this branch in the repository gantry runs from (the
     # release agent's checkout of the trusted branch).
@@ -204,7 +163,7 @@ class ApprovalConfig(Strict):
 
 class NotificationConfig(Strict):
     file: str | None = "notifications.jsonl"
-    webhook_urls: list[str] = []
+    webhook_urls: list[str] = Field(default_factory=list)
     # Names of environment variables holding secrets, never the secrets themselves.
     slack_webhook_url_env: str | None = None
     sns_topic_arn: str | None = None
@@ -217,12 +176,26 @@ class GantryConfig(BaseModel):
 
     customer: CustomerName
     target: str = "local"
-    service: ServiceConfig
+    # The services this environment file ships, by name: each one's contract is services/<name>/service.yaml
+    # in the checkout gantry runs from (gantry.contract).
+    services: list[ServiceName] = Field(min_length=1)
     regions: RegionsConfig
     environments: dict[EnvironmentName, EnvironmentConfig]
     approvals: ApprovalConfig
     notifications: NotificationConfig = NotificationConfig()
     _source: Path | None = PrivateAttr(default=None)
+    _contracts: dict[str, ServiceContract] = PrivateAttr(default_factory=dict)
+
+    @field_validator("services")
+    @classmethod
+    def one_service(cls, value: list[str]) -> list[str]:
+        # Releases, leases, load balancer routes and records are still kept per environment, not per service.
+        if len(value) > 1:
+            raise ValueError(
+                "one service per environment file for now: keep one name here and ship another service with an "
+                "environment file of its own"
+            )
+        return value
 
     @model_validator(mode="after")
     def consistent(self) -> GantryConfig:
@@ -243,16 +216,20 @@ class GantryConfig(BaseModel):
         for field, value in (
             ("approvals.allowed_signers", self.approvals.allowed_signers),
             ("approvals.committers_allowed_signers", self.approvals.committers_allowed_signers),
-            ("service.context", self.service.context),
-            ("service.dockerfile", self.service.dockerfile),
-            ("service.task_definition", self.service.task_definition),
         ):
             if value is not None:
                 try:
                     inside(root, value, field)
                 except ConfigError as exc:
                     raise ValueError(str(exc)) from None
+        # A bad contract is refused here, naming its own file, before any command starts.
+        self._contracts = {name: contract.load(name, root) for name in self.services}
         return self
+
+    @property
+    def service(self) -> ServiceContract:
+        """The service this file ships (one per environment file)."""
+        return self._contracts[self.services[0]]
 
     @property
     def source(self) -> Path:
@@ -295,16 +272,6 @@ class GantryConfig(BaseModel):
         return [self.check_region(env, resolved)]
 
 
-def inside(root: Path, value: str, field: str) -> Path:
-    """`value` resolved against the repository `root`, symlinks included; ConfigError naming `field` when it
-    leaves the repository."""
-    base = root.resolve()
-    path = (base / value).resolve()
-    if not path.is_relative_to(base):
-        raise ConfigError(f"{field}: {value!r} leaves the repository: give a path inside {base}")
-    return path
-
-
 def root_config_option(ctx: click.Context) -> str | None:
     """The environment file the root command's --config (or GANTRY_CONFIG) names, for a command registered by a
     plugin; None means the default."""
@@ -316,17 +283,6 @@ def config_path(explicit: str | None = None) -> Path:
     raw = explicit or os.environ.get("GANTRY_CONFIG") or DEFAULT_CONFIG
     path = Path(raw)
     return path if path.is_absolute() else project_root() / path
-
-
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """The first validation error as `<field path>: <message>` (+N more)."""
-    first = error.errors()[0]
-    where = ".".join([*(prefix.split(".") if prefix else []), *(str(part) for part in first["loc"])])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field (remove it or fix its spelling)"
-    more = len(error.errors()) - 1
-    return f"{where or '(top level)'}: {message}" + (f" (+{more} more)" if more else "")
 
 
 def parse(raw: Any, source: Path) -> GantryConfig:

@@ -1,7 +1,8 @@
-"""What a service declares about itself for gantry to check it: its smoke checks (HTTP calls through the load
-balancer and what their replies must hold) and the metric that counts its requests. The file lives with the
-service's code (`service.contract` in the environment file names it); gantry's core reads it and names no
-service itself."""
+"""A service's contract with gantry, one file per service (`services/<name>/service.yaml`): how to build and test
+it, what it needs to run (port, CPU, memory, its database and migrations), the smoke checks that show a release
+works, the metrics that tell its request and error rates, and the load a DR drill or a benchmark may put on it.
+The file lives with the service's code; gantry's core reads it and names no service itself. Paths in it are
+relative to the service's folder, which is also the build context, and may not leave it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from gantry.config import GantryConfig, Strict, describe, inside
 from gantry.errors import ConfigError
-from gantry.paths import project_root
+from gantry.names import ServiceName
+from gantry.schema import Command, RepoPath, Strict, describe, inside
+
+# Where a repository keeps its services: services/<name>/service.yaml.
+SERVICES_DIR = "services"
+CONTRACT_FILE = "service.yaml"
 
 # A JSON value a reply's field must equal (objects and lists are matched whole).
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
@@ -116,11 +121,50 @@ class TrafficProfile(Strict):
         )
 
 
+class BuildConfig(Strict):
+    """The image: the service's folder (exactly as committed) is the build context."""
+
+    dockerfile: RepoPath = "Dockerfile"
+    # The Dockerfile stage that is the service's image (None: the last stage).
+    target: str | None = Field(default="runtime", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class TestConfig(Strict):
+    """The service's unit tests: its Dockerfile's `target` stage, run with `command` in a container with no
+    network and no credentials (gantry.stages.build)."""
+
+    target: str = Field(default="test", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    command: Command
+    timeout_seconds: float = Field(default=900, gt=0, le=3600, allow_inf_nan=False)
+    memory_mib: int = Field(default=1024, ge=64, le=16384)
+
+
+class DatabaseConfig(Strict):
+    # The service's schema migrations as the image carries them (for the reader: gantry never reads them).
+    migrations: RepoPath = "migrations"
+    # What applies them: run once, as a one-off task of the release's image, with the schema owner's
+    # credentials (DATABASE_URL without password, DATABASE_PASSWORD_FILE) and nothing else.
+    migrate_command: Command
+
+
 class ServiceContract(Strict):
+    name: ServiceName
+    container_port: int = Field(default=80, ge=1, le=65535)
+    cpu: int = Field(default=256, ge=128, le=16384)
+    memory: int = Field(default=256, ge=64, le=122880)
+    build: BuildConfig = BuildConfig()
+    # The ECS task definition template both targets render (gantry.taskdef), read from the release's commit.
+    task_definition: RepoPath = "task-definition.json.tpl"
+    tests: TestConfig
+    # The service's PostgreSQL schema migrations, applied by `gantry migrate` before deploys; absent for a
+    # service without a database.
+    database: DatabaseConfig | None = None
     metrics: MetricsContract
     smoke: list[SmokeCheck] = Field(min_length=1, max_length=50)
     # What a DR drill or a benchmark drives; a service without one takes no part in drills.
     traffic: TrafficProfile | None = None
+    # The folder the file came from, relative to the repository (set by `read`).
+    _folder: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def distinct_names(self) -> ServiceContract:
@@ -129,13 +173,52 @@ class ServiceContract(Strict):
             raise ValueError(f"smoke: two checks are named {next(n for n in names if names.count(n) > 1)!r}")
         return self
 
+    @property
+    def folder(self) -> str:
+        """The service's folder relative to the repository: its build context."""
+        return self._folder
 
-def load(cfg: GantryConfig, root: Path | None = None) -> ServiceContract:
-    """The service's contract from the checkout; ConfigError naming the file, the field and the fix."""
-    path = inside(root or project_root(), cfg.service.contract, "service.contract")
+    @property
+    def file(self) -> str:
+        """The contract file relative to the repository (for messages)."""
+        return f"{self._folder}/{CONTRACT_FILE}"
+
+    def in_repo(self, path: str) -> str:
+        """A path of this file (relative to the service's folder) relative to the repository."""
+        return f"{self._folder}/{path}"
+
+
+def folder(name: str) -> str:
+    """Where the service `name` lives, relative to the repository."""
+    return f"{SERVICES_DIR}/{name}"
+
+
+def load(name: str, root: Path) -> ServiceContract:
+    """The contract of the service `name` in the checkout at `root`; ConfigError naming the file, the field and
+    the fix."""
+    where = folder(name)
+    path = inside(root, f"{where}/{CONTRACT_FILE}", f"services: {name}")
     if not path.is_file():
-        raise ConfigError(f"service.contract: {cfg.service.contract} is not a file: write the service's contract there")
-    return read(path)
+        raise ConfigError(
+            f"services: {name}: {where}/{CONTRACT_FILE} is not a file: write the service's contract there "
+            "(`gantry new-service` scaffolds one)"
+        )
+    declared = read(path)
+    if declared.name != name:
+        raise ConfigError(f"{path}: name: {declared.name!r} is not its folder's name {name!r}: make them equal")
+    base = inside(root, where, f"services: {name}")
+    for field, value in (
+        ("build.dockerfile", declared.build.dockerfile),
+        ("task_definition", declared.task_definition),
+        *((("database.migrations", declared.database.migrations),) if declared.database else ()),
+    ):
+        resolved = (base / value).resolve()
+        if not resolved.is_relative_to(base):
+            raise ConfigError(f"{path}: {field}: {value!r} leaves the service's folder: give a path inside {where}")
+        if field != "database.migrations" and not resolved.is_file():
+            raise ConfigError(f"{path}: {field}: {where}/{value} is not a file: write it, or fix the path")
+    declared._folder = where
+    return declared
 
 
 def read(path: Path) -> ServiceContract:
@@ -144,6 +227,10 @@ def read(path: Path) -> ServiceContract:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError:
         raise ConfigError(f"{path} is not valid YAML: fix the syntax") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}): fix its permissions") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level (name, container_port, smoke, ...)")
     try:
         return ServiceContract.model_validate(raw)
     except ValidationError as exc:

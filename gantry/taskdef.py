@@ -94,7 +94,8 @@ def render(
     settings are the target's: where the service's database of this environment and region is, without a
     password (database_url), and where the password comes from (database_secret). The template is read through
     `source`: the release's commit."""
-    template = source(cfg.service.task_definition)
+    template_path = cfg.service.in_repo(cfg.service.task_definition)
+    template = source(template_path)
     values: dict[str, str | int] = {
         "family": family or f"{cfg.customer}-{cfg.service.name}-{env}",
         "container_name": cfg.service.name,
@@ -110,7 +111,7 @@ def render(
         "database_url": database_url,
         "database_secret_arn": database_secret,
     }
-    rendered = fill(template, values, cfg.service.task_definition)
+    rendered = fill(template, values, template_path)
     for container in rendered.get("containerDefinitions", []):
         # A service without a database: no secret without a source (ECS refuses one), no empty DATABASE_URL.
         container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]

@@ -6,7 +6,7 @@ source "docker" "golden-base" {
   pull        = false # a local image, built by `gantry base-image`; nothing is fetched from a registry
   commit      = true
   # The builder keeps its container alive with `/bin/sh` as entrypoint; reset it so the image's consumers
-  # (app/Dockerfile's CMD) run their command directly, and record provenance as OCI labels.
+  # (services/cart/Dockerfile's CMD) run their command directly, and record provenance as OCI labels.
   changes = [
     "ENTRYPOINT []",
     "CMD [\"/bin/bash\"]",

@@ -65,7 +65,7 @@ def new_release(stack: Stack, serving: Release, run_id: str) -> None:
         git = ["git", "-C", str(clone)]
         subprocess.run(["git", "clone", "-q", "--shared", str(ROOT), str(clone)], check=True)
         subprocess.run([*git, "checkout", "-q", "--detach", serving.sha], check=True)
-        package = clone / "app" / "cart" / "__init__.py"
+        package = clone / "services" / "cart" / "cart" / "__init__.py"
         package.write_text(package.read_text() + f"# {run_id}: a release made by scripts/bench-rollout.py\n")
         env = {**os.environ, **AUTHOR, **COMMITTER}
         subprocess.run([*git, "commit", "-q", "-am", f"{run_id}: a release to roll out"], check=True, env=env)

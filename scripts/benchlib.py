@@ -24,7 +24,6 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from gantry import contract
 from gantry.config import config_path, load_config
 from gantry.contract import TrafficProfile
 from gantry.errors import GantryError
@@ -80,11 +79,9 @@ class Stack:
         if self.cfg.target != "local":
             raise SystemExit(f"{self.config}: the benchmarks measure the local target, not {self.cfg.target!r}")
         self.target = LocalTarget(self.cfg)
-        traffic = contract.load(self.cfg, ROOT).traffic
+        traffic = self.cfg.service.traffic
         if traffic is None:
-            raise SystemExit(
-                f"{self.cfg.service.contract}: the benchmarks drive the service's traffic profile: add one"
-            )
+            raise SystemExit(f"{self.cfg.service.file}: the benchmarks drive the service's traffic profile: add one")
         self.traffic: TrafficProfile = traffic
         # Every child sees this checkout's run directory, cache and podman files, whatever its GANTRY_ROOT.
         self.env = {

@@ -18,9 +18,10 @@ class _SuiteClock:
         self.counts: dict[str, int] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # report.fspath is relative to the rootdir: tests/<suite>/..., or app/tests/... for the service's own.
+        # report.fspath is relative to the rootdir: tests/<suite>/..., or services/<name>/tests/... for a
+        # service's own (its suite is the service's name).
         parts = Path(report.fspath).parts
-        suite = parts[1] if parts[0] == "tests" and len(parts) > 2 else parts[0]
+        suite = parts[1] if parts[0] in ("tests", "services") and len(parts) > 2 else parts[0]
         self.seconds[suite] = self.seconds.get(suite, 0.0) + report.duration
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.counts[suite] = self.counts.get(suite, 0) + 1

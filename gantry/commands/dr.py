@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from gantry import contract, runrecord
+from gantry import runrecord
 from gantry.approvals import Operation
 from gantry.commands.signing import signer_options, signing_options
 from gantry.context import Context, err, out, pass_ctx
@@ -72,10 +72,10 @@ def dr_drill(
     modes: list[drill.Mode] = ["planned", "unplanned"] if mode == "both" else [mode]  # type: ignore[list-item]
     if "unplanned" in modes and not allow_data_loss:
         raise GantryError("an unplanned drill may lose unreplicated writes: add --allow-data-loss to run it")
-    profile = contract.load(ctx.cfg).traffic
+    profile = ctx.cfg.service.traffic
     if profile is None:
         raise ConfigError(
-            f"{ctx.cfg.service.contract} declares no traffic profile: a drill drives the service with it (add traffic:)"
+            f"{ctx.cfg.service.file} declares no traffic profile: a drill drives the service with it (add traffic:)"
         )
     run = drill.DrillRun(ctx.act_as(env), env, profile, writers=writers, readers=readers)
     evidence = run.run(modes, admit=lambda: _admit(ctx, env, "dr-drill", {"mode": mode}, approver, key))

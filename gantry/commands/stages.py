@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from gantry import contract, runrecord
+from gantry import runrecord
 from gantry.commands.approve import show_proposal
 from gantry.context import ENV_OPTION, REGION_OPTION, Context, err, out, pass_ctx
 from gantry.errors import ConfigError, GantryError
@@ -38,7 +38,6 @@ def base_image(ctx: Context, local_only: bool, mirror: str | None) -> None:
 @pass_ctx
 def source(ctx: Context, allow_dirty: bool) -> None:
     """Start a run: record the commit and push it to the primary region's source copy."""
-    contract.load(ctx.cfg)  # the service's contract is checked before a run starts
     click.echo(ctx.pipeline(new_run=True).source(allow_dirty).sha)
 
 
@@ -186,7 +185,6 @@ def pipeline() -> None:
 @pass_ctx
 def pipeline_run(ctx: Context, approver: str | None, key: Path | None, allow_dirty: bool, force: bool) -> None:
     """source → mirror → base image → build → push → staging → smoke → approval → production → verify."""
-    contract.load(ctx.cfg)  # the service's contract is checked before a run starts
     p = ctx.pipeline(new_run=True)
     try:
         p.run_all(approver, allow_dirty, force, key, on_proposal=show_proposal)

@@ -5,6 +5,7 @@ a value read from a record or a parameter can never be taken for an option (`--o
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -63,10 +64,16 @@ def refs(repo: Path | str) -> dict[str, str]:
     return {ref: sha for sha, ref in (line.split("\t", 1) for line in lines if "\t" in line)}
 
 
-def archive(repo: Path, tree: str, paths: Sequence[str]) -> bytes:
-    """A tar of `paths` exactly as committed in `tree` (what the image build receives as its context)."""
+FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def archive(repo: Path, tree: str, folder: str) -> bytes:
+    """A tar of `folder` exactly as committed in `tree`, rooted at that folder (what the image build receives as
+    its context)."""
+    if not FOLDER.fullmatch(folder) or ".." in folder.split("/"):
+        raise GantryError(f"build context {folder!r} is not a folder of the repository: name one like services/<name>")
     result = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", "--end-of-options", check_sha(tree), *paths],
+        ["git", "-C", str(repo), "archive", "--format=tar", "--end-of-options", f"{check_sha(tree)}:{folder}"],
         capture_output=True,
         check=False,
     )

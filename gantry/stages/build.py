@@ -37,11 +37,6 @@ def test_image(cfg: GantryConfig, source: Source) -> str:
     return f"localhost/gantry/{cfg.customer}/{cfg.service.name}-test:{source.tag}"
 
 
-def context_paths(cfg: GantryConfig) -> list[str]:
-    """Only what the Dockerfile needs, exactly as committed."""
-    return sorted({cfg.service.context, cfg.service.dockerfile})
-
-
 def _build(
     cfg: GantryConfig,
     client: DockerClient,
@@ -55,11 +50,11 @@ def _build(
     images.build(
         client,
         name,
-        fix=f"fix {cfg.service.dockerfile}",
+        fix=f"fix {cfg.service.in_repo(cfg.service.build.dockerfile)}",
         on_line=lambda line: step.note(line[:100]),
         fileobj=io.BytesIO(context),
         custom_context=True,
-        dockerfile=cfg.service.dockerfile,
+        dockerfile=cfg.service.build.dockerfile,
         target=stage,
         rm=True,
         forcerm=True,
@@ -105,7 +100,8 @@ def unit_tests(
             status = int(container.wait(timeout=tests.timeout_seconds).get("StatusCode", 1))
         except (ReadTimeout, RequestsConnectionError):
             raise GantryError(
-                f"the unit tests did not finish within {tests.timeout_seconds:g} s (service.tests.timeout_seconds)"
+                f"the unit tests did not finish within {tests.timeout_seconds:g} s "
+                f"(tests.timeout_seconds in {cfg.service.file})"
             ) from None
         raw: bytes = container.logs()
         output = raw.decode(errors="replace")
@@ -125,5 +121,5 @@ def build(cfg: GantryConfig, client: DockerClient, context: bytes, source: Sourc
     """Build the image from the archived context, FROM `base_image` (pinned by digest); returns its name."""
     image = local_image(cfg, source)
     step.note(f"building {image}")
-    _build(cfg, client, image, context, source, base_image, step, cfg.service.runtime_target)
+    _build(cfg, client, image, context, source, base_image, step, cfg.service.build.target)
     return image

@@ -160,8 +160,9 @@ class Building(Protocol):
     def base_image(self, note: Note) -> str:
         """The golden base image the build starts FROM, as a reference pinned by digest."""
 
-    def build_context(self, tree: str, paths: list[str]) -> bytes:
-        """A tar of `paths` at commit `tree`, taken from the primary region's source copy."""
+    def build_context(self, tree: str, folder: str) -> bytes:
+        """A tar of `folder` (relative to the repository) at commit `tree`, rooted at that folder, taken from the
+        primary region's source copy."""
 
 
 class Publishing(Protocol):

@@ -126,13 +126,26 @@ STACKS = {"staging": "test", "production": "prod"}
 ENVS = {PRIMARY: ["staging", "production"], SECONDARY: ["production"]}
 
 
-def source_commit(tmp: Path, bare: Path) -> str:
-    """A commit holding the service's task definition template (what a release's commit has), pushed to the
-    stand-in for the primary region's CodeCommit copy; its sha is what the tests ship."""
+def service_files(work: Path, *, database: bool) -> None:
+    """The cart's folder as a checkout at `work` has it (its contract, Dockerfile and task definition template);
+    without `database`, its contract declares none."""
+    folder = work / "services/cart"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("Dockerfile", "task-definition.json.tpl"):
+        (folder / name).write_text((ROOT / "services/cart" / name).read_text())
+    declared = yaml.safe_load((ROOT / "services/cart/service.yaml").read_text())
+    if not database:
+        declared.pop("database")
+    (folder / "service.yaml").write_text(yaml.safe_dump(declared))
+
+
+def source_commit(tmp: Path, bare: Path, *, database: bool = False) -> str:
+    """A commit holding the service's folder (what a release's commit has), pushed to the stand-in for the
+    primary region's CodeCommit copy; its sha is what the tests ship. The checkout is the one gantry runs from
+    (GANTRY_ROOT): its contract declares a database only with `database`."""
     work = tmp / "source-work"
     if not work.exists():
-        (work / "app").mkdir(parents=True)
-        (work / "app/task-definition.json.tpl").write_text((ROOT / "app/task-definition.json.tpl").read_text())
+        service_files(work, database=database)
         subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
         subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
         identity = ["-c", "user.email=dev@example.com", "-c", "user.name=dev"]
@@ -194,7 +207,7 @@ def provision(
     Production's services are protected as modules/ecs_service tags them, with the approval policy (who may
     sign: `signers`, an allowed-signers text) in the SecureString parameter terraform/approvals writes in each
     region. Separation of duties is off unless asked for. With `database`, the secrets the aurora_global module
-    writes point at it; without, the service is configured without a database."""
+    writes point at it (the checkout's contract must then declare the database: `source_commit`)."""
     regions: dict[str, Any] = {}
     for region in (PRIMARY, SECONDARY):
         short = region.replace("-", "")
@@ -268,9 +281,7 @@ def provision(
         "lease_table": LOCK_TABLE,
         "dr": dr,
     }
-    if database is None:
-        raw["service"]["database"] = None
-    else:
+    if database is not None:
         _database_secrets(url, raw["aws"], database)
     return raw
 

@@ -151,7 +151,7 @@ def test_task_definition_template_pins_the_digest():
         "database_url": "host=db.example port=5432 dbname=cart_production user=cart sslmode=verify-full",
         "database_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:cart",
     }
-    template = (ROOT / "app/task-definition.json.tpl").read_text()
+    template = (ROOT / "services/cart/task-definition.json.tpl").read_text()
     rendered = render_task_definition(template, values)
     container = rendered["containerDefinitions"][0]
     assert container["image"].endswith("@sha256:" + "a" * 64)
@@ -284,11 +284,19 @@ def test_the_records_key_is_imported_from_an_environment_root_or_the_global_root
     assert (settings.records_path, settings.records_kms_key) == ("/gantry", "alias/example-gantry-records")
 
 
-def test_database_and_repository_names_default_to_the_services(tmp_path):
+def test_database_and_repository_names_default_to_the_services(tmp_path, monkeypatch):
     """No service name is built in: the database prefix, the runtime role and the ECR repository follow the
     service unless the aws section names them."""
+    folder = tmp_path / "services/web-api"
+    folder.mkdir(parents=True)
+    for name in ("Dockerfile", "task-definition.json.tpl"):
+        (folder / name).write_text((ROOT / "services/cart" / name).read_text())
+    (folder / "service.yaml").write_text(
+        (ROOT / "services/cart/service.yaml").read_text().replace("name: cart", "name: web-api")
+    )
+    monkeypatch.setenv("GANTRY_ROOT", str(tmp_path))  # the checkout holding services/web-api
     raw = example()
-    raw["service"]["name"] = "web-api"
+    raw["services"] = ["web-api"]
     raw["aws"].pop("ecr_repository")
     target = AwsTarget(load_config(str(write(tmp_path, raw))))
     assert (target.database.name("production"), target.database.runtime_role) == ("web_api_production", "web_api")

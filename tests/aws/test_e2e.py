@@ -201,7 +201,7 @@ def test_the_jenkinsfile_steps_on_aws(world: World, tmp_path: Path, monkeypatch:
     directory and its own principal. Production's steps must get their release from the approval alone."""
     # A new commit on the protected branch (merged), then Jenkins' checkout of it: a detached HEAD and no local
     # branch at all, so only the run's own ref can carry the commit to the source copy.
-    cart = world.repo / "app/cart/__init__.py"
+    cart = world.repo / "services/cart/cart/__init__.py"
     cart.write_text(cart.read_text() + "# jenkins\n")
     identity = ["-c", "user.email=ci@gantry.invalid", "-c", "user.name=ci"]
     subprocess.run(["git", "-C", str(world.repo), *identity, "commit", "-qam", "jenkins build"], check=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from aws_stack import PRIMARY, AuroraStandIn, _database_secrets, aurora_stand_in, client
+from aws_stack import PRIMARY, AuroraStandIn, _database_secrets, aurora_stand_in, client, service_files
 
 from gantry.config import GantryConfig
 from gantry.errors import GantryError
@@ -77,7 +77,7 @@ def migration_target(stack: Any, aurora: AuroraStandIn, waiter: ScriptedTask) ->
         for k, v in raw["aws"]["regions"].items()
     }
     _database_secrets(stack.url, raw["aws"], aurora)
-    raw["service"] = {**raw["service"], "database": {"migrations": "app/migrations"}}
+    service_files(stack.tmp / "source-work", database=True)  # the checkout's contract now declares it
     return AwsTarget(GantryConfig.model_validate(raw), task_waiter=waiter), raw
 
 

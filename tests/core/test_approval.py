@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
 ALICE, BOB, MALLORY, DEV = "alice@example.com", "bob@example.com", "mallory@example.com", "dev@example.com"
-TEMPLATE = "app/task-definition.json.tpl"
+TEMPLATE = "services/cart/task-definition.json.tpl"
+SERVICE = ("services/cart/service.yaml", "services/cart/Dockerfile", TEMPLATE)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ class World:
         self.tmp, self.keys, self.example = tmp, keys, example
         self.published: dict[str, str] = {}  # tag (commit) -> digest
         self.work = tmp / "work"
-        for path in (TEMPLATE, "config/health-checks.yaml"):
+        for path in (*SERVICE, "config/health-checks.yaml"):
             (self.work / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / path, self.work / path)
         subprocess.run(["git", "init", "-q", "-b", "main", str(self.work)], check=True)
@@ -444,8 +445,9 @@ def test_the_approval_binds_the_task_definition_that_runs(world: World) -> None:
     """Approved, then the service's settings change (more memory): the deploy renders another task definition and
     is refused until someone approves that one."""
     world.approve()
-    bigger = {**world.example, "service": {**world.example["service"], "memory": 512}}
-    changed = world.make(bigger)
+    contract = world.work / "services/cart/service.yaml"
+    contract.write_text(contract.read_text().replace("memory: 256", "memory: 512"))
+    changed = world.make()
     with pytest.raises(ApprovalError, match=r"is not the approved one"):
         world.check(target=changed)
 

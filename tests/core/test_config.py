@@ -49,7 +49,8 @@ def test_example_config_is_valid(cfg) -> None:  # type: ignore[no-untyped-def]
         (lambda c: c.update(customer="a"), "customer 'a' is invalid"),
         (lambda c: c["local"]["regions"]["us-west-2"]["lb_ports"].pop("production"), "needs a port for 'production'"),
         (lambda c: c["approvals"].update(approvers=[]), "approvals.approvers: unknown field"),
-        (lambda c: c["service"].update(name="Cart Service"), "service.name"),
+        (lambda c: c.update(services=["Cart Service"]), "services.0: service 'Cart Service' is invalid"),
+        (lambda c: c.update(services=[]), "services: List should have at least 1 item"),
     ],
 )
 def test_bad_config_names_the_field(write_config, example, change, message) -> None:  # type: ignore[no-untyped-def]

@@ -23,43 +23,52 @@ from gantry.targets.base import Release
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = Release("a" * 40, "sha256:" + "b" * 64)
-CART = yaml.safe_load((ROOT / "app/service.yaml").read_text())
+CART = yaml.safe_load((ROOT / "services/cart/service.yaml").read_text())
 
 
 def test_the_carts_contract_declares_its_checks(cfg: GantryConfig) -> None:
-    declared = contract.load(cfg, ROOT)
+    declared = cfg.service
+    assert (declared.name, declared.folder, declared.file) == ("cart", "services/cart", "services/cart/service.yaml")
     assert [c.name for c in declared.smoke] == ["add item", "read cart", "bad input is 400"]
     assert [c.name for c in declared.smoke if c.writes] == ["add item"]
     assert declared.metrics.requests == "cart_http_requests_total"
+    assert declared.in_repo(declared.task_definition) == "services/cart/task-definition.json.tpl"
 
 
-def with_contract(tmp_path: Path, example: dict[str, Any], body: Any, path: str = "service.yaml") -> GantryConfig:
-    (tmp_path / "service.yaml").write_text(yaml.safe_dump(body) if not isinstance(body, str) else body)
-    example["service"]["contract"] = path
-    (tmp_path / "env.yaml").write_text(yaml.safe_dump(example))
-    return load_config(str(tmp_path / "env.yaml"))
+def service_folder(root: Path, body: Any, name: str = "cart") -> Path:
+    """A repository at `root` holding services/<name>/ with `body` as its contract and the files it names."""
+    folder = root / "services" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in ("Dockerfile", "task-definition.json.tpl"):
+        (folder / file).write_text((ROOT / "services/cart" / file).read_text())
+    (folder / "service.yaml").write_text(yaml.safe_dump(body) if not isinstance(body, str) else body)
+    return folder / "service.yaml"
+
+
+CHANGES: dict[str, Any] = {
+    "unknown key": lambda d: d["smoke"][0].update(expect=201),
+    "unknown top-level key": lambda d: d.update(replicaz=3),
+    "other placeholder": lambda d: d["smoke"][1].update(path="/carts/{id}"),
+    "body on a GET": lambda d: d["smoke"][1].update(body={"x": 1}),
+    "same name twice": lambda d: d["smoke"][2].update(name="add item"),
+    "no checks": lambda d: d.update(smoke=[]),
+    "bad metric name": lambda d: d["metrics"].update(requests="cart requests"),
+    "status out of range": lambda d: d["smoke"][0].update(status=99),
+    "port out of range": lambda d: d.update(container_port=70000),
+    "no test command": lambda d: d["tests"].pop("command"),
+    "other name": lambda d: d.update(name="basket"),
+    "dockerfile outside the folder": lambda d: d["build"].update(dockerfile="docs/../../../Dockerfile"),
+    "missing dockerfile": lambda d: d["build"].update(dockerfile="Containerfile"),
+    "missing template": lambda d: d.update(task_definition="taskdef.json"),
+}
+TEXTS = {"not a mapping": "- just\n- a list\n", "bad yaml": "smoke: [\n"}
 
 
 def mutated(change: str) -> Any:
+    if change in TEXTS:
+        return TEXTS[change]
     data = json.loads(json.dumps(CART))
-    if change == "unknown key":
-        data["smoke"][0]["expect"] = 201
-    elif change == "other placeholder":
-        data["smoke"][1]["path"] = "/carts/{id}"
-    elif change == "body on a GET":
-        data["smoke"][1]["body"] = {"x": 1}
-    elif change == "same name twice":
-        data["smoke"][2]["name"] = "add item"
-    elif change == "no checks":
-        data["smoke"] = []
-    elif change == "bad metric name":
-        data["metrics"]["requests"] = "cart requests"
-    elif change == "status out of range":
-        data["smoke"][0]["status"] = 99
-    elif change == "not a mapping":
-        return "- just\n- a list\n"
-    elif change == "bad yaml":
-        return "smoke: [\n"
+    CHANGES[change](data)
     return data
 
 
@@ -67,35 +76,43 @@ def mutated(change: str) -> Any:
     ("change", "message"),
     [
         ("unknown key", "smoke.0.expect: unknown field"),
+        ("unknown top-level key", "replicaz: unknown field"),
         ("other placeholder", "the only placeholder is {token}"),
         ("body on a GET", "a GET sends no body"),
         ("same name twice", "two checks are named 'add item'"),
         ("no checks", "smoke: List should have at least 1 item"),
         ("bad metric name", "metrics.requests: String should match pattern"),
         ("status out of range", "smoke.0.status: Input should be greater than or equal to 100"),
-        ("not a mapping", "Input should be a valid dictionary"),
+        ("port out of range", "container_port: Input should be less than or equal to 65535"),
+        ("no test command", "tests.command: Field required"),
+        ("other name", "name: 'basket' is not its folder's name 'cart': make them equal"),
+        ("dockerfile outside the folder", "build.dockerfile: 'docs/../../../Dockerfile' leaves the service's folder"),
+        ("missing dockerfile", "build.dockerfile: services/cart/Containerfile is not a file"),
+        ("missing template", "task_definition: services/cart/taskdef.json is not a file"),
+        ("not a mapping", "expected a mapping at the top level"),
         ("bad yaml", "is not valid YAML: fix the syntax"),
     ],
 )
-def test_a_bad_contract_is_refused_in_one_line_naming_the_file(
-    tmp_path: Path, example: dict[str, Any], change: str, message: str
-) -> None:
-    cfg = with_contract(tmp_path, example, mutated(change))
+def test_a_bad_contract_is_refused_in_one_line_naming_the_file(tmp_path: Path, change: str, message: str) -> None:
+    path = service_folder(tmp_path, mutated(change))
     with pytest.raises(ConfigError) as refused:
-        contract.load(cfg, tmp_path)
+        contract.load("cart", tmp_path)
     assert message in str(refused.value) and "\n" not in str(refused.value)
-    if change != "bad yaml":
-        assert str(refused.value).startswith(f"{tmp_path / 'service.yaml'}: ")
+    assert str(refused.value).startswith(f"{path}: " if change != "bad yaml" else str(path))
 
 
-def test_a_contract_outside_the_repository_or_missing_is_refused(tmp_path: Path, example: dict[str, Any]) -> None:
-    (tmp_path / "repo").mkdir()
-    cfg = with_contract(tmp_path, example, CART, path="x/../../service.yaml")
-    with pytest.raises(ConfigError, match=r"service.contract: .* leaves the repository"):
-        contract.load(cfg, tmp_path / "repo")
-    cfg = with_contract(tmp_path, example, CART, path="nowhere.yaml")
-    with pytest.raises(ConfigError, match=r"service\.contract: nowhere\.yaml is not a file"):
-        contract.load(cfg, tmp_path)
+def test_a_missing_service_or_a_second_one_is_refused_before_anything_runs(
+    example: dict[str, Any], write_config: Any
+) -> None:
+    example["services"] = ["basket"]
+    with pytest.raises(ConfigError, match=r"services: basket: services/basket/service.yaml is not a file: write"):
+        load_config(str(write_config(example)))
+    example["services"] = ["cart", "cart"]
+    with pytest.raises(ConfigError, match=r"services: one service per environment file for now"):
+        load_config(str(write_config(example)))
+    example["services"] = ["../cart"]
+    with pytest.raises(ConfigError, match=r"services\.0: service '\.\./cart' is invalid"):
+        load_config(str(write_config(example)))
 
 
 class Service:
@@ -223,11 +240,9 @@ def test_the_traffic_profile_renders_each_write_and_finds_it_again() -> None:
         ({"path": "/carts/{group}/{id}"}, "the only placeholders are {group} and {item}"),
     ],
 )
-def test_a_bad_traffic_profile_is_refused(
-    tmp_path: Path, example: dict[str, Any], change: dict[str, str], message: str
-) -> None:
+def test_a_bad_traffic_profile_is_refused(tmp_path: Path, change: dict[str, str], message: str) -> None:
     data = json.loads(json.dumps(CART))
     data["traffic"]["write"].update(change)
-    cfg = with_contract(tmp_path, example, data)
+    service_folder(tmp_path, data)
     with pytest.raises(ConfigError, match=r"traffic\.write: .*" + re.escape(message)):
-        contract.load(cfg, tmp_path)
+        contract.load("cart", tmp_path)

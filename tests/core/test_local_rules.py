@@ -22,7 +22,7 @@ PROMTOOL = shutil.which("promtool")
 def test_local_rules_pass_promtool(tmp_path: Path, database: bool, duration: bool) -> None:
     """The service's metrics come from its contract: the error-rate alert counts its declared counter's 5xx, and
     the latency alert exists only when it declares a duration histogram."""
-    metrics = contract.read(ROOT / "app/service.yaml").metrics
+    metrics = contract.read(ROOT / "services/cart/service.yaml").metrics
     metrics = metrics if duration else metrics.model_copy(update={"duration": None})
     rules = tmp_path / "rules.yml"
     rules.write_text(render("rules.yml.j2", service="cart", database=database, metrics=metrics))

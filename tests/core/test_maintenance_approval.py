@@ -87,7 +87,12 @@ def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkey
     monkeypatch.setenv("GANTRY_ROOT", str(tmp_path / "work"))
     monkeypatch.delenv("GANTRY_RUN_ID", raising=False)
     work = tmp_path / "work"
-    for path in ("app/task-definition.json.tpl", "config/health-checks.yaml"):
+    for path in (
+        "services/cart/service.yaml",
+        "services/cart/Dockerfile",
+        "services/cart/task-definition.json.tpl",
+        "config/health-checks.yaml",
+    ):
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text((ROOT / path).read_text())
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)

@@ -94,8 +94,8 @@ class Stack:
 
     def new_commit(self, tag: str) -> str:
         """A new commit touching the service, so the next build makes a new image."""
-        package = self.repo / "app/cart/__init__.py"
-        return self.commit("app/cart/__init__.py", package.read_text() + f"# {tag}\n", tag)
+        package = self.repo / "services/cart/cart/__init__.py"
+        return self.commit("services/cart/cart/__init__.py", package.read_text() + f"# {tag}\n", tag)
 
     def serving(self, port: int) -> str:
         digest: str = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["digest"]

@@ -27,7 +27,7 @@ PORTS = ports_for(PORT_BASE)
 GLOBAL = f"http://127.0.0.1:{PORTS['global']}"
 EAST, WEST = (f"http://127.0.0.1:{port}" for port in PORTS["production"])
 # The load the cart's contract declares for drills (what `gantry dr drill` drives too).
-CART = contract.read(ROOT / "app/service.yaml").traffic
+CART = contract.read(ROOT / "services/cart/service.yaml").traffic
 assert CART is not None
 
 
@@ -74,13 +74,13 @@ def test_each_region_uses_its_own_database(shipped: Stack) -> None:
 def test_rollout_and_rollback_with_a_migration_lose_no_request(shipped: Stack) -> None:
     """A release that adds a column (expand), then the rollback to the release before it, both under steady
     reads and writes through the global entry: no request fails, no acknowledged write is lost."""
-    migration = shipped.repo / "app/migrations/0003.cart-note.sql"
+    migration = shipped.repo / "services/cart/migrations/0003.cart-note.sql"
     migration.write_text(
         "-- Expand: a column no release reads yet.\n-- depends: 0002.cart-items-updated-at\n"
         "SET LOCAL lock_timeout = '5s';\nALTER TABLE carts ADD COLUMN note text;\n"
     )
     migration.with_name("0003.cart-note.rollback.sql").write_text("ALTER TABLE carts DROP COLUMN note;\n")
-    subprocess.run(["git", "-C", str(shipped.repo), "add", "app/migrations"], check=True)
+    subprocess.run(["git", "-C", str(shipped.repo), "add", "services/cart/migrations"], check=True)
     shipped.new_commit("release with a migration")
     before = shipped.production()
     load = Load(GLOBAL, CART, writers=3, readers=2)

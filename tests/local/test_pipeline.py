@@ -159,11 +159,11 @@ def test_approval_window_times_out(stack: Stack) -> None:
 
 def test_broken_image_is_rolled_back(stack: Stack) -> None:
     staging_before = stack.serving(STAGING)
-    api = (stack.repo / "app/cart/api.py").read_text()
+    api = (stack.repo / "services/cart/cart/api.py").read_text()
     healthy = 'return jsonify(status="ok", database={"role": health.role, "latency_ms": health.latency_ms})'
     broken = api.replace(healthy, 'return jsonify(status="broken"), 500')
     assert broken != api
-    stack.commit("app/cart/api.py", broken, "break healthz")
+    stack.commit("services/cart/cart/api.py", broken, "break healthz")
     for stage in (("source",), ("build", "--skip-tests"), ("push",)):
         stack.gantry(*stage)
     failed = stack.gantry("deploy", "--env", "staging", ok=False)
@@ -176,7 +176,7 @@ def test_broken_image_is_rolled_back(stack: Stack) -> None:
     ).stdout.split()
     assert leftovers == []
     assert stack.run_record()["stages"][-1] == {**stack.run_record()["stages"][-1], "status": "failed"}
-    stack.commit("app/cart/api.py", api, "fix healthz")
+    stack.commit("services/cart/cart/api.py", api, "fix healthz")
 
 
 def test_region_two_failure_rolls_region_one_back(stack: Stack) -> None:

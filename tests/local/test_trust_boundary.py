@@ -26,7 +26,7 @@ from gantry.targets.local import postgres
 
 pytestmark = pytest.mark.integration
 PORT_BASE = 29000
-EXFIL = "app/tests/test_zz_curious.py"
+EXFIL = "services/cart/tests/test_zz_curious.py"
 
 
 def add_commit(stack: Stack, path: str, text: str, message: str) -> None:
@@ -130,7 +130,7 @@ def test_an_unapproved_commits_migration_never_runs_against_production(stack: St
     refuses it until an approver signs that image; the migration runs in a container, never in gantry, and in
     staging its credentials (staging's owner login) neither open production's database nor alter it from
     staging's. Nor do staging's replicas' credentials open it."""
-    add_commit(stack, "app/migrations/0003.mark.py", PROBE, "a migration")
+    add_commit(stack, "services/cart/migrations/0003.mark.py", PROBE, "a migration")
     for stage in (("source",), ("build", "--skip-tests"), ("push",)):
         stack.gantry(*stage)
     refused = stack.gantry("migrate", "--env", "production", ok=False)

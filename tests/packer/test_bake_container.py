@@ -104,7 +104,7 @@ def test_hardening_settings_applied(baked: tuple[str, str]) -> None:
         # dpkg -s exits 1 for a package it does not know; any other code means the check itself did not run.
         assert run_in_image(f"dpkg -s {package} >/dev/null 2>&1").returncode == 1, f"{package} is installed"
     assert run_in_image("test -e /usr/sbin/sshd").returncode == 1
-    # Maintainer scripts run in derived images (app/Dockerfile's apt-get) must not start daemons.
+    # Maintainer scripts run in derived images (services/cart/Dockerfile's apt-get) must not start daemons.
     assert run_in_image("/usr/sbin/policy-rc.d").returncode == 101
 
 

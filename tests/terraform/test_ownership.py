@@ -6,7 +6,7 @@ import re
 
 from tfhelpers import MODULES, REPO, TERRAFORM, all_roots, labelled, merged, parsed, resources, tf_files
 
-TASK_TEMPLATE = REPO / "app" / "task-definition.json.tpl"
+TASK_TEMPLATE = REPO / "services" / "cart" / "task-definition.json.tpl"
 
 
 def _resource_files(type_name: str) -> list[str]:
@@ -56,7 +56,7 @@ def test_ecs_service_renders_the_shared_template_with_all_its_placeholders() -> 
         "database_secret_arn",
     }
     main = (MODULES / "ecs_service" / "main.tf").read_text()
-    assert "app/task-definition.json.tpl" in main and "templatefile(" in main
+    assert "services/${var.service_name}/task-definition.json.tpl" in main and "templatefile(" in main
     call = main[main.index("templatefile(") : main.index("}))", main.index("templatefile("))]
     passed = set(re.findall(r"^\s*(\w+)\s*=", call, flags=re.MULTILINE))
     assert passed == placeholders

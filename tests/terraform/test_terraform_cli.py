@@ -1,6 +1,6 @@
 """The real terraform binary: fmt always; init/validate/test wherever the AWS provider is available.
 
-Roots are validated in a temporary copy of terraform/ (and app/, for the task definition template), so no
+Roots are validated in a temporary copy of terraform/ (and services/, for the task definition templates), so no
 .terraform directory or lock file built from a locally compiled provider lands in the repository.
 """
 
@@ -40,7 +40,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     require_provider()
     base = tmp_path_factory.mktemp("tf")
     shutil.copytree(TERRAFORM, base / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
-    shutil.copytree(REPO / "app", base / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "services", base / "services", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "config", base / "config")  # config/health-checks.yaml, which the roots read
     env = terraform_env(base)
     (base / "plugin-cache").mkdir()

@@ -160,9 +160,9 @@ class AwsTarget:
             )
         return f"{golden.repository_uri(primary)}@{image['imageDigest']}"
 
-    def build_context(self, tree: str, paths: list[str]) -> bytes:
-        """The build paths at `tree`, fetched from the primary region's CodeCommit copy."""
-        return archive(self._fetched(tree), tree, paths)
+    def build_context(self, tree: str, folder: str) -> bytes:
+        """The build context at `tree`, fetched from the primary region's CodeCommit copy."""
+        return archive(self._fetched(tree), tree, folder)
 
     def _fetched(self, commit: str) -> Path:
         """A scratch repository of this process holding `commit` and its history, fetched once from the primary

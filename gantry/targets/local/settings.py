@@ -6,9 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gantry.config import GantryConfig, describe
+from gantry.config import GantryConfig
 from gantry.errors import ConfigError
 from gantry.names import EnvironmentName
+from gantry.schema import describe
 
 Port = Annotated[int, Field(ge=1024, le=65535)]
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import requests
 
-from gantry import contract
 from gantry.errors import GantryError
 from gantry.host import engine, podman, ports, processes
 from gantry.host.engine import CONTAINER_LABEL
@@ -154,7 +153,7 @@ def _monitoring(layout: Layout) -> None:
                 "rules.yml.j2",
                 service=layout.cfg.service.name,
                 database=layout.cfg.service.database is not None,
-                metrics=contract.load(layout.cfg).metrics,
+                metrics=layout.cfg.service.metrics,
             )
         )
         (prom / "prometheus.yml").write_text(

@@ -122,10 +122,10 @@ class LocalTarget:
             jsonfile.write_atomic(record_path, {"image_id": image.id, "digest": digest, "local": spec.name})
         return f"{host}/{repository}@{digest}"
 
-    def build_context(self, tree: str, paths: list[str]) -> bytes:
+    def build_context(self, tree: str, folder: str) -> bytes:
         repo = self.layout.source_repo(self.cfg.regions.primary)
         _require_repo(repo)
-        return archive(repo, tree, paths)
+        return archive(repo, tree, folder)
 
     def find_published(self, tag: str) -> Published | None:
         """The tag in every registry with one digest; None otherwise (publish() pushes, completes the

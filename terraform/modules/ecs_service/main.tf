@@ -7,7 +7,7 @@ locals {
   family    = "${var.customer}-${var.environment}-${var.service_name}"
   log_group = "/gantry/${var.customer}/${var.environment}/${var.service_name}"
   # The pipeline renders the same file with the same placeholders for every deployment.
-  template = coalesce(var.task_definition_template, "${path.module}/../../../app/task-definition.json.tpl")
+  template = coalesce(var.task_definition_template, "${path.module}/../../../services/${var.service_name}/task-definition.json.tpl")
   rendered = jsondecode(templatefile(local.template, {
     family         = local.family
     container_name = var.service_name

@@ -68,7 +68,7 @@ variable "memory" {
 
 variable "task_definition_template" {
   type        = string
-  description = "Path of the task definition template shared with the pipeline; null means the repository's app/task-definition.json.tpl."
+  description = "Path of the task definition template shared with the pipeline; null means the repository's services/<service_name>/task-definition.json.tpl."
   default     = null
 }
 

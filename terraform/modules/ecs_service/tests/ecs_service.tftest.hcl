@@ -37,7 +37,7 @@ run "task_definition_comes_from_the_shared_template" {
 
   assert {
     condition     = aws_ecs_task_definition.bootstrap.family == "acme-prod-cart" && aws_ecs_task_definition.bootstrap.network_mode == "bridge"
-    error_message = "Family and network mode must come from app/task-definition.json.tpl."
+    error_message = "Family and network mode must come from services/cart/task-definition.json.tpl."
   }
 
   assert {

@@ -10,7 +10,7 @@ from typing import Any
 import cart_testdb
 import pytest
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed in this Python (see app/NOTES.md)")
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed in this Python (see services/cart/NOTES.md)")
 
 
 def app_connection(pg: cart_testdb.SessionDatabase, dbname: str = "cart") -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-# The service's code lives in app/ (it is the image's /app); make `import cart` work for its unit tests, and
+# The service's code lives in this folder (it is the image's /app); make `import cart` work for its unit tests, and
 # `import cart_testdb` / `import cart_stubs` (helpers next to this file). The helpers are imported inside the
 # fixtures, because module-level imports after this line would have to be exempted from the import-order lint.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,7 +28,7 @@ def pg() -> Iterator[Any]:
         pytest.importorskip(
             module,
             reason=f"{module} is not installed in this Python: pip install 'psycopg[binary]' psycopg-pool "
-            "yoyo-migrations (see app/NOTES.md)",
+            "yoyo-migrations (see services/cart/NOTES.md)",
         )
     with cart_testdb.session_database() as db:
         yield db
@@ -56,7 +56,7 @@ def make_store(pg: Any) -> Iterator[Callable[..., Any]]:
 @pytest.fixture
 def make_app() -> Callable[..., Any]:
     """cart.api.create_app. (A fixture, so test modules import no `cart` module next to third-party ones: ruff's
-    import sorting ranks `cart` first-party in app/ and third-party in the repository, and both must pass.)"""
+    import sorting ranks `cart` first-party in services/cart/ and third-party in the repository, and both must pass.)"""
     from cart.api import create_app
 
     return create_app

@@ -13,7 +13,9 @@ import cart_testdb
 import pytest
 
 # cart.config needs the driver (it parses DATABASE_URL with libpq's rules).
-config = pytest.importorskip("cart.config", reason="psycopg is not installed in this Python (see app/NOTES.md)")
+config = pytest.importorskip(
+    "cart.config", reason="psycopg is not installed in this Python (see services/cart/NOTES.md)"
+)
 ConfigError = config.ConfigError
 database_settings = config.database_settings
 
