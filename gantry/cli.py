@@ -146,6 +146,7 @@ def _register_plugins() -> None:
 
     for module, names in {
         "gantry.newenv.cli": ["new_env"],
+        "gantry.newservice.cli": ["new_service"],
         "gantry.bake.cli": ["bake"],
         "gantry.jenkins.cli": ["jenkins"],
         "gantry.maintenance.cli": ["maintenance"],

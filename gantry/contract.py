@@ -24,7 +24,8 @@ CONTRACT_FILE = "service.yaml"
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 # `{token}` in a path becomes a fresh random token per smoke run, so runs never share (or collide on) data.
 SmokePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.~{}-]{0,199}$")]
-MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]{0,199}$")]
+METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]{0,199}"
+MetricName = Annotated[str, Field(pattern=f"^{METRIC_NAME}$")]
 
 
 class SmokeCheck(Strict):
