@@ -4,7 +4,9 @@ healthy, so only the count check and the API path are exercised; real health che
 
 from __future__ import annotations
 
+import io
 import subprocess
+import tarfile
 
 import pytest
 from aws_stack import PRIMARY, SECONDARY, client
@@ -102,8 +104,9 @@ def test_too_few_targets_fails_smoke(stack):
 def test_a_detached_checkout_reaches_the_copy_the_build_reads(stack, repo, tmp_path):
     """How Jenkins checks out a build: a detached HEAD on a commit no branch holds. Pushing only branches and
     tags would leave it out, and the build context could not be fetched from CodeCommit."""
-    (repo / "built.txt").write_text("what the build reads\n")
-    git(repo, "add", "built.txt")
+    (repo / "context").mkdir()
+    (repo / "context/built.txt").write_text("what the build reads\n")
+    git(repo, "add", "context/built.txt")
     git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "--quiet", "-m", "2")
     detached = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "--quiet", "--detach", detached)
@@ -115,5 +118,7 @@ def test_a_detached_checkout_reaches_the_copy_the_build_reads(stack, repo, tmp_p
     primary = stack.raw["aws"]["regions"][PRIMARY]["source_url"]
     assert git(primary, "rev-parse", f"refs/gantry/builds/{detached}") == detached
     assert git(primary, "rev-parse", "refs/heads/main") != detached
-    archived = target.build_context(detached, ["built.txt"])
-    assert b"what the build reads" in archived
+    # The folder is the build context: its files sit at the archive's root.
+    with tarfile.open(fileobj=io.BytesIO(target.build_context(detached, "context"))) as archived:
+        assert archived.getnames() == ["built.txt"]
+        assert archived.extractfile("built.txt").read() == b"what the build reads\n"  # type: ignore[union-attr]
