@@ -61,4 +61,4 @@ def test_a_service_in_another_stack_ships_to_both_regions(catalogue: Stack) -> N
         ["podman", "inspect", replica], capture_output=True, text=True, env=catalogue.env, check=True
     )
     [inspected] = json.loads(found.stdout)
-    assert inspected["Config"]["User"] == "catalogue" and "8080/tcp" in inspected["Config"]["ExposedPorts"]
+    assert inspected["Config"]["User"] == "catalogue" and "8080/tcp" in inspected["HostConfig"]["PortBindings"]
