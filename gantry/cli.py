@@ -186,8 +186,13 @@ def main() -> None:
         err.print(f"[bold red]interrupted[/] ({escape(str(exc) or 'SIGINT')}): any deploy in flight was rolled back")
         notify_run("aborted", f"interrupted by {exc or 'SIGINT'}")
         sys.exit(code)
+    except click.UsageError as exc:
+        # One line, like every other refusal: what is wrong, and where the command's usage is.
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        err.print(f"[bold red]error:[/] {escape(exc.format_message())}{escape(where)}", soft_wrap=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        err.print(f"[bold red]error:[/] {escape(exc.format_message())}", soft_wrap=True)
         sys.exit(2)
     except Exception as exc:  # the last line of defence: one line for the user, the traceback in a file
         log = _log_unexpected(exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -161,18 +161,28 @@ class ApprovalConfig(Strict):
         return path.read_text()
 
 
+# A webhook: TLS, or plain HTTP to this machine only (the local target's inbox, tests).
+WebhookUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|localhost))(:[0-9]{1,5})?(/[^\s]*)?$", max_length=2048
+    ),
+]
+
+
 class NotificationConfig(Strict):
-    file: str | None = "notifications.jsonl"
-    webhook_urls: list[str] = Field(default_factory=list)
+    # A file in the run directory that each run's event is appended to (a name, never a path).
+    file: str | None = Field(default="notifications.jsonl", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+    webhook_urls: list[WebhookUrl] = Field(default_factory=list, max_length=20)
     # Names of environment variables holding secrets, never the secrets themselves.
-    slack_webhook_url_env: str | None = None
+    slack_webhook_url_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")
     sns_topic_arn: str | None = None
 
 
 class GantryConfig(BaseModel):
     """The shared part of the file. Target sections (`local:`, `aws:`) are kept as data for their target."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
 
     customer: CustomerName
     target: str = "local"

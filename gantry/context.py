@@ -14,7 +14,7 @@ from rich.console import Console
 from gantry import runrecord
 from gantry.config import GantryConfig, load_config
 from gantry.paths import project_root
-from gantry.stages import interrupts
+from gantry.stages import interrupts, progress
 from gantry.stages.pipeline import Pipeline
 from gantry.targets.base import Target
 from gantry.targets.factory import make_target
@@ -44,7 +44,10 @@ class Context:
         return make_target(self.cfg)
 
     def act_as(self, identity: str | None) -> Target:
-        """The target, acting as `identity` for what follows (Target.act_as)."""
+        """The target, acting as `identity` for what follows (Target.act_as); an unknown environment is refused
+        before anything is touched."""
+        if identity not in (None, "build"):
+            self.cfg.environment(identity)
         self.target.act_as(identity, runrecord.latest_run_id())
         return self.target
 
@@ -59,10 +62,13 @@ class Context:
 
 
 def notify_run(status: str, message: str) -> None:
-    """A command of a run failed or was interrupted: the run's notification goes out (once per run)."""
+    """A stage of a run failed, or the command was interrupted: the run's notification goes out (once per run).
+    A command refused before any stage of it ran (bad input, a policy) changes nothing: the run goes on."""
     ctx = Context.current
     pipeline = ctx.last if ctx else None
     if pipeline is None or pipeline.run_id is None or not runrecord.exists(pipeline.run_id):
+        return
+    if status == "failure" and not progress.failed_here:
         return
     if os.environ.get("GANTRY_NOTIFY_ON_FAILURE", "true") == "false":
         return  # the run's driver sends its one notice (the Jenkinsfile's post)

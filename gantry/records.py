@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from gantry import jsonfile
 
-KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 # Releases that reached steady state on a target: what a rollback may return to (gantry.stages.approval).
 RELEASES = "releases"
 
@@ -38,7 +38,7 @@ class RecordStore(Protocol):
 
 
 def check_key(kind: str, key: str) -> None:
-    if not KEY.match(kind) or not KEY.match(key):
+    if not KEY.fullmatch(kind) or not KEY.fullmatch(key):
         raise ValueError(f"invalid record name {kind}/{key}")
 
 

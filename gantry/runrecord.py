@@ -25,7 +25,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gantry import jsonfile
-from gantry.errors import GantryError
+from gantry.errors import ConfigError, GantryError
 from gantry.names import Digest, Sha, printable
 from gantry.paths import run_dir
 
@@ -126,7 +126,7 @@ def runs_dir() -> Path:
 
 def check_run_id(run_id: str) -> str:
     if not RUN_ID.fullmatch(run_id):
-        raise GantryError(f"invalid run id {printable(run_id)}: use letters, digits, '-', '_' or '.' (at most 200)")
+        raise ConfigError(f"invalid run id {printable(run_id)}: use letters, digits, '-', '_' or '.' (at most 200)")
     return run_id
 
 
@@ -145,7 +145,12 @@ def latest_run_id() -> str | None:
     if run_id := os.environ.get("GANTRY_RUN_ID"):
         return check_run_id(run_id)
     latest = runs_dir() / "LATEST"
-    return check_run_id(latest.read_text().strip()) if latest.is_file() else None
+    if not latest.is_file():
+        return None
+    run_id = latest.read_text().strip()
+    if not RUN_ID.fullmatch(run_id):
+        raise ConfigError(f"{latest} names no valid run: delete it (the next `gantry source` writes it again)")
+    return run_id
 
 
 def require_run_id() -> str:

@@ -12,9 +12,10 @@ from gantry.errors import ConfigError
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors, so a typo never silently falls back to a default."""
+    """Unknown fields are errors, so a typo never silently falls back to a default; values are taken as the
+    file types them (`true` is no number, "5" no integer) and numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 Command = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=64)]
@@ -38,5 +39,10 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field (remove it or fix its spelling)"
+    elif first["type"] == "string_pattern_mismatch":
+        # The value as given, control characters escaped, so the one line stays one line.
+        shown = repr(first["input"])[:80]
+        message = f"{shown} is not allowed here: give a value matching {first['ctx']['pattern']}"
+    message = message.replace("\n", "\\n").replace("\r", "\\r")
     more = len(error.errors()) - 1
-    return f"{where or '(top level)'}: {message}" + (f" (+{more} more)" if more else "")
+    return (f"{where}: {message}" if where else message) + (f" (+{more} more)" if more else "")

@@ -48,6 +48,8 @@ def _alive(entry: dict[str, Any]) -> bool:
 
 def lookup(name: str) -> dict[str, Any] | None:
     """The recorded process if it still runs (a recycled pid does not count)."""
+    if not _registry_path().is_file():
+        return None  # nothing was ever started here: a lookup creates no run directory
     with _registry() as entries:
         entry = entries.get(name)
         if entry and not _alive(entry):
@@ -57,6 +59,8 @@ def lookup(name: str) -> dict[str, Any] | None:
 
 
 def all_running() -> dict[str, dict[str, Any]]:
+    if not _registry_path().is_file():
+        return {}
     with _registry() as entries:
         return {name: entry for name, entry in entries.items() if _alive(entry)}
 

@@ -19,19 +19,19 @@ from gantry.jenkins.credentials import load_credentials
 from gantry.jenkins.follow import BuildRef, Pacing, final_result, pipeline_job, stream_console, wait_for_build
 from gantry.paths import project_root
 
-NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
-SHA = re.compile(r"^[0-9a-f]{7,40}$")
+NAME = re.compile(r"[a-z][a-z0-9-]{1,30}[a-z0-9]")
+SHA = re.compile(r"[0-9a-f]{7,40}")
 APPROVAL_INPUT_ID = "ProductionApproval"
 
 
 def _name(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not NAME.match(value):
+    if value is not None and not NAME.fullmatch(value):
         raise click.BadParameter(f"'{value}' must be a lowercase name like 'example' or 'api'")
     return value
 
 
 def _sha(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    if value and not SHA.match(value):
+    if value and not SHA.fullmatch(value):
         raise click.BadParameter(f"'{value}' is not a commit SHA (7-40 lowercase hex digits)")
     return value
 

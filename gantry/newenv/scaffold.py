@@ -58,8 +58,10 @@ def _customer(request: Request, existing: Customer | None) -> Customer:
         return existing
     if request.service is None:
         raise ConfigError(f"'{request.customer}' is a new customer: name the service it ships, e.g. --service api")
-    if request.ami_parameter is not None and not request.ami_parameter.startswith("/"):
-        raise ConfigError(f"--ami-parameter '{request.ami_parameter}' must be an SSM path starting with '/'")
+    if request.ami_parameter is not None:
+        naming.check_ssm_path(request.ami_parameter)
+    if request.state_bucket is not None:
+        naming.check_bucket(request.state_bucket)
     return Customer(
         name=request.customer,
         primary_region=request.primary,

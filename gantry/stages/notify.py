@@ -113,8 +113,7 @@ class SlackSink:
 def sinks(cfg: GantryConfig, extra: list[NotificationSink]) -> list[NotificationSink]:
     found: list[NotificationSink] = []
     if cfg.notifications.file:
-        path = Path(cfg.notifications.file)
-        found.append(FileSink(path if path.is_absolute() else run_dir() / path))
+        found.append(FileSink(run_dir() / cfg.notifications.file))
     found += [WebhookSink(url) for url in cfg.notifications.webhook_urls]
     if name := cfg.notifications.slack_webhook_url_env:
         url = os.environ.get(name)

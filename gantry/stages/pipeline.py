@@ -112,8 +112,8 @@ class Pipeline(ApprovalStages):
 
     def deploy(self, env: str, region: str | None = None, force: bool = False) -> None:
         self._as(env)
-        release = self.release()
         regions = self.cfg.resolve_region(env, region)
+        release = self.release()
         label = f"deploy {env}" + (f" ({regions[0]})" if regions else "")
         with stage(label, self._run()) as step:
             outcomes = deploy.deploy_environment(
@@ -131,8 +131,8 @@ class Pipeline(ApprovalStages):
 
     def smoke(self, env: str, region: str | None = None) -> list[smoke.Check]:
         self._as(env)
-        release = self.release()
         regions = self.cfg.resolve_region(env, region) or self.cfg.regions_of(env)
+        release = self.release()
         with stage(f"smoke {env}", self._run()) as step:
             checks = smoke.run({r: self.target.endpoint(env, r) for r in regions}, release, self.cfg.service)
             step.detail = f"{len(checks)} checks passed"

@@ -18,6 +18,9 @@ from gantry.errors import GantryError
 from gantry.stages.interrupts import Interrupted
 
 console = Console(stderr=True, highlight=False)
+# The stages that failed in this process: a command refused before any stage ran (a typo, a bad option, a
+# policy) leaves its run as it was, so only these may end a run as failed (gantry.context.notify_run).
+failed_here: list[str] = []
 
 
 @dataclass
@@ -54,6 +57,8 @@ def stage(name: str, run_id: str | None) -> Iterator[Step]:
         interrupted = isinstance(exc, (Interrupted, KeyboardInterrupt))
         verb = "interrupted" if interrupted else "failed"
         console.print(f"[bold red]✗[/] {escape(name)} {verb} after {seconds:.1f} s")
+        if not interrupted:
+            failed_here.append(name)
         if run_id is not None:
             detail = str(exc) if isinstance(exc, GantryError) else f"{type(exc).__name__}: {exc}"
             _record(run_id, name, "interrupted" if interrupted else "failed", seconds, detail)

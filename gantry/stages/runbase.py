@@ -40,7 +40,10 @@ class RunStages:
         return runrecord.load(self._run())
 
     def _as(self, identity: str | None) -> None:
-        """The stage that follows acts as `identity` (Target.act_as): "build", an environment, or None."""
+        """The stage that follows acts as `identity` (Target.act_as): "build", an environment, or None. An
+        unknown environment is refused here, before anything (a lease, a record) is touched."""
+        if identity not in (None, "build"):
+            self.cfg.environment(identity)
         self.acting_as = identity
         self.target.act_as(identity, self.run_id)
 

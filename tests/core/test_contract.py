@@ -81,7 +81,7 @@ def mutated(change: str) -> Any:
         ("body on a GET", "a GET sends no body"),
         ("same name twice", "two checks are named 'add item'"),
         ("no checks", "smoke: List should have at least 1 item"),
-        ("bad metric name", "metrics.requests: String should match pattern"),
+        ("bad metric name", "metrics.requests: 'cart requests' is not allowed here: give a value matching"),
         ("status out of range", "smoke.0.status: Input should be greater than or equal to 100"),
         ("port out of range", "container_port: Input should be less than or equal to 65535"),
         ("no test command", "tests.command: Field required"),

@@ -251,9 +251,36 @@ def test_options_conflicting_with_an_existing_customer(repo: Path) -> None:
     config_error(result, "already uses --domain")
 
 
-def test_bad_domain_and_ami_parameter(repo: Path) -> None:
-    config_error(run(*ACME, "--cidr", "10.40.0.0/16", "--domain", "not a domain"), "not a DNS name")
-    config_error(run(*ACME, "--cidr", "10.40.0.0/16", "--ami-parameter", "ami-123"), "SSM path")
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--domain", "not a domain", "not a DNS name"),
+        ("--domain", "acme.example.com\n", "not a DNS name"),
+        ("--domain", 'acme.example.com" x = "y', "not a DNS name"),
+        ("--ami-parameter", "ami-123", "is not an SSM parameter path"),
+        ("--ami-parameter", '/gantry/ami"\nendpoint = "http://evil', "is not an SSM parameter path"),
+        ("--ami-parameter", "/gantry/ami\n", "is not an SSM parameter path"),
+        ("--state-bucket", 'b"\nendpoint = "http://evil.example', "is not an S3 bucket name"),
+        ("--state-bucket", "Upper-Case", "is not an S3 bucket name"),
+        ("--state-bucket", "two..dots", "is not an S3 bucket name"),
+        ("--state-bucket", "tfstate\n", "is not an S3 bucket name"),
+    ],
+)
+def test_values_written_into_terraform_are_refused_unless_strictly_valid(
+    repo: Path, option: str, value: str, message: str
+) -> None:
+    """Each of these lands in backend.hcl or the root's tfvars: a quote or a newline could inject a setting (an
+    `endpoint` sending the state elsewhere). Refused in one line, and nothing is written."""
+    before = snapshot(repo)
+    config_error(run(*ACME, "--cidr", "10.40.0.0/16", option, value), message, option if option != "--domain" else "")
+    assert snapshot(repo) == before
+
+
+def test_a_good_state_bucket_and_ami_parameter_are_written_as_given(repo: Path) -> None:
+    args = ["--state-bucket", "acme-tfstate.prod-1", "--ami-parameter", "/acme/golden_ami.v2"]
+    assert run(*ACME, "--cidr", "10.40.0.0/16", *args).exit_code == 0
+    backend = (repo / "terraform/live/acme/global.backend.hcl").read_text()
+    assert 'bucket         = "acme-tfstate.prod-1"' in backend
 
 
 def test_a_new_customer_names_its_service(repo: Path) -> None:

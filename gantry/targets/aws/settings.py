@@ -10,29 +10,25 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError
-from gantry.schema import describe
+from gantry.schema import Strict, describe
 
 ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,254}$")]
 EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
-LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d{1,5})?(/[^\s]*)?")
 
 
 def _url(value: str | None) -> str | None:
     # Plain HTTP is accepted only on loopback (tests against moto and local stand-ins); anything else is TLS.
-    if value is not None and not (value.startswith("https://") or LOOPBACK_HTTP.match(value)):
+    if value is not None and not (value.startswith("https://") or LOOPBACK_HTTP.fullmatch(value)):
         raise ValueError(f"'{value}' must be an https:// URL (plain http only on 127.0.0.1)")
     return value
 
 
-class AwsServiceSettings(_Strict):
+class AwsServiceSettings(Strict):
     """One environment's ECS service and the load balancer in front of it, in one region."""
 
     service: ResourceName
@@ -67,7 +63,7 @@ class AwsServiceSettings(_Strict):
         return self
 
 
-class AwsDatabaseSettings(_Strict):
+class AwsDatabaseSettings(Strict):
     """The service's Aurora PostgreSQL global database (terraform/modules/aurora_global outputs)."""
 
     # One database per environment: <prefix>_<environment>; the prefix and the runtime role default to the
@@ -84,7 +80,7 @@ class AwsDatabaseSettings(_Strict):
     sslmode: Literal["require", "verify-full", "disable"] = "verify-full"
 
 
-class AwsRegionSettings(_Strict):
+class AwsRegionSettings(Strict):
     # The region's Aurora cluster endpoint and the secret (in that region) the service's tasks read.
     database_endpoint: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
     database_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
@@ -96,7 +92,7 @@ class AwsRegionSettings(_Strict):
     source_url: str | None = None
 
 
-class DrSettings(_Strict):
+class DrSettings(Strict):
     """The Route 53 failover pair the DR drill exercises."""
 
     environment: EnvName = "production"
@@ -115,12 +111,12 @@ class DrSettings(_Strict):
     resolver: Literal["route53", "evaluate"] = "route53"
     # The failover record's URL; /version is fetched through it when set (real DNS), else regional endpoints.
     url: str | None = None
-    poll_seconds: float = Field(default=5, gt=0)
-    timeout_seconds: float = Field(default=600, gt=0)
+    poll_seconds: float = Field(default=5, gt=0, le=300)
+    timeout_seconds: float = Field(default=600, gt=0, le=7200)
     # The Aurora global database the drill moves (terraform/modules/aurora_global's `database` output): the
     # global cluster and each region's cluster ARN. Unset for a service without a database.
     global_cluster_id: str | None = Field(default=None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,62}$")
-    cluster_arns: dict[str, str] = {}
+    cluster_arns: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod
@@ -134,12 +130,13 @@ class DrSettings(_Strict):
         if self.global_cluster_id is not None and len(self.cluster_arns) != 2:
             raise ValueError("global_cluster_id needs 'cluster_arns' for both regions (the aurora_global outputs)")
         for region, arn in self.cluster_arns.items():
-            if not re.match(rf"^arn:aws[a-z-]*:rds:{re.escape(region)}:[0-9]{{12}}:cluster:", arn):
+            pattern = rf"arn:aws[a-z-]*:rds:{re.escape(region)}:[0-9]{{12}}:cluster:[a-z][a-z0-9-]{{0,62}}"
+            if not re.fullmatch(pattern, arn):
                 raise ValueError(f"cluster_arns.{region}: '{arn}' is not an RDS cluster ARN in {region}")
         return self
 
 
-class AwsBaseImageSettings(_Strict):
+class AwsBaseImageSettings(Strict):
     """Where builds get their base image: the golden container base `gantry bake --target container`
     publishes to ECR in the primary region (`repository` + `tag`, resolved to its digest at build time), or an
     image elsewhere already pinned by digest (`reference`)."""
@@ -160,21 +157,21 @@ RoleArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-
 BUILD = "build"
 
 
-class AwsSettings(_Strict):
+class AwsSettings(Strict):
     # Set for tests against a local AWS API (moto server); unset in real use.
     endpoint_url: str | None = None
     # The role each identity assumes (terraform/global's `gantry_roles` output): "build" (source, images,
     # notifications) and one per environment (its deploys, records, lease and database). gantry assumes the one
     # a command acts as, with a session name that names the run; the agent's own credentials may assume only
     # the roles of its stage (IAM trust policies), so the build agent cannot act for production.
-    roles: dict[str, RoleArn] = {}
+    roles: dict[str, RoleArn] = Field(default_factory=dict)
     # Tests only: ECR registry host -> a plain-HTTP registry on 127.0.0.1 standing in for ECR's data plane
     # (moto has no blob API). Podman and skopeo reach it through registries.conf; unset in real use.
-    registry_endpoints: dict[str, str] = {}
+    registry_endpoints: dict[str, str] = Field(default_factory=dict)
     profile: str | None = None
     account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     ecr_repository: ResourceName | None = None  # default: the service's name
-    regions: dict[str, AwsRegionSettings] = {}
+    regions: dict[str, AwsRegionSettings] = Field(default_factory=dict)
     task_execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::")
     # Approval and staging records: SecureString parameters under this path, in both regions.
@@ -182,9 +179,9 @@ class AwsSettings(_Strict):
     records_kms_key: str = "alias/aws/ssm"
     # Where `skopeo copy` reads the locally built image from (podman's storage on build agents here).
     image_source: Literal["containers-storage", "docker-daemon"] = "containers-storage"
-    replication_timeout_seconds: float = Field(default=600, gt=0)
-    deploy_timeout_seconds: float = Field(default=900, gt=0)
-    poll_seconds: float = Field(default=10, gt=0)
+    replication_timeout_seconds: float = Field(default=600, gt=0, le=7200)
+    deploy_timeout_seconds: float = Field(default=900, gt=0, le=7200)
+    poll_seconds: float = Field(default=10, gt=0, le=300)
     max_attempts: int = Field(default=6, ge=1, le=20)  # botocore standard retry mode, first try included
     # Deploy leases: items in the DynamoDB table that also locks the Terraform state (key LockID).
     lease_table: ResourceName | None = None
@@ -211,7 +208,7 @@ class AwsSettings(_Strict):
     @classmethod
     def _loopback(cls, value: dict[str, str]) -> dict[str, str]:
         for host, location in value.items():
-            if not re.match(r"^127\.0\.0\.1:\d+$", location):
+            if not re.fullmatch(r"127\.0\.0\.1:\d{1,5}", location):
                 raise ValueError(f"registry_endpoints.{host}: '{location}' must be 127.0.0.1:<port> (tests only)")
         return value
 
@@ -261,5 +258,5 @@ def check_against(cfg: GantryConfig, aws: AwsSettings) -> None:
     if aws.dr is not None and aws.dr.environment not in cfg.environments:
         raise ConfigError(f"aws.dr.environment: unknown environment '{aws.dr.environment}'")
     topic = cfg.notifications.sns_topic_arn
-    if topic is not None and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", topic):
+    if topic is not None and not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}", topic):
         raise ConfigError(f"notifications.sns_topic_arn: '{topic}' is not an SNS topic ARN")

@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from gantry.errors import ConfigError
 from gantry.paths import project_root
+from gantry.schema import Strict
 
 SOURCE = Path("config/health-checks.yaml")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TargetGroupChecks(_Strict):
+class TargetGroupChecks(Strict):
     path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
     interval_seconds: int = Field(ge=5, le=300)
     timeout_seconds: int = Field(ge=2, le=120)
@@ -33,14 +30,14 @@ class TargetGroupChecks(_Strict):
     deregistration_delay_seconds: int = Field(ge=0, le=3600)
 
 
-class FailoverChecks(_Strict):
+class FailoverChecks(Strict):
     path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
     request_interval_seconds: Literal[10, 30]
     failure_threshold: int = Field(ge=1, le=10)
     primary_search_string: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^'\n]*$")
 
 
-class HealthChecks(_Strict):
+class HealthChecks(Strict):
     target_group: TargetGroupChecks
     failover: FailoverChecks
 

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError
 from gantry.names import EnvironmentName
-from gantry.schema import describe
+from gantry.schema import Strict, describe
 
 Port = Annotated[int, Field(ge=1024, le=65535)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LocalRegionSettings(_Strict):
+class LocalRegionSettings(Strict):
     registry_port: Port
     lb_ports: dict[EnvironmentName, Port]
     # The region's PostgreSQL cluster (needed when the service has a database).
     database_port: Port | None = None
 
 
-class BaseImageSettings(_Strict):
+class BaseImageSettings(Strict):
     # An upstream image to pull (e.g. a mirror of debian:bookworm-slim); empty means build from Debian's archive.
     upstream: str | None = None
     # A locally baked image to use instead, e.g. localhost/gantry/golden-base:bookworm from
@@ -35,18 +31,18 @@ class BaseImageSettings(_Strict):
     mirror: str | None = None
 
 
-class LocalSettings(_Strict):
+class LocalSettings(Strict):
     regions: dict[str, LocalRegionSettings]
     # The global entry point of each environment that runs in both regions (the Route 53 failover record).
-    global_ports: dict[EnvironmentName, Port] = {}
+    global_ports: dict[EnvironmentName, Port] = Field(default_factory=dict)
     prometheus_port: Port
     alertmanager_port: Port
     webhook_port: Port
     base_image: BaseImageSettings = BaseImageSettings()
-    health_timeout_seconds: float = Field(default=60, gt=0)
+    health_timeout_seconds: float = Field(default=60, gt=0, le=3600)
     # Health-check durations of config/health-checks.yaml (the AWS numbers) times this: same checks, faster clock.
     time_scale: float = Field(default=0.2, gt=0, le=1)
-    scrape_interval_seconds: int = Field(default=2, ge=1)
+    scrape_interval_seconds: int = Field(default=2, ge=1, le=300)
 
     @classmethod
     def of(cls, cfg: GantryConfig) -> LocalSettings:

@@ -1,0 +1,404 @@
+"""One bad input at a time, to the real `gantry` entry point: each is refused with one line that names the input
+and the fix, a non-zero exit and no traceback, and leaves the run directory and the repository exactly as they
+were (no run state, lease, protection file, key or notification).
+
+Bad configuration exits 2; so do bad options (click's usage errors); a value that fails a check once read
+(an unknown environment, a region it does not run in) exits 2 as well, since it is bad input, not a failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from harness import Gantry, repository_state, tree
+
+from gantry import runrecord
+
+Edit = Callable[[dict[str, Any]], Any]
+
+
+def env(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: d["environments"][name]
+
+
+# (id, edit of the example environment file, arguments, exit code, fragments of the one error line)
+CONFIG_CASES: list[tuple[str, Edit, tuple[str, ...], int, tuple[str, ...]]] = [
+    (
+        "signers outside",
+        lambda d: d["approvals"].update(allowed_signers="../../../../etc/passwd"),
+        ("approvers",),
+        2,
+        ("approvals.allowed_signers", "leaves the repository"),
+    ),
+    (
+        "signers absolute",
+        lambda d: d["approvals"].update(allowed_signers="/etc/passwd"),
+        ("approvers",),
+        2,
+        ("approvals.allowed_signers", "'/etc/passwd' leaves the repository"),
+    ),
+    (
+        "committers outside",
+        lambda d: d["approvals"].update(committers_allowed_signers="x/../../y"),
+        ("status",),
+        2,
+        ("approvals.committers_allowed_signers", "leaves the repository"),
+    ),
+    (
+        "notifications file path",
+        lambda d: d["notifications"].update(file="../../x.jsonl"),
+        ("status",),
+        2,
+        ("notifications.file", "'../../x.jsonl' is not allowed here"),
+    ),
+    (
+        "notifications file absolute",
+        lambda d: d["notifications"].update(file="/tmp/x.jsonl"),
+        ("status",),
+        2,
+        ("notifications.file",),
+    ),
+    (
+        "webhook off the machine in plain http",
+        lambda d: d["notifications"].update(webhook_urls=["http://x.example/h"]),
+        ("status",),
+        2,
+        ("notifications.webhook_urls.0", "is not allowed here"),
+    ),
+    (
+        "webhook with a newline",
+        lambda d: d["notifications"].update(webhook_urls=["https://x.example/h\nX: y"]),
+        ("status",),
+        2,
+        ("notifications.webhook_urls.0", "\\n"),
+    ),
+    (
+        "slack variable name",
+        lambda d: d["notifications"].update(slack_webhook_url_env="slack url"),
+        ("status",),
+        2,
+        ("notifications.slack_webhook_url_env",),
+    ),
+    ("no service", lambda d: d.update(services=[]), ("status",), 2, ("services", "at least 1")),
+    ("service name", lambda d: d.update(services=["Cart"]), ("status",), 2, ("services.0", "'Cart' is invalid")),
+    ("service path", lambda d: d.update(services=["../cart"]), ("status",), 2, ("services.0",)),
+    (
+        "service missing",
+        lambda d: d.update(services=["basket"]),
+        ("status",),
+        2,
+        ("services/basket/service.yaml is not a file",),
+    ),
+    ("two services", lambda d: d.update(services=["cart", "cart"]), ("status",), 2, ("one service per environment",)),
+    ("old service section", lambda d: d.update(service={"name": "cart"}), ("status",), 2, ("service", "unknown field")),
+    (
+        "replicas a boolean",
+        lambda d: env("staging")(d).update(replicas=True),
+        ("status",),
+        2,
+        ("environments.staging.replicas", "valid integer"),
+    ),
+    (
+        "replicas a string",
+        lambda d: env("staging")(d).update(replicas="2"),
+        ("status",),
+        2,
+        ("environments.staging.replicas", "valid integer"),
+    ),
+    ("replicas zero", lambda d: env("staging")(d).update(replicas=0), ("status",), 2, ("greater than or equal to 1",)),
+    (
+        "replicas eleven",
+        lambda d: env("production")(d).update(replicas=11),
+        ("status",),
+        2,
+        ("less than or equal to 10",),
+    ),
+    (
+        "a region twice",
+        lambda d: env("production")(d).update(regions=["primary", "primary"]),
+        ("status",),
+        2,
+        ("a region may appear only once",),
+    ),
+    ("no regions", lambda d: env("production")(d).update(regions=[]), ("status",), 2, ("at least 1",)),
+    (
+        "unknown region role",
+        lambda d: env("production")(d).update(regions=["tertiary"]),
+        ("status",),
+        2,
+        ("environments.production.regions.0",),
+    ),
+    (
+        "unknown exception",
+        lambda d: env("staging")(d).update(task_definition_exceptions=["root"]),
+        ("status",),
+        2,
+        ("task_definition_exceptions.0",),
+    ),
+    (
+        "infinite health timeout",
+        lambda d: d["local"].update(health_timeout_seconds=float("inf")),
+        ("status",),
+        2,
+        ("local.health_timeout_seconds", "finite"),
+    ),
+    (
+        "NaN health timeout",
+        lambda d: d["local"].update(health_timeout_seconds=float("nan")),
+        ("status",),
+        2,
+        ("local.health_timeout_seconds", "finite"),
+    ),
+    (
+        "huge health timeout",
+        lambda d: d["local"].update(health_timeout_seconds=1e300),
+        ("status",),
+        2,
+        ("local.health_timeout_seconds", "less than or equal to 3600"),
+    ),
+    (
+        "huge scrape interval",
+        lambda d: d["local"].update(scrape_interval_seconds=10**20),
+        ("status",),
+        2,
+        ("local.scrape_interval_seconds",),
+    ),
+    ("zero time scale", lambda d: d["local"].update(time_scale=0), ("status",), 2, ("local.time_scale",)),
+    (
+        "port as a string",
+        lambda d: d["local"].update(prometheus_port="19090"),
+        ("status",),
+        2,
+        ("local.prometheus_port", "valid integer"),
+    ),
+    ("privileged port", lambda d: d["local"].update(prometheus_port=80), ("status",), 2, ("local.prometheus_port",)),
+    (
+        "port used twice",
+        lambda d: d["local"].update(alertmanager_port=d["local"]["prometheus_port"]),
+        ("status",),
+        2,
+        ("ports used twice",),
+    ),
+    (
+        "protection switched off in local",
+        lambda d: d["local"].update(protected=[]),
+        ("status",),
+        2,
+        ("local.protected", "unknown field"),
+    ),
+    (
+        "production unprotected",
+        lambda d: d["approvals"].update(protected=[]),
+        ("status",),
+        2,
+        ("production must be protected",),
+    ),
+    (
+        "staging protected",
+        lambda d: d["approvals"].update(protected=["staging", "production"]),
+        ("status",),
+        2,
+        ("is the staging environment",),
+    ),
+    (
+        "protected unknown",
+        lambda d: d["approvals"].update(protected=["production", "prod"]),
+        ("status",),
+        2,
+        ("approvals.protected", "'prod'"),
+    ),
+    (
+        "approval age NaN",
+        lambda d: d["approvals"].update(max_age_hours=float("nan")),
+        ("status",),
+        2,
+        ("approvals.max_age_hours",),
+    ),
+    (
+        "approval timeout infinite",
+        lambda d: d["approvals"].update(timeout_seconds=float("inf")),
+        ("status",),
+        2,
+        ("approvals.timeout_seconds", "finite"),
+    ),
+    (
+        "rollback age",
+        lambda d: d["approvals"].update(rollback_max_age_days=1000),
+        ("status",),
+        2,
+        ("approvals.rollback_max_age_days",),
+    ),
+    (
+        "branch with a newline",
+        lambda d: d["approvals"].update(protected_branch="main\n"),
+        ("status",),
+        2,
+        ("approvals.protected_branch", "'main\\n'"),
+    ),
+    (
+        "branch as an option",
+        lambda d: d["approvals"].update(protected_branch="--upload-pack=x"),
+        ("status",),
+        2,
+        ("approvals.protected_branch",),
+    ),
+    (
+        "separation of duties a string",
+        lambda d: d["approvals"].update(separation_of_duties="yes"),
+        ("status",),
+        2,
+        ("approvals.separation_of_duties", "valid boolean"),
+    ),
+    (
+        "unknown approvals field",
+        lambda d: d["approvals"].update(approvers=["a"]),
+        ("status",),
+        2,
+        ("approvals.approvers", "unknown field"),
+    ),
+    ("customer name", lambda d: d.update(customer="A"), ("status",), 2, ("customer 'A' is invalid",)),
+    ("customer with a newline", lambda d: d.update(customer="acme\n"), ("status",), 2, ("customer",)),
+    ("unknown target", lambda d: d.update(target="k8s"), ("status",), 2, ("target 'k8s' is not one of",)),
+    ("target without its section", lambda d: d.update(target="aws"), ("status",), 2, ("needs a 'aws' section",)),
+    (
+        "same regions",
+        lambda d: d["regions"].update(secondary=d["regions"]["primary"]),
+        ("status",),
+        2,
+        ("must be different regions",),
+    ),
+    ("unknown region", lambda d: d["regions"].update(primary="mars-1"), ("status",), 2, ("regions.primary",)),
+    (
+        "no production",
+        lambda d: d["environments"].pop("production"),
+        ("status",),
+        2,
+        ("environments must define 'production'",),
+    ),
+    ("unknown top-level field", lambda d: d.update(servce={}), ("status",), 2, ("servce: unknown field",)),
+    ("target section not a mapping", lambda d: d.update(local=["x"]), ("status",), 2, ("local: must be a mapping",)),
+    (
+        "staging environment unknown",
+        lambda d: d["approvals"].update(staging_environment="qa"),
+        ("status",),
+        2,
+        ("approvals.staging_environment",),
+    ),
+    (
+        "lb port missing",
+        lambda d: d["local"]["regions"]["us-west-2"]["lb_ports"].pop("production"),
+        ("status",),
+        2,
+        ("needs a port for 'production'",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "args", "code", "fragments"),
+    [pytest.param(*case[1:], id=case[0]) for case in CONFIG_CASES],
+)
+def test_bad_configuration_is_refused_and_changes_nothing(
+    gantry: Gantry, edit: Edit, args: tuple[str, ...], code: int, fragments: tuple[str, ...]
+) -> None:
+    gantry.configure(edit)
+    refused(gantry, args, code, fragments)
+
+
+# (id, arguments, exit code, fragments), with the example environment file as it is.
+COMMAND_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
+    ("deploy to an unknown environment", ("deploy", "--env", "prodd"), 2, ("unknown environment 'prodd'",)),
+    ("recover an unknown environment", ("recover", "--env", "prod"), 2, ("unknown environment 'prod'",)),
+    ("migrate an unknown environment", ("migrate", "--env", "prod"), 2, ("unknown environment 'prod'",)),
+    ("smoke an unknown environment", ("smoke", "--env", "qa"), 2, ("unknown environment 'qa'",)),
+    ("verify an unknown environment", ("verify", "--env", "qa"), 2, ("unknown environment 'qa'",)),
+    ("roll back an unknown environment", ("rollback", "--env", "qa"), 2, ("unknown environment 'qa'",)),
+    ("drill an unknown environment", ("dr", "drill", "--env", "prod"), 2, ("unknown environment 'prod'",)),
+    (
+        "a region the environment does not run in",
+        ("deploy", "--env", "staging", "--region", "secondary"),
+        2,
+        ("does not run in region 'us-west-2'",),
+    ),
+    (
+        "an unknown region",
+        ("deploy", "--env", "production", "--region", "mars-1"),
+        2,
+        ("does not run in region 'mars-1'",),
+    ),
+    ("an unknown notification status", ("notify", "--status", "great"), 2, ("--status",)),
+    ("an unknown command", ("deplyo",), 2, ("No such command",)),
+    ("a missing option", ("deploy",), 2, ("--env",)),
+    ("a run id with a path", ("run", "show", "--run-id", "../x"), 2, ("run id",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragments"),
+    [pytest.param(*case[1:], id=case[0]) for case in COMMAND_CASES],
+)
+def test_bad_arguments_are_refused_and_change_nothing(
+    gantry: Gantry, args: tuple[str, ...], code: int, fragments: tuple[str, ...]
+) -> None:
+    refused(gantry, args, code, fragments)
+
+
+FILE_CASES = [
+    ("config missing", None, 2, ("not found", "--config")),
+    ("config not YAML", "customer: [\n", 2, ("is not valid YAML",)),
+    ("config a list", "- a\n- b\n", 2, ("expected a mapping at the top level",)),
+    ("config empty", "", 2, ("expected a mapping at the top level",)),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "fragments"), [pytest.param(*c[1:], id=c[0]) for c in FILE_CASES])
+def test_a_bad_environment_file_is_refused_and_changes_nothing(
+    gantry: Gantry, text: str | None, code: int, fragments: tuple[str, ...]
+) -> None:
+    if text is None:
+        gantry.config.unlink()
+    else:
+        gantry.configure(text=text)
+    refused(gantry, ("status",), code, fragments)
+
+
+def refused(gantry: Gantry, args: tuple[str, ...], code: int, fragments: tuple[str, ...]) -> None:
+    home, repository = tree(gantry.home), repository_state()
+    outcome = gantry(*args)
+    assert outcome.code == code, outcome
+    assert len(outcome.errors) == 1, outcome.errors
+    [line] = outcome.errors
+    assert "Traceback" not in outcome.stderr and line.lower().startswith(("error:", "usage:")), line
+    for fragment in fragments:
+        assert fragment in line, line
+    assert tree(gantry.home) == home, "the run directory changed"
+    assert repository_state() == repository, "the repository changed"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("deploy", "--env", "prodd"), id="unknown environment"),
+        pytest.param(("deploy", "--env", "staging", "--region", "secondary"), id="region it does not run in"),
+        pytest.param(("smoke", "--env", "staging", "--regin", "primary"), id="misspelt option"),
+        pytest.param(("approve", "--approver", "alice@example.com", "--key", "/nonexistent/key"), id="missing key"),
+    ],
+)
+def test_a_typo_during_a_run_leaves_the_run_going(gantry: Gantry, args: tuple[str, ...]) -> None:
+    """A run driven step by step (Jenkins) meets a refused command: the run is not marked failed and no failure
+    notice goes out; the outcome that really happens later is the one notified."""
+    gantry("status")  # the configuration is valid
+    runrecord.create("run-typo", customer="example", service="cart", config=str(gantry.config), target="local")
+    notices = gantry.home / "notifications.jsonl"
+    outcome = gantry(*args, env={"GANTRY_RUN_ID": "run-typo"})
+    assert outcome.code != 0 and len(outcome.errors) == 1, outcome
+    record = runrecord.load("run-typo")
+    assert (record.result, record.notification) == ("running", None)
+    assert not notices.exists()
+    # The run's real end is notified, once.
+    assert gantry("notify", "--status", "success", env={"GANTRY_RUN_ID": "run-typo"}).code == 0
+    [event] = [json.loads(line) for line in notices.read_text().splitlines()]
+    assert event["status"] == "success" and event["run_id"] == "run-typo"
+    assert runrecord.load("run-typo").result == "success"
