@@ -23,14 +23,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gantry.errors import ApprovalError
-from gantry.names import Digest, Sha
+from gantry.names import Digest, Sha, printable
 
 PRINCIPAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
 
 def check_principal(value: str) -> str:
     if not PRINCIPAL.fullmatch(value):
-        raise ValueError(f"{value!r} is not an approver identity (an e-mail address, no spaces or control characters)")
+        raise ValueError(
+            f"{printable(value)} is not an approver identity (an e-mail address, no spaces or control characters)"
+        )
     return value
 
 

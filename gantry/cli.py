@@ -21,6 +21,7 @@ from rich.table import Table
 from gantry.commands import approve, dr, stages
 from gantry.context import Context, err, notify_run, out, pass_ctx
 from gantry.errors import GantryError
+from gantry.jsonfile import CorruptState
 from gantry.paths import run_dir
 from gantry.stages import interrupts
 from gantry.targets.base import Alert, Component
@@ -69,6 +70,7 @@ class ReleaseRow:
     healthy: int
     desired: int
     endpoint: str
+    problem: str | None = None  # its state could not be read (the file and the fix)
 
 
 @cli.command()
@@ -81,8 +83,13 @@ def status(ctx: Context, as_json: bool) -> None:
     releases = []
     for env in ctx.cfg.environments:
         for region in ctx.cfg.regions_of(env):
-            release = ctx.target.current_release(env, region)
-            health = ctx.target.health(env, region)
+            endpoint = ctx.target.endpoint(env, region)
+            try:
+                release = ctx.target.current_release(env, region)
+                health = ctx.target.health(env, region)
+            except CorruptState as exc:  # one damaged file hides nothing else
+                releases.append(ReleaseRow(env, region, None, None, 0, 0, endpoint, str(exc)))
+                continue
             releases.append(
                 ReleaseRow(
                     env,
@@ -91,7 +98,7 @@ def status(ctx: Context, as_json: bool) -> None:
                     release.digest if release else None,
                     health.healthy,
                     health.desired,
-                    ctx.target.endpoint(env, region),
+                    endpoint,
                 )
             )
     try:
@@ -105,6 +112,7 @@ def status(ctx: Context, as_json: bool) -> None:
             "alerts": None if alerts is None else [asdict(a) for a in alerts],
         }
         click.echo(json.dumps(record, indent=2))
+        _unreadable(releases)
         return
     _components(components)
     table = Table("environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
@@ -114,7 +122,7 @@ def status(ctx: Context, as_json: bool) -> None:
             row.region,
             row.sha[:12] if row.sha else "-",
             row.digest[:19] if row.digest else "-",
-            f"{row.healthy}/{row.desired}",
+            f"{row.healthy}/{row.desired}" if row.problem is None else "unreadable",
             row.endpoint,
         )
     out.print(table)
@@ -127,6 +135,14 @@ def status(ctx: Context, as_json: bool) -> None:
         for alert in alerts:
             firing.add_row(escape(alert.name), alert.severity, alert.since[:19], escape(alert.summary))
         out.print(firing)
+    _unreadable(releases)
+
+
+def _unreadable(rows: list[ReleaseRow]) -> None:
+    """Everything readable was shown; a damaged state file still ends the command as failed, naming it."""
+    problems = [row.problem for row in rows if row.problem is not None]
+    if problems:
+        raise GantryError(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
 
 
 def _components(rows: list[Component]) -> None:

@@ -1,4 +1,5 @@
-"""Crash-safe JSON files: a reader never sees half a record, and create-only writes never overwrite."""
+"""Crash-safe JSON files: a reader never sees half a record, and create-only writes never overwrite. Reading
+one that is damaged (by hand, a full disk, another tool) ends in one line naming the file, never a traceback."""
 
 from __future__ import annotations
 
@@ -6,7 +7,20 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gantry.errors import GantryError
+from gantry.schema import describe
+
+Model = TypeVar("Model", bound=BaseModel)
+# What to do about a damaged state file, unless its reader knows better.
+SET_ASIDE = "move it aside (gantry's own state, written again by the next change), then retry"
+
+
+class CorruptState(GantryError):
+    """A state file gantry wrote is no longer what it wrote."""
 
 
 def write_atomic(path: Path, data: Any) -> None:
@@ -42,5 +56,18 @@ def create_once(path: Path, data: Any) -> bool:
     return True
 
 
-def read(path: Path) -> Any:
-    return json.loads(path.read_text())
+def read(path: Path, fix: str = SET_ASIDE) -> Any:
+    """The JSON in `path`; CorruptState naming the file and `fix` when it is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptState(f"{path} is not valid JSON ({type(exc).__name__}): {fix}") from None
+
+
+def load(path: Path, model: type[Model], fix: str = SET_ASIDE) -> Model:
+    """`path` read as `model`; CorruptState naming the file, the field and `fix` when it is not one."""
+    data = read(path, fix)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise CorruptState(f"{path} is not a valid {model.__name__} record ({describe(exc)}): {fix}") from None

@@ -22,7 +22,7 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from gantry.errors import GantryError
-from gantry.names import EnvironmentName
+from gantry.names import EnvironmentName, RegionName
 from gantry.runrecord import ReleaseRef
 
 RegionState = Literal["pending", "rolling", "done", "failed", "restored"]
@@ -60,7 +60,7 @@ class Holder(Model):
 
 
 class RegionIntent(Model):
-    region: str
+    region: RegionName
     previous: ReleaseRef | None
     state: RegionState = "pending"
     changed: bool = False

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import psutil
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from gantry import jsonfile
 from gantry.errors import ConfigError, GantryError
@@ -168,11 +168,7 @@ def load(run_id: str) -> RunRecord:
     path = path_of(run_id)
     if not path.is_file():
         raise GantryError(f"run record {path} not found: start the run with `gantry source`")
-    try:
-        return RunRecord.model_validate(jsonfile.read(path))
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[0][:200]
-        raise GantryError(f"run record {path} is unreadable ({first}): start a new run with `gantry source`") from None
+    return jsonfile.load(path, RunRecord, fix="move it aside and start a new run with `gantry source`")
 
 
 def create(run_id: str, *, customer: str, service: str, config: str, target: str) -> RunRecord:

@@ -95,7 +95,7 @@ def principal(approver: str) -> str:
     try:
         return approvals.check_principal(approver)
     except ValueError as exc:
-        raise ApprovalError(f"--approver: {str(exc)[:200]}") from None
+        raise ConfigError(f"--approver: {exc}") from None
 
 
 def require_listed(policy: approvals.ApprovalPolicy, approver: str, env: str) -> None:

@@ -241,6 +241,12 @@ def recover(target: DeployTarget, cfg: GantryConfig, env: str, *, run_id: str, s
         if intent is None or not intent.open:
             return []
         touched = intent.touched()
+        strangers = [item.region for item in touched if item.region not in cfg.regions_of(env)]
+        if intent.env != env or strangers:
+            raise GantryError(
+                f"the {env} lease holds an intent for {intent.env} in {strangers or intent.env}, which gantry never "
+                "writes there: nothing was done; inspect the lease, then remove it"
+            )
         roll_back = all(item.previous is not None for item in touched)
         _check_recovery(target, cfg, env, intent, touched, roll_back)
         actions = []

@@ -241,10 +241,9 @@ class DrillRun:
             "started_at": datetime.now(UTC).isoformat(),
             "drills": [],
         }
+        self._preflight()  # a drill that cannot start is refused before it takes (and so writes) any lease
         with self._leases():
-            problems = self.failover.preflight(self.env)
-            if problems:
-                raise GantryError(f"the drill cannot start: {'; '.join(problems)}")
+            self._preflight()  # again under the leases: nothing changed the regions in between
             if admit is not None:
                 admit()
             for mode in modes:
@@ -256,6 +255,11 @@ class DrillRun:
         evidence["finished_at"] = datetime.now(UTC).isoformat()
         evidence["ok"] = bool(evidence["drills"]) and all(d["goals_met"] for d in evidence["drills"])
         return evidence
+
+    def _preflight(self) -> None:
+        problems = self.failover.preflight(self.env)
+        if problems:
+            raise GantryError(f"the drill cannot start: {'; '.join(problems)}")
 
     @contextlib.contextmanager
     def _leases(self) -> Iterator[None]:

@@ -21,6 +21,7 @@ from gantry.errors import ApprovalError, ConfigError, DeployError
 from gantry.host import sshsig
 from gantry.stages import admission, approval, change
 from gantry.targets.base import Release
+from gantry.targets.local import protection
 from gantry.targets.local.target import LocalTarget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,7 @@ class World:
             path = self.tmp / "other.yaml"
             path.write_text(yaml.safe_dump(data))
         target = LocalTarget(load_config(str(path)))
+        protection.ensure_all(target.layout)  # what `gantry up` makes: each load balancer's id and protection
         target.tagged = self.published.get  # type: ignore[method-assign]
         return target
 
@@ -258,10 +260,24 @@ def test_a_digest_is_matched_in_full_and_exactly(world: World, digest: str) -> N
     "name", ["alice@example.com ", "alice @example.com", "alice@example.com\n", "\x1b[31malice", "[red]x[/]@a.b"]
 )
 def test_approver_names_with_spaces_control_or_markup_are_refused(world: World, name: str) -> None:
-    with pytest.raises(ApprovalError, match=r"is not an approver identity"):
+    with pytest.raises(ConfigError, match=r"is not an approver identity") as refused:
         approval.approve(
             world.target.cfg, world.target, env="production", digest=DIGEST, approver=name, key=world.keys[ALICE]
         )
+    assert "\n" not in str(refused.value) and "\x1b" not in str(refused.value)
+
+
+def test_a_10_kb_approver_is_refused_without_echoing_it(world: World) -> None:
+    with pytest.raises(ConfigError, match=r"is not an approver identity") as refused:
+        approval.approve(
+            world.target.cfg,
+            world.target,
+            env="production",
+            digest=DIGEST,
+            approver="a" * 10_000,
+            key=world.keys[ALICE],
+        )
+    assert len(str(refused.value)) < 200
 
 
 def test_the_targets_own_policy_counts_not_the_file_of_whoever_runs(world: World) -> None:

@@ -21,6 +21,7 @@ from gantry.errors import ApprovalError
 from gantry.host import sshsig
 from gantry.stages import approval, operations
 from gantry.targets.base import Release
+from gantry.targets.local import protection
 from gantry.targets.local.target import LocalTarget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,7 @@ def world(tmp_path: Path, keys: dict[str, Path], example: dict[str, Any], monkey
     config = tmp_path / "env.yaml"
     config.write_text(yaml.safe_dump(example))
     target = LocalTarget(load_config(str(config)))
+    protection.ensure_all(target.layout)  # what `gantry up` makes: each load balancer's id and protection
     return World(config, target, commit(target, work, "dev@example.com"), tmp_path)
 
 

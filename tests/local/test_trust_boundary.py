@@ -216,5 +216,5 @@ def test_a_forged_intent_cannot_roll_production_forward(stack: Stack) -> None:
     forged["intent"]["release"] = {"sha": "zz", "digest": "sha256:../../x"}  # type: ignore[index]
     (stack.home / "leases" / "production.json").write_text(json.dumps(forged))
     unreadable = stack.gantry("recover", "--env", "production", ok=False)
-    assert unreadable.returncode == 1 and "production.json is unreadable" in unreadable.stderr
+    assert unreadable.returncode == 1 and "production.json is not a valid LeaseState record" in unreadable.stderr
     assert "Traceback" not in unreadable.stderr and stack.production() == before

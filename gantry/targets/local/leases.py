@@ -65,14 +65,10 @@ class FileLeaseStore:
         path = self.root / f"{env}.json"
         if not path.is_file():
             return LeaseState(env=env)
-        try:
-            return LeaseState.model_validate(jsonfile.read(path))
-        except ValueError as exc:  # malformed JSON, or fields gantry never writes (a sha that is no commit id)
-            first = " ".join(str(exc).split())[:160]
-            raise GantryError(
-                f"the {env} lease {path} is unreadable ({first}): gantry did not write it; nothing was done: "
-                "inspect it, then remove it"
-            ) from None
+        # Malformed JSON, or fields gantry never writes (a sha that is no commit id): refused, naming the file.
+        return jsonfile.load(
+            path, LeaseState, fix=f"gantry did not write this {env} lease; nothing was done: inspect it, then remove it"
+        )
 
     def live_holders(self) -> dict[str, Holder]:
         found: dict[str, Holder] = {}

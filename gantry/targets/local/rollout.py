@@ -59,7 +59,7 @@ class RegionRecord(BaseModel):
 
 
 def load(path: Path) -> RegionRecord | None:
-    return RegionRecord.model_validate(jsonfile.read(path)) if path.is_file() else None
+    return jsonfile.load(path, RegionRecord) if path.is_file() else None
 
 
 def save(path: Path, record: RegionRecord) -> None:

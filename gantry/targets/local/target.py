@@ -54,9 +54,9 @@ class LocalTarget:
         engine.connect(self.layout.registry_hosts())
         stack.up(self.layout)
         self.databases.up()
+        protection.ensure_all(self.layout)  # kept from each load balancer's first start
         for env in self.cfg.environments:
             for region in self.cfg.regions_of(env):
-                self.protection(env, region)  # a protected load balancer keeps its policy from its first start
                 self.region(env, region).reconcile_balancer()
         stack.start_supervisor(self.layout)
         return self.components()
@@ -261,7 +261,7 @@ class LocalTarget:
         return protection.identity(self.layout, env, region)
 
     def protection(self, env: str, region: str) -> Protection | None:
-        return protection.of(self.layout, env, region, self.demo_key())
+        return protection.of(self.layout, env, region)
 
     def commits(self, sha: str, since: str | None, signers: str | None, limit: int | None = None) -> list[Commit]:
         repo = self.layout.source_repo(self.cfg.regions.primary)
