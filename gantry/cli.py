@@ -12,7 +12,6 @@ import sys
 import traceback
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -177,13 +176,21 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
-def _log_unexpected(exc: BaseException) -> Path:
-    log = run_dir() / "logs" / "gantry-errors.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as handle:
-        handle.write(f"--- {datetime.now(UTC).isoformat()} gantry {' '.join(sys.argv[1:])}\n")
-        handle.write("".join(traceback.format_exception(exc)))
-    return log
+def _log_unexpected(exc: BaseException) -> str:
+    """Where the traceback of `exc` went: the run directory's error log, or stderr when that cannot be written
+    (the error handler must never fail on its own)."""
+    text = f"--- {datetime.now(UTC).isoformat()} gantry {' '.join(sys.argv[1:])}\n" + "".join(
+        traceback.format_exception(exc)
+    )
+    try:
+        log = run_dir() / "logs" / "gantry-errors.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as handle:
+            handle.write(text)
+        return str(log)
+    except (OSError, GantryError):
+        sys.stderr.write(text)
+        return "stderr, above"
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from gantry.errors import ConfigError
+
 
 def project_root() -> Path:
     """The repository root: $GANTRY_ROOT, else the git top level of the working directory, else cwd."""
@@ -22,7 +24,10 @@ def project_root() -> Path:
 
 def run_dir() -> Path:
     """Everything the local target creates lives here, so `gantry down` can remove all of it."""
-    return Path(os.environ.get("GANTRY_HOME") or project_root() / ".gantry").resolve()
+    path = Path(os.environ.get("GANTRY_HOME") or project_root() / ".gantry").resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"the run directory {path} is not a directory: point GANTRY_HOME at a directory, or unset it")
+    return path
 
 
 def cache_dir() -> Path:

@@ -21,10 +21,21 @@ def _ssh_keygen() -> str:
     return binary
 
 
+def _looks_like_a_key(path: Path) -> bool:
+    """A private key file (OpenSSH or PEM) or a public key line; only its first bytes are read."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    return head.startswith((b"-----BEGIN ", b"ssh-", b"ecdsa-sha2-", b"sk-"))
+
+
 def sign(message: bytes, key: Path) -> str:
     """An armored signature of `message` by the private key at `key` (or the agent's, given the .pub)."""
     if not key.exists():
         raise GantryError(f"signing key {key} not found: pass --key with your SSH private key (ed25519 preferred)")
+    if not key.is_file() or not _looks_like_a_key(key):
+        raise GantryError(
+            f"{key} is not an SSH private key (nor the .pub of a key in ssh-agent): pass --key with your key"
+        )
     result = subprocess.run(
         [_ssh_keygen(), "-q", "-Y", "sign", "-n", NAMESPACE, "-f", str(key)],
         input=message,

@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from gantry import approvals
 from gantry.approvals import MaintenanceSubject, Operation, OperationSubject, SignedApproval, Statement, Subject
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
 from gantry.names import check_sha
+from gantry.schema import describe
 from gantry.stages import approval, change
 from gantry.targets.base import Gatekeeping, Records
 
@@ -78,7 +81,7 @@ def _sha(sha: str) -> str:
     try:
         return check_sha(sha)
     except ConfigError:
-        raise ApprovalError(
+        raise ConfigError(
             f"{sha[:60]!r} is not a commit: pass --sha with the 40 hex digits of the checkout, in full"
         ) from None
 
@@ -86,12 +89,14 @@ def _sha(sha: str) -> str:
 def _maintenance(
     cfg: GantryConfig, target: Gatekeeping, env: str, playbook: str, limit: str, sha: str
 ) -> tuple[approvals.ApprovalPolicy, MaintenanceSubject]:
+    cfg.environment(env)
+    request = {"playbook": playbook, "limit": limit, "sha": _sha(sha), "environment": env}
+    try:  # the request itself first: bad input is refused before any target is asked
+        MaintenanceSubject(**request, targets=["-"])
+    except ValidationError as exc:
+        raise ConfigError(f"invalid maintenance request: {describe(exc)}") from None
     policy, targets = _policy(cfg, target, env, "maintenance")
-    try:
-        subject = MaintenanceSubject(playbook=playbook, limit=limit, sha=_sha(sha), environment=env, targets=targets)
-    except ValueError as exc:
-        raise ApprovalError(f"invalid maintenance request: {str(exc).splitlines()[-1][:200]}") from None
-    return policy, subject
+    return policy, MaintenanceSubject(**request, targets=targets)
 
 
 def _committers_of(cfg: GantryConfig, target: Gatekeeping, sha: str) -> approvals.Contributors:

@@ -48,7 +48,9 @@ class Outcome:
 
     @property
     def errors(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
+        """stderr without the stage progress lines (a stage that started and failed prints them)."""
+        progress = ("▶", "✓", "✗", "  ")
+        return [line for line in self.stderr.splitlines() if line.strip() and not line.startswith(progress)]
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -402,3 +403,82 @@ def test_a_typo_during_a_run_leaves_the_run_going(gantry: Gantry, args: tuple[st
     [event] = [json.loads(line) for line in notices.read_text().splitlines()]
     assert event["status"] == "success" and event["run_id"] == "run-typo"
     assert runrecord.load("run-typo").result == "success"
+
+
+def _file_as_home(home: Path) -> dict[str, str]:
+    home.parent.mkdir(parents=True, exist_ok=True)
+    home.write_text("not a directory\n")
+    return {}
+
+
+def _run_id(value: str) -> Callable[[Path], dict[str, str]]:
+    return lambda _home: {"GANTRY_RUN_ID": value}
+
+
+def _damaged(relative: str, text: str) -> Callable[[Path], dict[str, str]]:
+    def make(home: Path) -> dict[str, str]:
+        (home / relative).parent.mkdir(parents=True, exist_ok=True)
+        (home / relative).write_text(text)
+        return {}
+
+    return make
+
+
+# (id, what is in the run directory or the environment, arguments, exit code, fragments)
+STATE_CASES: list[tuple[str, Callable[[Path], dict[str, str]], tuple[str, ...], int, tuple[str, ...]]] = [
+    ("run directory is a file", _file_as_home, ("status",), 2, ("is not a directory", "GANTRY_HOME")),
+    ("run directory is a file, source", _file_as_home, ("source",), 2, ("is not a directory",)),
+    ("run id with a newline", _run_id("run1\n"), ("run", "show"), 2, ("invalid run id 'run1\\n'",)),
+    ("run id with a path", _run_id("../../etc"), ("deploy", "--env", "staging"), 2, ("invalid run id",)),
+    ("damaged latest run", _damaged("runs/LATEST", "../x\n"), ("run", "show"), 2, ("LATEST names no valid run",)),
+    (
+        "damaged run record",
+        _damaged("runs/run-1.json", "{"),
+        ("run", "show", "--run-id", "run-1"),
+        1,
+        ("run-1.json is not valid JSON", "move it aside"),
+    ),
+    (
+        "run record of another shape",
+        _damaged("runs/run-1.json", '{"run_id": 5}'),
+        ("run", "show", "--run-id", "run-1"),
+        1,
+        ("run-1.json is not a valid RunRecord record",),
+    ),
+    (
+        "damaged release",
+        _damaged("regions/us-east-1/release-staging.json", '{"sha": '),
+        ("status", "--json"),
+        1,
+        ("release-staging.json is not valid JSON",),
+    ),
+    (
+        "release of another shape",
+        _damaged("regions/us-west-2/release-production.json", "[]"),
+        ("status",),
+        1,
+        ("release-production.json is not a valid RegionRecord record",),
+    ),
+    (
+        "damaged lease",
+        _damaged("leases/production.json", "{"),
+        ("recover", "--env", "production"),
+        1,
+        ("production.json is not valid JSON", "gantry did not write this production lease"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "args", "code", "fragments"), [pytest.param(*c[1:], id=c[0]) for c in STATE_CASES])
+def test_bad_state_or_environment_is_refused_in_one_line(
+    gantry: Gantry,
+    setup: Callable[[Path], dict[str, str]],
+    args: tuple[str, ...],
+    code: int,
+    fragments: tuple[str, ...],
+) -> None:
+    """A damaged state file, or a bad GANTRY_HOME or GANTRY_RUN_ID: one line naming it and the fix, nothing
+    changed (status still shows everything it can read)."""
+    for key, value in setup(gantry.home).items():
+        gantry.monkeypatch.setenv(key, value)
+    refused(gantry, args, code, fragments)
