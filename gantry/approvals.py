@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from gantry.errors import ApprovalError
 from gantry.names import Digest, Sha, printable
+from gantry.schema import describe
 
 PRINCIPAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
@@ -191,7 +192,7 @@ class SignedApproval(Model):
         try:
             statement = Statement.model_validate_json(self.statement)
         except ValidationError as exc:
-            raise ApprovalError(f"the approval statement is malformed: {_first(exc)}") from None
+            raise ApprovalError(f"the approval statement is malformed: {describe(exc)}") from None
         if statement.canonical() != self.statement:
             raise ApprovalError("the approval statement is not in canonical form: it was not made by `gantry approve`")
         return statement
@@ -224,17 +225,11 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(record).encode()).hexdigest()
 
 
-def _first(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"])
-    return f"{where}: {error['msg'].removeprefix('Value error, ')}"[:200]
-
-
 def parse_signed(raw: Any) -> SignedApproval:
     try:
         return SignedApproval.model_validate(raw)
     except ValidationError as exc:
-        raise ApprovalError(f"not a signed approval: {_first(exc)}") from None
+        raise ApprovalError(f"not a signed approval: {describe(exc)}") from None
 
 
 Verifier = Callable[[bytes, str, str, str], bool]  # (message, signature, allowed_signers, principal)

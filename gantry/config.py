@@ -20,7 +20,7 @@ from gantry import contract
 from gantry.approvals import ApprovalPolicy, Hours, Principal
 from gantry.contract import ServiceContract
 from gantry.errors import ConfigError
-from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName
+from gantry.names import CustomerName, EnvironmentName, RegionName, ServiceName, printable
 from gantry.paths import project_root
 from gantry.schema import Strict, describe, inside
 
@@ -219,7 +219,7 @@ class GantryConfig(BaseModel):
                 raise ValueError(f"approvals.protected: no environment '{env_name}'")
         known = registered_targets()
         if self.target not in known:
-            raise ValueError(f"target '{self.target}' is not one of {known}")
+            raise ValueError(f"target {printable(self.target)} is not one of {known}")
         if self.target not in (self.model_extra or {}):
             raise ValueError(f"target '{self.target}' needs a '{self.target}' section")
         root = project_root()
@@ -258,7 +258,9 @@ class GantryConfig(BaseModel):
         try:
             return self.environments[name]
         except KeyError:
-            raise ConfigError(f"unknown environment '{name}': choose one of {', '.join(self.environments)}") from None
+            raise ConfigError(
+                f"unknown environment {printable(name)}: choose one of {', '.join(self.environments)}"
+            ) from None
 
     def regions_of(self, env: str) -> list[str]:
         return [self.regions.resolve(role) for role in self.environment(env).regions]
@@ -266,7 +268,7 @@ class GantryConfig(BaseModel):
     def check_region(self, env: str, region: str) -> str:
         if region not in self.regions_of(env):
             raise ConfigError(
-                f"environment '{env}' does not run in region '{region}': use one of {self.regions_of(env)}"
+                f"environment '{env}' does not run in region {printable(region)}: use one of {self.regions_of(env)}"
             )
         return region
 

@@ -56,7 +56,9 @@ class FileRecordStore:
         path = self._path(kind, key)
         if not path.is_file():
             return None
-        value: dict[str, Any] = jsonfile.read(path)
+        value = jsonfile.read(path)
+        if not isinstance(value, dict):
+            raise jsonfile.CorruptState(f"{path} is not a {kind} record (not a JSON object): {jsonfile.SET_ASIDE}")
         return value
 
     def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:

@@ -120,6 +120,7 @@ def change_command(ctx: Context, env: str) -> None:
     """What the run's release would change in an environment, one line each (Jenkins shows it to approvers):
     the commit, whether it was built from uncommitted changes, the task definition's hash and exceptions, and
     every commit since what the environment runs, with its author and committer."""
+    ctx.cfg.environment(env)  # an unknown environment is refused before anything else is asked
     pipeline = ctx.pipeline()
     record = pipeline.record()
     made = pipeline.change(env)

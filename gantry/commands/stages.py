@@ -14,7 +14,9 @@ from gantry.commands.approve import show_proposal
 from gantry.context import ENV_OPTION, REGION_OPTION, Context, err, out, pass_ctx
 from gantry.errors import ConfigError, GantryError
 from gantry.host import baseimage, engine
+from gantry.paths import project_root
 from gantry.stages.pipeline import Pipeline
+from gantry.stages.source import resolve as resolve_source
 
 
 @click.command("base-image")
@@ -38,6 +40,8 @@ def base_image(ctx: Context, local_only: bool, mirror: str | None) -> None:
 @pass_ctx
 def source(ctx: Context, allow_dirty: bool) -> None:
     """Start a run: record the commit and push it to the primary region's source copy."""
+    if not allow_dirty:
+        resolve_source(project_root(), allow_dirty=False)  # a tree it would refuse starts no run
     click.echo(ctx.pipeline(new_run=True).source(allow_dirty).sha)
 
 
@@ -185,6 +189,8 @@ def pipeline() -> None:
 @pass_ctx
 def pipeline_run(ctx: Context, approver: str | None, key: Path | None, allow_dirty: bool, force: bool) -> None:
     """source → mirror → base image → build → push → staging → smoke → approval → production → verify."""
+    if not allow_dirty:
+        resolve_source(project_root(), allow_dirty=False)  # a tree it would refuse starts no run
     p = ctx.pipeline(new_run=True)
     try:
         p.run_all(approver, allow_dirty, force, key, on_proposal=show_proposal)

@@ -8,12 +8,14 @@ Bad configuration exits 2; so do bad options (click's usage errors); a value tha
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Gantry, repository_state, tree
+import yaml
+from harness import ROOT, Gantry, repository_state, tree
 
 from gantry import runrecord
 
@@ -427,7 +429,7 @@ def _damaged(relative: str, text: str) -> Callable[[Path], dict[str, str]]:
 # (id, what is in the run directory or the environment, arguments, exit code, fragments)
 STATE_CASES: list[tuple[str, Callable[[Path], dict[str, str]], tuple[str, ...], int, tuple[str, ...]]] = [
     ("run directory is a file", _file_as_home, ("status",), 2, ("is not a directory", "GANTRY_HOME")),
-    ("run directory is a file, source", _file_as_home, ("source",), 2, ("is not a directory",)),
+    ("run directory is a file, deploy", _file_as_home, ("deploy", "--env", "staging"), 2, ("is not a directory",)),
     ("run id with a newline", _run_id("run1\n"), ("run", "show"), 2, ("invalid run id 'run1\\n'",)),
     ("run id with a path", _run_id("../../etc"), ("deploy", "--env", "staging"), 2, ("invalid run id",)),
     ("damaged latest run", _damaged("runs/LATEST", "../x\n"), ("run", "show"), 2, ("LATEST names no valid run",)),
@@ -482,3 +484,372 @@ def test_bad_state_or_environment_is_refused_in_one_line(
     for key, value in setup(gantry.home).items():
         gantry.monkeypatch.setenv(key, value)
     refused(gantry, args, code, fragments)
+
+
+MORE_COMMAND_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
+    (
+        "smoke a region it does not run in",
+        ("smoke", "--env", "staging", "--region", "us-west-2"),
+        2,
+        ("does not run in region 'us-west-2'",),
+    ),
+    (
+        "roll back a region it does not run in",
+        ("rollback", "--env", "staging", "--region", "secondary"),
+        2,
+        ("does not run in region",),
+    ),
+    ("drill with no writers", ("dr", "drill", "--writers", "0"), 2, ("--writers",)),
+    ("drill with a thousand writers", ("dr", "drill", "--writers", "1000"), 2, ("--writers",)),
+    ("drill of an unknown mode", ("dr", "drill", "--mode", "chaos"), 2, ("--mode",)),
+    ("unplanned drill without consent", ("dr", "drill", "--mode", "unplanned"), 1, ("--allow-data-loss",)),
+    (
+        "failover of an unknown environment",
+        ("dr", "failover", "--env", "prod", "--region", "us-east-1"),
+        2,
+        ("unknown environment 'prod'",),
+    ),
+    (
+        "rejoin of an unknown environment",
+        ("dr", "rejoin", "--env", "prod", "--region", "us-east-1"),
+        2,
+        ("unknown environment 'prod'",),
+    ),
+    ("operation approval of an unknown kind", ("dr", "approve", "--operation", "drill"), 2, ("--operation",)),
+    (
+        "approve with a directory as key",
+        ("approve", "--approver", "alice@example.com", "--key", "/tmp"),
+        2,
+        ("--key", "is a directory"),
+    ),
+    ("approve an unknown environment", ("approve", "--env", "prod", "--check"), 2, ("unknown environment 'prod'",)),
+    ("approve importing a missing file", ("approve", "--import", "/nonexistent/approval.json"), 2, ("--import",)),
+    ("approvers of an unknown environment", ("approvers", "--env", "prod"), 2, ("unknown environment 'prod'",)),
+    ("change of an unknown environment", ("change", "--env", "prod"), 2, ("unknown environment 'prod'",)),
+    ("bake of an unknown target", ("bake", "--target", "vm"), 2, ("--target",)),
+    ("bake with a bad variable", ("bake", "--target", "container", "--var", "novalue"), 2, ("--var",)),
+    ("import of a missing directory", ("aws-import", "/nonexistent/terraform"), 2, ("/nonexistent/terraform",)),
+    ("new service with a bad name", ("new-service", "Bad_Name"), 2, ("service 'Bad_Name' is invalid",)),
+    ("new service that exists", ("new-service", "cart"), 2, ("services/cart exists",)),
+    ("new service on a privileged port", ("new-service", "shop", "--port", "0"), 2, ("--port",)),
+    (
+        "new environment for a bad customer",
+        (
+            "new-env",
+            "--customer",
+            "A",
+            "--env",
+            "prod",
+            "--primary",
+            "us-east-1",
+            "--secondary",
+            "us-west-2",
+            "--cidr",
+            "10.40.0.0/16",
+            "--service",
+            "api",
+        ),
+        2,
+        ("customer 'A' is invalid",),
+    ),
+    (
+        "new environment with a public range",
+        (
+            "new-env",
+            "--customer",
+            "acme",
+            "--env",
+            "prod",
+            "--primary",
+            "us-east-1",
+            "--secondary",
+            "us-west-2",
+            "--cidr",
+            "8.8.0.0/16",
+            "--service",
+            "api",
+        ),
+        2,
+        ("--cidr",),
+    ),
+    (
+        "new environment with one region twice",
+        (
+            "new-env",
+            "--customer",
+            "acme",
+            "--env",
+            "prod",
+            "--primary",
+            "us-east-1",
+            "--secondary",
+            "us-east-1",
+            "--cidr",
+            "10.40.0.0/16",
+            "--service",
+            "api",
+        ),
+        2,
+        ("pick two different regions",),
+    ),
+    (
+        "new environment with an injected bucket",
+        (
+            "new-env",
+            "--customer",
+            "acme",
+            "--env",
+            "prod",
+            "--primary",
+            "us-east-1",
+            "--secondary",
+            "us-west-2",
+            "--cidr",
+            "10.40.0.0/16",
+            "--service",
+            "api",
+            "--state-bucket",
+            'b"\nendpoint="x',
+        ),
+        2,
+        ("is not an S3 bucket name",),
+    ),
+    (
+        "maintenance of an unknown playbook path",
+        (
+            "maintenance",
+            "approve",
+            "--playbook",
+            "../site.yml",
+            "--limit",
+            "web",
+            "--sha",
+            "a" * 40,
+            "--approver",
+            "alice@example.com",
+            "--key",
+            "/tmp/k",
+        ),
+        2,
+        ("playbook: '../site.yml'",),
+    ),
+    (
+        "maintenance with a shell in the limit",
+        ("maintenance", "check", "--playbook", "patch.yml", "--limit", "web;reboot", "--sha", "a" * 40),
+        2,
+        ("limit: 'web;reboot'",),
+    ),
+    (
+        "maintenance at no commit",
+        ("maintenance", "check", "--playbook", "patch.yml", "--limit", "web", "--sha", "zz"),
+        2,
+        ("'zz' is not a commit",),
+    ),
+    (
+        "maintenance of an unknown environment",
+        ("maintenance", "check", "--env", "prod", "--playbook", "patch.yml", "--limit", "web", "--sha", "a" * 40),
+        2,
+        ("unknown environment 'prod'",),
+    ),
+    (
+        "jenkins deploy of a bad customer",
+        ("jenkins", "deploy", "--customer", "Acme", "--service", "api", "--env", "production"),
+        2,
+        ("--customer",),
+    ),
+    (
+        "jenkins deploy of a bad sha",
+        ("jenkins", "deploy", "--customer", "acme", "--service", "api", "--env", "production", "--sha", "xyz"),
+        2,
+        ("is not a commit SHA",),
+    ),
+    ("an unknown run field", ("run", "show", "--run-id", "run-none", "--field", "password"), 1, ("run-none",)),
+    ("notify without a run", ("notify", "--status", "success", "--run-id", "no run"), 2, ("--run-id",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragments"),
+    [pytest.param(*case[1:], id=case[0]) for case in MORE_COMMAND_CASES],
+)
+def test_more_bad_arguments_are_refused_and_change_nothing(
+    gantry: Gantry, args: tuple[str, ...], code: int, fragments: tuple[str, ...]
+) -> None:
+    refused(gantry, args, code, fragments)
+
+
+# (id, change to the cart's contract, fragments); each refused with its file and field before anything runs.
+CONTRACT_CASES: list[tuple[str, Callable[[dict[str, Any]], Any], tuple[str, ...]]] = [
+    ("unknown field", lambda c: c.update(replica=3), ("replica: unknown field",)),
+    ("name of another folder", lambda c: c.update(name="basket"), ("is not its folder's name",)),
+    ("port zero", lambda c: c.update(container_port=0), ("container_port",)),
+    ("port a string", lambda c: c.update(container_port="80"), ("container_port", "valid integer")),
+    ("cpu out of range", lambda c: c.update(cpu=10**30), ("cpu",)),
+    ("memory a boolean", lambda c: c.update(memory=True), ("memory", "valid integer")),
+    (
+        "dockerfile outside its folder",
+        lambda c: c["build"].update(dockerfile="x/../../../Dockerfile"),
+        ("build.dockerfile", "leaves the service's folder"),
+    ),
+    ("dockerfile absolute", lambda c: c["build"].update(dockerfile="/etc/hostname"), ("build.dockerfile",)),
+    ("dockerfile missing", lambda c: c["build"].update(dockerfile="Containerfile"), ("is not a file",)),
+    (
+        "template outside its folder",
+        lambda c: c.update(task_definition="a/../../../etc/x.tpl"),
+        ("task_definition", "leaves the service's folder"),
+    ),
+    ("template missing", lambda c: c.update(task_definition="none.tpl"), ("task_definition", "is not a file")),
+    (
+        "migrations outside its folder",
+        lambda c: c["database"].update(migrations="m/../../../x"),
+        ("database.migrations", "leaves the service's folder"),
+    ),
+    ("no test command", lambda c: c["tests"].pop("command"), ("tests.command", "Field required")),
+    ("empty test command", lambda c: c["tests"].update(command=[]), ("tests.command",)),
+    ("test timeout infinite", lambda c: c["tests"].update(timeout_seconds=float("inf")), ("tests.timeout_seconds",)),
+    ("smoke path without a slash", lambda c: c["smoke"][0].update(path="carts"), ("smoke.0.path",)),
+    ("smoke method unknown", lambda c: c["smoke"][0].update(method="TRACE"), ("smoke.0.method",)),
+    ("smoke check named twice", lambda c: c["smoke"][1].update(name="add item"), ("two checks are named",)),
+    ("metric with a space", lambda c: c["metrics"].update(requests="cart requests"), ("metrics.requests",)),
+    ("traffic without its group", lambda c: c["traffic"]["read"].update(path="/carts"), ("name the group",)),
+    ("traffic group size zero", lambda c: c["traffic"].update(per_group=0), ("traffic.per_group",)),
+]
+
+
+@pytest.mark.parametrize(("change", "fragments"), [pytest.param(*c[1:], id=c[0]) for c in CONTRACT_CASES])
+def test_a_bad_service_contract_is_refused_and_changes_nothing(
+    gantry: Gantry, tmp_path: Path, change: Callable[[dict[str, Any]], Any], fragments: tuple[str, ...]
+) -> None:
+    """A checkout whose services/cart/service.yaml is bad: every command refuses it, naming the file."""
+    checkout = tmp_path / "checkout"
+    for path in ("services/cart", "environments/example", "config"):
+        shutil.copytree(ROOT / path, checkout / path, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    contract = checkout / "services/cart/service.yaml"
+    declared = yaml.safe_load(contract.read_text())
+    change(declared)
+    contract.write_text(yaml.safe_dump(declared))
+    gantry.monkeypatch.setenv("GANTRY_ROOT", str(checkout))
+    before = tree(checkout)
+    refused(gantry, ("status",), 2, (str(contract), *fragments))
+    assert tree(checkout) == before
+
+
+AWS_EXAMPLE = ROOT / "environments/example/aws.yaml"
+
+
+def aws(change: Edit) -> Edit:
+    """The aws example, pointed at a closed port on this machine (a case that got through would fail there,
+    never reach AWS), with `change` applied."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data.clear()
+        data.update(yaml.safe_load(AWS_EXAMPLE.read_text()))
+        data["aws"]["endpoint_url"] = "http://127.0.0.1:9"
+        data["notifications"].pop("sns_topic_arn")
+        change(data)
+
+    return edit
+
+
+AWS_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
+    (
+        "endpoint in plain http off the machine",
+        lambda d: d["aws"].update(endpoint_url="http://aws.example.com"),
+        ("aws.endpoint_url",),
+    ),
+    ("account id of letters", lambda d: d["aws"].update(account_id="1111222233x3"), ("aws.account_id",)),
+    ("account id a number", lambda d: d["aws"].update(account_id=111122223333), ("aws.account_id",)),
+    (
+        "role that is no role",
+        lambda d: d["aws"]["roles"].update(build="arn:aws:iam::111122223333:user/x"),
+        ("aws.roles.build",),
+    ),
+    ("records path with spaces", lambda d: d["aws"].update(records_path="/gantry records"), ("aws.records_path",)),
+    (
+        "deploy timeout infinite",
+        lambda d: d["aws"].update(deploy_timeout_seconds=float("inf")),
+        ("aws.deploy_timeout_seconds", "finite"),
+    ),
+    ("poll interval huge", lambda d: d["aws"].update(poll_seconds=1e9), ("aws.poll_seconds",)),
+    ("no attempts", lambda d: d["aws"].update(max_attempts=0), ("aws.max_attempts",)),
+    ("attempts a boolean", lambda d: d["aws"].update(max_attempts=True), ("aws.max_attempts", "valid integer")),
+    ("lease too short", lambda d: d["aws"].update(lease_seconds=1), ("aws.lease_seconds",)),
+    ("unknown image source", lambda d: d["aws"].update(image_source="registry"), ("aws.image_source",)),
+    ("unknown aws field", lambda d: d["aws"].update(regoins={}), ("aws.regoins", "unknown field")),
+    (
+        "registry endpoint off the machine",
+        lambda d: d["aws"].update(registry_endpoints={"x": "10.0.0.1:5000"}),
+        ("registry_endpoints",),
+    ),
+    (
+        "registry endpoint with a newline",
+        lambda d: d["aws"].update(registry_endpoints={"x": "127.0.0.1:5000\n"}),
+        ("registry_endpoints",),
+    ),
+    (
+        "base image not pinned",
+        lambda d: d["aws"].update(base_image={"reference": "debian:bookworm"}),
+        ("aws.base_image.reference",),
+    ),
+    (
+        "database on plain text off the machine",
+        lambda d: d["aws"]["database"].update(sslmode="disable"),
+        ("sslmode 'disable'",),
+    ),
+    ("database port zero", lambda d: d["aws"]["database"].update(port=0), ("aws.database.port",)),
+    (
+        "cluster of another region",
+        lambda d: d["aws"]["dr"]["cluster_arns"].update(
+            {"us-west-2": "arn:aws:rds:us-east-1:111122223333:cluster:example-prod-us-west-2"}
+        ),
+        ("cluster_arns.us-west-2",),
+    ),
+    (
+        "cluster name with a newline",
+        lambda d: d["aws"]["dr"]["cluster_arns"].update(
+            {"us-west-2": "arn:aws:rds:us-west-2:111122223333:cluster:x\n"}
+        ),
+        ("cluster_arns.us-west-2",),
+    ),
+    ("drill timeout NaN", lambda d: d["aws"]["dr"].update(timeout_seconds=float("nan")), ("aws.dr.timeout_seconds",)),
+    ("hosted zone lower case", lambda d: d["aws"]["dr"].update(hosted_zone_id="z123"), ("aws.dr.hosted_zone_id",)),
+    (
+        "topic with a newline",
+        lambda d: d["notifications"].update(sns_topic_arn="arn:aws:sns:us-east-1:111122223333:t\n"),
+        ("notifications.sns_topic_arn",),
+    ),
+    ("demo signer on aws", lambda d: d["approvals"].update(demo_signer="demo@gantry.invalid"), ("demo_signer",)),
+]
+
+
+@pytest.mark.parametrize(("change", "fragments"), [pytest.param(*c[1:], id=c[0]) for c in AWS_CASES])
+def test_a_bad_aws_section_is_refused_before_any_call(gantry: Gantry, change: Edit, fragments: tuple[str, ...]) -> None:
+    gantry.monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    gantry.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    gantry.configure(aws(change))
+    refused(gantry, ("deploy", "--env", "staging"), 2, fragments)
+
+
+def test_the_aws_cases_start_from_a_valid_file(gantry: Gantry) -> None:
+    """Without a change, the same file gets past its checks (to the missing run), so each case above is refused
+    for its own change."""
+    gantry.monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    gantry.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    gantry.configure(aws(lambda _d: None))
+    outcome = gantry("deploy", "--env", "staging")
+    assert outcome.code == 1 and "no pipeline run yet" in outcome.stderr, outcome
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        pytest.param(("deploy", "--env", "prod\nuction"), "unknown environment 'prod\\nuction'", id="environment"),
+        pytest.param(("deploy", "--env", "staging", "--region", "us\x1b[2J"), "region 'us\\x1b[2J'", id="region"),
+        pytest.param(("approvers", "--env", "x" * 5000), "unknown environment 'xxx", id="long environment"),
+    ],
+)
+def test_echoed_input_stays_one_short_line(gantry: Gantry, args: tuple[str, ...], fragment: str) -> None:
+    """Control characters in what a refusal echoes are escaped, and long input is cut."""
+    outcome = gantry(*args)
+    assert outcome.code == 2 and len(outcome.errors) == 1 and fragment in outcome.errors[0], outcome
+    assert "\x1b" not in outcome.stderr and len(outcome.errors[0]) < 400

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gantry.config import GantryConfig
 from gantry.errors import ConfigError
+from gantry.names import printable
 from gantry.schema import Strict, describe
 
 ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,254}$")]
@@ -24,7 +25,7 @@ LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d{1,5})?(/[^\s]*)
 def _url(value: str | None) -> str | None:
     # Plain HTTP is accepted only on loopback (tests against moto and local stand-ins); anything else is TLS.
     if value is not None and not (value.startswith("https://") or LOOPBACK_HTTP.fullmatch(value)):
-        raise ValueError(f"'{value}' must be an https:// URL (plain http only on 127.0.0.1)")
+        raise ValueError(f"{printable(value)} must be an https:// URL (plain http only on 127.0.0.1)")
     return value
 
 
@@ -132,7 +133,7 @@ class DrSettings(Strict):
         for region, arn in self.cluster_arns.items():
             pattern = rf"arn:aws[a-z-]*:rds:{re.escape(region)}:[0-9]{{12}}:cluster:[a-z][a-z0-9-]{{0,62}}"
             if not re.fullmatch(pattern, arn):
-                raise ValueError(f"cluster_arns.{region}: '{arn}' is not an RDS cluster ARN in {region}")
+                raise ValueError(f"cluster_arns.{region}: {printable(arn)} is not an RDS cluster ARN in {region}")
         return self
 
 
@@ -209,7 +210,9 @@ class AwsSettings(Strict):
     def _loopback(cls, value: dict[str, str]) -> dict[str, str]:
         for host, location in value.items():
             if not re.fullmatch(r"127\.0\.0\.1:\d{1,5}", location):
-                raise ValueError(f"registry_endpoints.{host}: '{location}' must be 127.0.0.1:<port> (tests only)")
+                raise ValueError(
+                    f"registry_endpoints.{printable(host)}: {printable(location)} must be 127.0.0.1:<port> (tests only)"
+                )
         return value
 
     @classmethod
@@ -259,4 +262,4 @@ def check_against(cfg: GantryConfig, aws: AwsSettings) -> None:
         raise ConfigError(f"aws.dr.environment: unknown environment '{aws.dr.environment}'")
     topic = cfg.notifications.sns_topic_arn
     if topic is not None and not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}", topic):
-        raise ConfigError(f"notifications.sns_topic_arn: '{topic}' is not an SNS topic ARN")
+        raise ConfigError(f"notifications.sns_topic_arn: {printable(topic)} is not an SNS topic ARN")
