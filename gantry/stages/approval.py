@@ -19,12 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from gantry import approvals
 from gantry.approvals import DeploySubject, Protection, SignedApproval, StagingPassRef, Statement
 from gantry.config import GantryConfig
 from gantry.errors import ApprovalError, ConfigError, GantryError
 from gantry.host import sshsig
-from gantry.names import check_digest
+from gantry.jsonfile import CorruptState
+from gantry.names import Digest, Sha, check_digest
+from gantry.schema import describe
 from gantry.stages import change
 from gantry.targets.base import Deploying, Gatekeeping, ImageTags, Records, Release, Serving
 
@@ -63,8 +67,29 @@ def record_staging_pass(
     return records.get(STAGING_PASSES, digest_key(release.digest)) or value
 
 
+class StagingPass(BaseModel):
+    """A staging pass as record_staging_pass writes it (checked on read; the raw record is what approvals bind)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    digest: Digest
+    sha: Sha
+    run_id: str | None
+    environment: str
+    dirty: bool
+    passed_at: float
+
+
 def staging_pass(cfg: GantryConfig, target: Records, digest: str) -> dict[str, Any] | None:
-    return target.records(cfg.approvals.staging_environment).get(STAGING_PASSES, digest_key(digest))
+    found = target.records(cfg.approvals.staging_environment).get(STAGING_PASSES, digest_key(digest))
+    if found is not None:
+        try:
+            StagingPass.model_validate(found)
+        except ValidationError as exc:
+            raise CorruptState(
+                f"the staging pass of {digest[:19]} is not one gantry wrote ({describe(exc)}): nothing was approved; "
+                "move it aside and pass staging again"
+            ) from None
+    return found
 
 
 def protections(cfg: GantryConfig, target: Gatekeeping, env: str, regions: list[str]) -> dict[str, Protection]:

@@ -19,6 +19,7 @@ from gantry import approvals
 from gantry.config import load_config
 from gantry.errors import ApprovalError, ConfigError, DeployError
 from gantry.host import sshsig
+from gantry.jsonfile import CorruptState
 from gantry.stages import admission, approval, change
 from gantry.targets.base import Release
 from gantry.targets.local import protection
@@ -569,3 +570,24 @@ def test_the_change_lists_every_commit_since_what_production_runs(world: World) 
     assert {c.author for c in found} | {c.committer for c in found} == {BOB, DEV, MALLORY}
     with pytest.raises(Exception, match=r"commit id"):
         change.commits(world.target.cfg, world.target, "--output=/tmp/x", first)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"passed_at": "yesterday"}, "passed_at"),
+        ({"passed_at": float("inf")}, "passed_at"),
+        ({"sha": "zz"}, "sha"),
+        ({"note": "added by hand"}, "note"),
+    ],
+)
+def test_a_staging_pass_gantry_did_not_write_is_refused_naming_it(
+    world: World, change: dict[str, Any], field: str
+) -> None:
+    """A damaged or edited staging pass opens no approval window: one line naming it, nothing signed."""
+    world.stage()
+    path = world.target.layout.records / "staging" / approval.STAGING_PASSES / f"{DIGEST.replace(':', '-')}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    with pytest.raises(CorruptState, match=rf"the staging pass of sha256:.* is not one gantry wrote \({field}"):
+        world.approve()
+    assert world.target.records("production").find(approval.APPROVALS, "") == []
