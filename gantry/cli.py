@@ -62,6 +62,7 @@ def down(ctx: Context, wait: bool) -> None:
 
 @dataclass(frozen=True)
 class ReleaseRow:
+    service: str
     environment: str
     region: str
     sha: str | None
@@ -87,10 +88,11 @@ def status(ctx: Context, as_json: bool) -> None:
                 release = ctx.target.current_release(env, region)
                 health = ctx.target.health(env, region)
             except CorruptState as exc:  # one damaged file hides nothing else
-                releases.append(ReleaseRow(env, region, None, None, 0, 0, endpoint, str(exc)))
+                releases.append(ReleaseRow(ctx.cfg.service.name, env, region, None, None, 0, 0, endpoint, str(exc)))
                 continue
             releases.append(
                 ReleaseRow(
+                    ctx.cfg.service.name,
                     env,
                     region,
                     release.sha if release else None,
@@ -114,9 +116,10 @@ def status(ctx: Context, as_json: bool) -> None:
         _unreadable(releases)
         return
     _components(components)
-    table = Table("environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
+    table = Table("service", "environment", "region", "sha", "digest", "healthy", "endpoint", title="releases")
     for row in releases:
         table.add_row(
+            row.service,
             row.environment,
             row.region,
             row.sha[:12] if row.sha else "-",

@@ -234,7 +234,18 @@ class GantryConfig(BaseModel):
                     raise ValueError(str(exc)) from None
         # A bad contract is refused here, naming its own file, before any command starts.
         self._contracts = {name: contract.load(name, root) for name in self.services}
+        for declared in self._contracts.values():
+            if unknown := sorted(set(declared.environments) - set(self.environments)):
+                raise ConfigError(
+                    f"{declared.file}: environments.{unknown[0]}: no such environment in {self.source.name}: "
+                    f"use one of {', '.join(self.environments)}"
+                )
         return self
+
+    def replicas(self, env: str) -> int:
+        """Replicas per region of `env`: the service contract's for that environment, else the environment
+        file's."""
+        return self.service.replicas_in(env) or self.environment(env).replicas
 
     @property
     def service(self) -> ServiceContract:

@@ -13,7 +13,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from gantry.errors import ConfigError
-from gantry.names import ServiceName
+from gantry.names import EnvironmentName, ServiceName
 from gantry.schema import Command, RepoPath, Strict, describe, inside
 
 # Where a repository keeps its services: services/<name>/service.yaml.
@@ -148,11 +148,36 @@ class DatabaseConfig(Strict):
     migrate_command: Command
 
 
+# What gantry sets itself in every task definition (the release, where it runs, its database): a contract may
+# not set these.
+RESERVED_VARIABLES = frozenset(
+    {"GIT_SHA", "IMAGE_DIGEST", "DEPLOY_ENV", "REGION", "DATABASE_URL", "DATABASE_PASSWORD", "DATABASE_PASSWORD_FILE"}
+)
+VariableName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+Variables = Annotated[dict[VariableName, Annotated[str, Field(max_length=4096)]], Field(max_length=100)]
+Cpu = Annotated[int, Field(ge=128, le=16384)]
+Memory = Annotated[int, Field(ge=64, le=122880)]
+
+
+class EnvironmentOverrides(Strict):
+    """What differs in one environment (Copilot's `environments:` overrides): replicas per region, the
+    container's CPU and memory, and variables added to (or replacing) the service's own."""
+
+    replicas: int | None = Field(default=None, ge=1, le=10)
+    cpu: Cpu | None = None
+    memory: Memory | None = None
+    variables: Variables = Field(default_factory=dict)
+
+
 class ServiceContract(Strict):
     name: ServiceName
     container_port: int = Field(default=80, ge=1, le=65535)
-    cpu: int = Field(default=256, ge=128, le=16384)
-    memory: int = Field(default=256, ge=64, le=122880)
+    cpu: Cpu = 256
+    memory: Memory = 256
+    # Plain environment variables of the container (no secrets: those come from the target's secret store).
+    variables: Variables = Field(default_factory=dict)
+    # Per pipeline environment (staging, production...): replicas, cpu, memory, variables.
+    environments: dict[EnvironmentName, EnvironmentOverrides] = Field(default_factory=dict)
     build: BuildConfig = BuildConfig()
     # The ECS task definition template both targets render (gantry.taskdef), read from the release's commit.
     task_definition: RepoPath = "task-definition.json.tpl"
@@ -172,7 +197,29 @@ class ServiceContract(Strict):
         names = [check.name for check in self.smoke]
         if len(set(names)) != len(names):
             raise ValueError(f"smoke: two checks are named {next(n for n in names if names.count(n) > 1)!r}")
+        for where, variables in (
+            ("variables", self.variables),
+            *((f"environments.{env}.variables", o.variables) for env, o in self.environments.items()),
+        ):
+            if reserved := sorted(RESERVED_VARIABLES & set(variables)):
+                raise ValueError(f"{where}: {', '.join(reserved)} is set by gantry itself: remove it")
         return self
+
+    def _override(self, env: str) -> EnvironmentOverrides:
+        return self.environments.get(env) or EnvironmentOverrides()
+
+    def cpu_in(self, env: str) -> int:
+        return self._override(env).cpu or self.cpu
+
+    def memory_in(self, env: str) -> int:
+        return self._override(env).memory or self.memory
+
+    def replicas_in(self, env: str) -> int | None:
+        """The contract's replica count for `env`, or None (the environment file's)."""
+        return self._override(env).replicas
+
+    def variables_in(self, env: str) -> dict[str, str]:
+        return {**self.variables, **self._override(env).variables}
 
     @property
     def folder(self) -> str:

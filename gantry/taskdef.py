@@ -100,8 +100,8 @@ def render(
         "family": family or f"{cfg.customer}-{cfg.service.name}-{env}",
         "container_name": cfg.service.name,
         "image": image,
-        "cpu": cfg.service.cpu,
-        "memory": cfg.service.memory,
+        "cpu": cfg.service.cpu_in(env),
+        "memory": cfg.service.memory_in(env),
         "container_port": cfg.service.container_port,
         "git_sha": sha,
         "image_digest": digest,
@@ -112,7 +112,11 @@ def render(
         "database_secret_arn": database_secret,
     }
     rendered = fill(template, values, template_path)
+    variables = cfg.service.variables_in(env)
     for container in rendered.get("containerDefinitions", []):
+        if container.get("essential", True) and variables:  # the contract's variables, over the template's
+            kept = [e for e in container.get("environment", []) if e.get("name") not in variables]
+            container["environment"] = kept + [{"name": k, "value": v} for k, v in sorted(variables.items())]
         # A service without a database: no secret without a source (ECS refuses one), no empty DATABASE_URL.
         container["secrets"] = [s for s in container.get("secrets", []) if s.get("valueFrom")]
         container["environment"] = [

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gantry import contract
+from gantry import contract, taskdef
 from gantry.config import GantryConfig, load_config
 from gantry.errors import ConfigError, GantryError
 from gantry.stages import smoke
@@ -246,3 +246,74 @@ def test_a_bad_traffic_profile_is_refused(tmp_path: Path, change: dict[str, str]
     service_folder(tmp_path, data)
     with pytest.raises(ConfigError, match=r"traffic\.write: .*" + re.escape(message)):
         contract.load("cart", tmp_path)
+
+
+def shipped(tmp_path: Path, example: dict[str, Any], change: Any, monkeypatch: pytest.MonkeyPatch) -> GantryConfig:
+    """The example environment file shipping the cart of a checkout at tmp_path whose contract got `change`."""
+    data = json.loads(json.dumps(CART))
+    change(data)
+    service_folder(tmp_path, data)
+    monkeypatch.setenv("GANTRY_ROOT", str(tmp_path))
+    (tmp_path / "env.yaml").write_text(yaml.safe_dump(example))
+    return load_config(str(tmp_path / "env.yaml"))
+
+
+def rendered(cfg: GantryConfig, env: str) -> dict[str, Any]:
+    def source(path: str) -> str:
+        return (ROOT / path).read_text()
+
+    return taskdef.render(
+        cfg,
+        source,
+        image="r/cart@" + RELEASE.digest,
+        sha=RELEASE.sha,
+        digest=RELEASE.digest,
+        env=env,
+        region="us-east-1",
+    )
+
+
+def test_variables_and_per_environment_settings_render_into_the_task_definition(
+    tmp_path: Path, example: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def change(c: dict[str, Any]) -> None:
+        c["variables"] = {"LOG_LEVEL": "info", "FEATURE_X": "off"}
+        c["environments"] = {
+            "production": {"replicas": 3, "cpu": 512, "memory": 1024, "variables": {"FEATURE_X": "on"}}
+        }
+
+    cfg = shipped(tmp_path, example, change, monkeypatch)
+    [staging] = rendered(cfg, "staging")["containerDefinitions"]
+    [production] = rendered(cfg, "production")["containerDefinitions"]
+    variables = {
+        env: {e["name"]: e["value"] for e in c["environment"]} for env, c in (("s", staging), ("p", production))
+    }
+    assert (variables["s"]["LOG_LEVEL"], variables["s"]["FEATURE_X"]) == ("info", "off")
+    assert (variables["p"]["LOG_LEVEL"], variables["p"]["FEATURE_X"]) == ("info", "on")
+    assert variables["p"]["GIT_SHA"] == RELEASE.sha  # gantry's own are kept
+    assert (staging["cpu"], staging["memory"], production["cpu"], production["memory"]) == (256, 256, 512, 1024)
+    assert (cfg.replicas("staging"), cfg.replicas("production")) == (2, 3)
+    # What production runs is what its approval binds: another variable is another task definition.
+    assert taskdef.fingerprint(rendered(cfg, "production")) != taskdef.fingerprint(rendered(cfg, "staging"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(variables={"GIT_SHA": "x"}), "variables: GIT_SHA is set by gantry itself"),
+        (
+            lambda c: c.update(environments={"production": {"variables": {"DATABASE_URL": "x"}}}),
+            "environments.production.variables: DATABASE_URL is set by gantry itself",
+        ),
+        (lambda c: c.update(variables={"log-level": "x"}), "variables.log-level"),
+        (lambda c: c.update(environments={"prod": {"replicas": 2}}), "environments.prod: no such environment"),
+        (lambda c: c.update(environments={"production": {"replicas": 0}}), "environments.production.replicas"),
+        (lambda c: c.update(environments={"production": {"cpu": 10**9}}), "environments.production.cpu"),
+    ],
+)
+def test_bad_variables_or_overrides_are_refused_naming_the_contract(
+    tmp_path: Path, example: dict[str, Any], monkeypatch: pytest.MonkeyPatch, change: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        shipped(tmp_path, example, change, monkeypatch)
+    assert message in str(refused.value) and "services/cart/service.yaml" in str(refused.value), refused.value

@@ -107,7 +107,7 @@ class Drill:
             for region in (self.primary, self.secondary)
         }
         service = self.target.deployer(env, self.secondary).describe()
-        required = self.target.cfg.environment(env).replicas
+        required = self.target.cfg.replicas(env)
         capacity = {
             "region": self.secondary,
             "service": service["serviceName"],

@@ -367,7 +367,7 @@ class AwsTarget:
     def health(self, env: str, region: str) -> Health:
         """The ALB's view: healthy targets of the environment's target group."""
         self.cfg.check_region(env, region)
-        desired = self.cfg.environment(env).replicas
+        desired = self.cfg.replicas(env)
         service = self.settings.service(env, region)
         healthy, bad = target_health(self.clients, region, service)
         detail = f"{healthy} healthy ALB targets for {service.service}"

@@ -228,7 +228,7 @@ class LocalTarget:
         changed = place.deploy(
             release,
             task_definition,
-            self.cfg.environment(env).replicas,
+            self.cfg.replicas(env),
             force=force,
             timeout=self.settings.health_timeout_seconds,
         )
@@ -299,7 +299,7 @@ class LocalTarget:
         """The regional load balancer's view: recorded replicas in service, against the desired count."""
         place = self.region(env, region)
         record = place.record
-        desired = self.cfg.environment(env).replicas
+        desired = self.cfg.replicas(env)
         if record is None:
             return Health(healthy=0, desired=desired, detail="nothing deployed")
         if not place.balancer.running():
@@ -314,7 +314,7 @@ class LocalTarget:
 
     def verify_monitoring(self, env: str, note: Note) -> str:
         note("waiting for Prometheus to scrape every replica")
-        want = self.cfg.environment(env).replicas * len(self.cfg.regions_of(env))
+        want = self.cfg.replicas(env) * len(self.cfg.regions_of(env))
         seen = monitoring.replicas_up(f"http://127.0.0.1:{self.settings.prometheus_port}", env, want)
         return f"Prometheus: {seen} replicas up"
 
