@@ -13,8 +13,9 @@ from gantry import runrecord
 from gantry.commands.approve import show_proposal
 from gantry.context import ENV_OPTION, REGION_OPTION, Context, err, out, pass_ctx
 from gantry.errors import ConfigError, GantryError
-from gantry.host import baseimage, engine
+from gantry.host import baseimage, engine, sshsig
 from gantry.paths import project_root
+from gantry.stages.approval import principal
 from gantry.stages.pipeline import Pipeline
 from gantry.stages.source import resolve as resolve_source
 
@@ -189,8 +190,13 @@ def pipeline() -> None:
 @pass_ctx
 def pipeline_run(ctx: Context, approver: str | None, key: Path | None, allow_dirty: bool, force: bool) -> None:
     """source → mirror → base image → build → push → staging → smoke → approval → production → verify."""
+    # What it would refuse later starts no run: an approver or key that cannot sign, a dirty tree.
+    if approver is not None:
+        principal(approver)
+    if key is not None:
+        sshsig.check_key(key)
     if not allow_dirty:
-        resolve_source(project_root(), allow_dirty=False)  # a tree it would refuse starts no run
+        resolve_source(project_root(), allow_dirty=False)
     p = ctx.pipeline(new_run=True)
     try:
         p.run_all(approver, allow_dirty, force, key, on_proposal=show_proposal)

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from gantry.errors import GantryError
+from gantry.errors import ConfigError, GantryError
 
 NAMESPACE = "gantry-approval"
 
@@ -28,14 +28,20 @@ def _looks_like_a_key(path: Path) -> bool:
     return head.startswith((b"-----BEGIN ", b"ssh-", b"ecdsa-sha2-", b"sk-"))
 
 
-def sign(message: bytes, key: Path) -> str:
-    """An armored signature of `message` by the private key at `key` (or the agent's, given the .pub)."""
+def check_key(key: Path) -> Path:
+    """`key` names a signing key (a private key, or the .pub of one in ssh-agent); ConfigError otherwise."""
     if not key.exists():
-        raise GantryError(f"signing key {key} not found: pass --key with your SSH private key (ed25519 preferred)")
+        raise ConfigError(f"signing key {key} not found: pass --key with your SSH private key (ed25519 preferred)")
     if not key.is_file() or not _looks_like_a_key(key):
-        raise GantryError(
+        raise ConfigError(
             f"{key} is not an SSH private key (nor the .pub of a key in ssh-agent): pass --key with your key"
         )
+    return key
+
+
+def sign(message: bytes, key: Path) -> str:
+    """An armored signature of `message` by the private key at `key` (or the agent's, given the .pub)."""
+    check_key(key)
     result = subprocess.run(
         [_ssh_keygen(), "-q", "-Y", "sign", "-n", NAMESPACE, "-f", str(key)],
         input=message,

@@ -853,3 +853,50 @@ def test_echoed_input_stays_one_short_line(gantry: Gantry, args: tuple[str, ...]
     outcome = gantry(*args)
     assert outcome.code == 2 and len(outcome.errors) == 1 and fragment in outcome.errors[0], outcome
     assert "\x1b" not in outcome.stderr and len(outcome.errors[0]) < 400
+
+
+LAST_COMMAND_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
+    (
+        "pipeline with an approver that is no identity",
+        ("pipeline", "run", "--approver", "alice example"),
+        2,
+        ("is not an approver identity",),
+    ),
+    (
+        "pipeline with a 10 kB approver",
+        ("pipeline", "run", "--approver", "a" * 10_000),
+        2,
+        ("is not an approver identity",),
+    ),
+    (
+        "pipeline with a key that is no key",
+        ("pipeline", "run", "--approver", "alice@example.com", "--key", "/etc/hostname"),
+        2,
+        ("is not an SSH private key",),
+    ),
+    (
+        "pipeline with a missing key",
+        ("pipeline", "run", "--approver", "alice@example.com", "--key", "/no/key"),
+        2,
+        ("signing key /no/key not found",),
+    ),
+    ("pipeline with an unknown option", ("pipeline", "run", "--approvr", "alice@example.com"), 2, ("--approvr",)),
+    ("up with an unknown option", ("up", "--fast"), 2, ("--fast",)),
+    ("down with an unknown option", ("down", "--force"), 2, ("--force",)),
+    ("base image with an unknown option", ("base-image", "--pull"), 2, ("--pull",)),
+    ("build with an argument", ("build", "now"), 2, ("now",)),
+    ("push with an argument", ("push", "now"), 2, ("now",)),
+    ("mirror with an argument", ("mirror", "now"), 2, ("now",)),
+    ("jenkins status of a bad customer", ("jenkins", "status", "--customer", "Acme"), 2, ("--customer",)),
+    ("jenkins sync into a file", ("jenkins", "sync", "--render-to", "/etc/hostname"), 2, ("--render-to",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragments"),
+    [pytest.param(*case[1:], id=case[0]) for case in LAST_COMMAND_CASES],
+)
+def test_the_remaining_commands_refuse_bad_arguments_and_start_no_run(
+    gantry: Gantry, args: tuple[str, ...], code: int, fragments: tuple[str, ...]
+) -> None:
+    refused(gantry, args, code, fragments)
