@@ -138,7 +138,7 @@ class ApprovalConfig(Strict):
     def policy(self, root: Path) -> ApprovalPolicy:
         path = inside(root, self.allowed_signers, "approvals.allowed_signers")
         if not path.is_file():
-            raise ConfigError(f"approvals.allowed_signers: {path} not found: list the approvers' SSH keys there")
+            raise ConfigError(f"approvals.allowed_signers: {path} {_missing(path)}: list the approvers' SSH keys there")
         try:
             return ApprovalPolicy(
                 allowed_signers=path.read_text(),
@@ -156,7 +156,7 @@ class ApprovalConfig(Strict):
         path = inside(root, self.committers_allowed_signers, "approvals.committers_allowed_signers")
         if not path.is_file():
             raise ConfigError(
-                f"approvals.committers_allowed_signers: {path} not found: list the committers' SSH keys there"
+                f"approvals.committers_allowed_signers: {path} {_missing(path)}: list the committers' SSH keys there"
             )
         return path.read_text()
 
@@ -293,6 +293,11 @@ class GantryConfig(BaseModel):
             return None
         resolved = {"primary": self.regions.primary, "secondary": self.regions.secondary}.get(name, name)
         return [self.check_region(env, resolved)]
+
+
+def _missing(path: Path) -> str:
+    """Why `path` is no file, in words that do not mislead."""
+    return "is a directory, not a file" if path.is_dir() else "not found"
 
 
 def root_config_option(ctx: click.Context) -> str | None:

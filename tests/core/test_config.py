@@ -12,6 +12,8 @@ from gantry.config import load_config
 from gantry.errors import ConfigError
 from gantry.targets.factory import make_target
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def load_for_target(path: str):  # type: ignore[no-untyped-def]
     """What every command does: the shared file, then the target's own section (validated when it is made)."""
@@ -97,3 +99,14 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, write_config, example) -> Non
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "'mars-1' is not an AWS region" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("environments", "is a directory, not a file"), ("no-such-signers", "not found")],
+)
+def test_an_approvers_list_that_is_no_file_says_what_it_is(write_config, example, value, message) -> None:  # type: ignore[no-untyped-def]
+    example["approvals"]["allowed_signers"] = value
+    cfg = load_config(str(write_config(example)))
+    with pytest.raises(ConfigError, match=rf"approvals.allowed_signers: .*{value} {message}: list the approvers"):
+        cfg.approvals.policy(ROOT)
