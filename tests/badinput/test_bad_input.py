@@ -486,6 +486,13 @@ def test_bad_state_or_environment_is_refused_in_one_line(
     refused(gantry, args, code, fragments)
 
 
+def new_env(**changes: str) -> tuple[str, ...]:
+    """`gantry new-env` for a new customer, with `changes` (option name without dashes -> value)."""
+    options = {"customer": "acme", "env": "prod", "primary": "us-east-1", "secondary": "us-west-2"}
+    options |= {"cidr": "10.40.0.0/16", "service": "api", **changes}
+    return ("new-env", *(part for name, value in options.items() for part in (f"--{name}", value)))
+
+
 MORE_COMMAND_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     (
         "smoke a region it does not run in",
@@ -532,85 +539,12 @@ MORE_COMMAND_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     ("new service with a bad name", ("new-service", "Bad_Name"), 2, ("service 'Bad_Name' is invalid",)),
     ("new service that exists", ("new-service", "cart"), 2, ("services/cart exists",)),
     ("new service on a privileged port", ("new-service", "shop", "--port", "0"), 2, ("--port",)),
-    (
-        "new environment for a bad customer",
-        (
-            "new-env",
-            "--customer",
-            "A",
-            "--env",
-            "prod",
-            "--primary",
-            "us-east-1",
-            "--secondary",
-            "us-west-2",
-            "--cidr",
-            "10.40.0.0/16",
-            "--service",
-            "api",
-        ),
-        2,
-        ("customer 'A' is invalid",),
-    ),
-    (
-        "new environment with a public range",
-        (
-            "new-env",
-            "--customer",
-            "acme",
-            "--env",
-            "prod",
-            "--primary",
-            "us-east-1",
-            "--secondary",
-            "us-west-2",
-            "--cidr",
-            "8.8.0.0/16",
-            "--service",
-            "api",
-        ),
-        2,
-        ("--cidr",),
-    ),
-    (
-        "new environment with one region twice",
-        (
-            "new-env",
-            "--customer",
-            "acme",
-            "--env",
-            "prod",
-            "--primary",
-            "us-east-1",
-            "--secondary",
-            "us-east-1",
-            "--cidr",
-            "10.40.0.0/16",
-            "--service",
-            "api",
-        ),
-        2,
-        ("pick two different regions",),
-    ),
+    ("new environment for a bad customer", new_env(customer="A"), 2, ("customer 'A' is invalid",)),
+    ("new environment with a public range", new_env(cidr="8.8.0.0/16"), 2, ("--cidr",)),
+    ("new environment with one region twice", new_env(secondary="us-east-1"), 2, ("pick two different regions",)),
     (
         "new environment with an injected bucket",
-        (
-            "new-env",
-            "--customer",
-            "acme",
-            "--env",
-            "prod",
-            "--primary",
-            "us-east-1",
-            "--secondary",
-            "us-west-2",
-            "--cidr",
-            "10.40.0.0/16",
-            "--service",
-            "api",
-            "--state-bucket",
-            'b"\nendpoint="x',
-        ),
+        (*new_env(), "--state-bucket", 'b"\nendpoint="x'),
         2,
         ("is not an S3 bucket name",),
     ),
