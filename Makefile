@@ -14,6 +14,9 @@ GANTRY := $(BIN)/gantry
 APPROVER ?= demo@gantry.invalid
 DEMO_FLAGS ?=
 PYTEST_FLAGS ?=
+# Parallel test workers (pytest-xdist). Most integration time is spent waiting on containers, so more workers than
+# cores pays; each group of tests that shares a stack or a fixed port stays in one worker (tests/conftest.py).
+TEST_WORKERS ?= 4
 
 .PHONY: help bootstrap up demo down status lint setup test test-unit bench clean terraform-provider
 
@@ -47,7 +50,7 @@ setup: bootstrap  ## prepare what the area test suites need (images, Go-built to
 	@for setup in scripts/setup-*.sh; do [ -x "$$setup" ] || continue; echo "== $$setup"; t=$$(date +%s); "$$setup" || exit 1; echo "== $$setup: $$(( $$(date +%s) - t )) s"; done
 
 test: setup lint  ## every test suite, unit and integration (CI runs this)
-	@pytest --durations=10 $(PYTEST_FLAGS)
+	@pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=10 $(PYTEST_FLAGS)
 
 test-unit: bootstrap  ## only the fast tests
 	@pytest -m "not integration" $(PYTEST_FLAGS)

@@ -9,16 +9,21 @@
 # Debian packages cannot be uninstalled for the check: those this machine already has are reported, not
 # reinstalled. Commit first: only HEAD is cloned. Needs the local target's ports free (`make down` elsewhere).
 #
-#   scripts/fresh-machine-check.sh [--warm-go] [--keep] [--skip-test]
+# The timings are also written as JSON (steps, set-up steps, suites, slowest tests) to
+# .cache/fresh-checks/<UTC time>-<commit>.json in this checkout, to compare a later change with this one.
+# --warm-test runs `make test` a second time (everything set up): the warm figure.
+#
+#   scripts/fresh-machine-check.sh [--warm-go] [--warm-test] [--keep] [--skip-test]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WARM_GO=0 KEEP=0 SKIP_TEST=0
+WARM_GO=0 WARM_TEST=0 KEEP=0 SKIP_TEST=0
 for arg in "$@"; do
   case "$arg" in
     --warm-go) WARM_GO=1 ;;
+    --warm-test) WARM_TEST=1 ;;
     --keep) KEEP=1 ;;
     --skip-test) SKIP_TEST=1 ;;
-    *) echo "usage: $0 [--warm-go] [--keep] [--skip-test]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--warm-go] [--warm-test] [--keep] [--skip-test]" >&2; exit 2 ;;
   esac
 done
 
@@ -68,13 +73,15 @@ say "Debian packages already on this machine (not reinstalled): $(dpkg-query -W 
 declare -a NAMES=() SECONDS_TAKEN=() RESULTS=()
 step() {  # step NAME make-target...
   local name=$1; shift
-  local log="$LOGS/$(echo "$name" | tr ' ' '-').log" started=$SECONDS rc=0
+  local log started=$SECONDS rc=0
+  log="$LOGS/$(echo "$name" | tr ' ' '-' | tr -d '()').log"
   say "== $name (log: $log)"
   (cd "$CLONE" && "$@") >"$log" 2>&1 || rc=$?
   NAMES+=("$name"); SECONDS_TAKEN+=("$((SECONDS - started))"); RESULTS+=("$([ $rc = 0 ] && echo ok || echo "FAILED rc=$rc")")
   if [ $rc != 0 ]; then
     tail -n 40 "$log"
     report
+    record
     fail "$name (see $log)"
   fi
 }
@@ -83,6 +90,15 @@ report() {
   for i in "${!NAMES[@]}"; do printf '%-24s %10s  %s\n' "${NAMES[$i]}" "${SECONDS_TAKEN[$i]}" "${RESULTS[$i]}"; done
   printf '\n'
 }
+record() {  # the steps so far, and what each make test log says of itself, as JSON
+  local out
+  out="$ROOT/.cache/fresh-checks/$(date -u +%Y%m%dT%H%M%SZ)-$(git -C "$CLONE" rev-parse --short HEAD).json"
+  mkdir -p "$(dirname "$out")"
+  local steps=""
+  for i in "${!NAMES[@]}"; do steps+="${NAMES[$i]}"$'\t'"${SECONDS_TAKEN[$i]}"$'\t'"${RESULTS[$i]}"$'\n'; done
+  STEPS="$steps" python3 "$ROOT/scripts/lib/test-timings.py" "$LOGS" "$(git -C "$CLONE" rev-parse HEAD)" >"$out"
+  say "timings: $out"
+}
 
 step "make demo (first)" make demo
 step "make demo (second)" make demo
@@ -90,8 +106,13 @@ step "make down" make down
 if [ "$SKIP_TEST" = 0 ]; then
   step "make test" make test
   grep -E "^(== |setup-|suite |.* passed|.* failed)" "$LOGS/make-test.log" | tail -n 40 || true
+  if [ "$WARM_TEST" = 1 ]; then
+    step "make test (warm)" make test
+    grep -E "^(suite |.* passed|.* failed)" "$LOGS/make-test-warm.log" | tail -n 20 || true
+  fi
 fi
 report
+record
 after=$(gantry_images_in_system_store)
 say "gantry images in the system image store after: $after"
 [ "$after" = 0 ] || fail "the system image store holds gantry images: something bypassed the project's store"

@@ -27,7 +27,7 @@
         "interval": 5,
         "timeout": 3,
         "retries": 3,
-        "startPeriod": 5
+        "startPeriod": 30
       },
       "readonlyRootFilesystem": true,
       "logConfiguration": {
