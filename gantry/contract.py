@@ -24,6 +24,8 @@ CONTRACT_FILE = "service.yaml"
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 # `{token}` in a path becomes a fresh random token per smoke run, so runs never share (or collide on) data.
 SmokePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.~{}-]{0,199}$")]
+# A fixed path the platform probes (no placeholders).
+ProbePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.~-]{0,199}$")]
 METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]{0,199}"
 MetricName = Annotated[str, Field(pattern=f"^{METRIC_NAME}$")]
 
@@ -48,6 +50,16 @@ class SmokeCheck(Strict):
         if self.body is not None and self.method == "GET":
             raise ValueError("body: a GET sends no body")
         return self
+
+
+class HealthContract(Strict):
+    """What the platform probes, as the service declares it (Kubernetes' readiness probe, the ALB target group's
+    path): `path` answers 200 while the service can serve, and a service with a database says the database's role
+    in its JSON (`"role":"primary"` or standby), which the DR entry point follows; `version` answers the release
+    it runs as JSON, `{"sha": GIT_SHA, "digest": IMAGE_DIGEST}` from the variables gantry sets."""
+
+    path: ProbePath = "/healthz"
+    version: ProbePath = "/version"
 
 
 class MetricsContract(Strict):
@@ -182,6 +194,8 @@ class ServiceContract(Strict):
     # The ECS task definition template both targets render (gantry.taskdef), read from the release's commit.
     task_definition: RepoPath = "task-definition.json.tpl"
     tests: TestConfig
+    # The paths the load balancers, rollouts, smoke checks and verify probe.
+    health: HealthContract = HealthContract()
     # The service's PostgreSQL schema migrations, applied by `gantry migrate` before deploys; absent for a
     # service without a database.
     database: DatabaseConfig | None = None

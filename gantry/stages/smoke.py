@@ -32,10 +32,10 @@ def _call(method: str, url: str, **kwargs: object) -> requests.Response:
     return requests.request(method, url, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
-def _database_role(base: str) -> str | None:
-    """The database role /healthz reports: primary, standby, or None (no database, or it does not say)."""
+def _database_role(url: str) -> str | None:
+    """The database role the health path reports: primary, standby, or None (no database, or it does not say)."""
     try:
-        body = _call("GET", f"{base}/healthz").json()
+        body = _call("GET", url).json()
     except (requests.RequestException, ValueError):
         return None  # the healthz check reports it
     database = body.get("database") if isinstance(body, dict) else None
@@ -71,14 +71,15 @@ def _checks(base: str, release: Release, contract: ServiceContract) -> list[tupl
     """What every service answers (health, the release it runs, its request counter), then what its contract
     declares; calls that write are left out where the database is a standby."""
     token = secrets.token_hex(4)
-    standby = _database_role(base) == "standby"
+    health_url, version_url = base + contract.health.path, base + contract.health.version
+    standby = _database_role(health_url) == "standby"
 
     def healthz() -> tuple[bool, str]:
-        response = _call("GET", f"{base}/healthz")
+        response = _call("GET", health_url)
         return response.status_code == 200, f"HTTP {response.status_code}"
 
     def version() -> tuple[bool, str]:
-        body = _call("GET", f"{base}/version").json()
+        body = _call("GET", version_url).json()
         ok = body.get("sha") == release.sha and body.get("digest") == release.digest
         return ok, f"sha {str(body.get('sha'))[:12]} digest {str(body.get('digest'))[:19]}"
 

@@ -13,7 +13,7 @@ from gantry.targets.base import Endpoints, Release
 def serving(target: Endpoints, cfg: GantryConfig, env: str, release: Release) -> dict[str, str]:
     found = {}
     for region in cfg.regions_of(env):
-        url = f"{target.endpoint(env, region)}/version"
+        url = target.endpoint(env, region) + cfg.service.health.version
         try:
             digest = requests.get(url, timeout=5).json().get("digest")
         except (requests.RequestException, ValueError) as exc:

@@ -60,6 +60,9 @@ CHANGES: dict[str, Any] = {
     "dockerfile outside the folder": lambda d: d["build"].update(dockerfile="docs/../../../Dockerfile"),
     "missing dockerfile": lambda d: d["build"].update(dockerfile="Containerfile"),
     "missing template": lambda d: d.update(task_definition="taskdef.json"),
+    "relative health path": lambda d: d.update(health={"path": "healthz"}),
+    "health path with a query": lambda d: d.update(health={"version": "/version?x=1"}),
+    "unknown health key": lambda d: d.update(health={"readiness": "/ready"}),
 }
 TEXTS = {"not a mapping": "- just\n- a list\n", "bad yaml": "smoke: [\n"}
 
@@ -89,6 +92,9 @@ def mutated(change: str) -> Any:
         ("dockerfile outside the folder", "build.dockerfile: 'docs/../../../Dockerfile' leaves the service's folder"),
         ("missing dockerfile", "build.dockerfile: services/cart/Containerfile is not a file"),
         ("missing template", "task_definition: services/cart/taskdef.json is not a file"),
+        ("relative health path", "health.path: 'healthz' is not allowed here: give a value matching"),
+        ("health path with a query", "health.version: '/version?x=1' is not allowed here: give a value matching"),
+        ("unknown health key", "health.readiness: unknown field"),
         ("not a mapping", "expected a mapping at the top level"),
         ("bad yaml", "is not valid YAML: fix the syntax"),
     ],
@@ -122,12 +128,13 @@ class Service:
         self.replies: dict[tuple[str, str], tuple[int, str, Any]] = {}
         self.calls: list[tuple[str, str, Any]] = []
         self.role = "primary"
+        self.health, self.version = "/healthz", "/version"
 
     def answer(self, method: str, path: str, body: Any) -> tuple[int, str, Any]:
         self.calls.append((method, path, body))
-        if path == "/healthz":
+        if path == self.health:
             return 200, "application/json", {"database": {"role": self.role}}
-        if path == "/version":
+        if path == self.version:
             return 200, "application/json", {"sha": RELEASE.sha, "digest": RELEASE.digest}
         if path == "/metrics":
             return 200, "text/plain", "cart_http_requests_total 3\n"
@@ -207,6 +214,25 @@ def test_a_reply_that_breaks_the_contract_fails_smoke(
     declared = contract.ServiceContract.model_validate(CART)
     with pytest.raises(GantryError, match=rf"'add item' failed in r1 \({detail}\)"):
         smoke.run({"r1": url}, RELEASE, declared)
+
+
+def test_smoke_probes_the_health_and_version_paths_the_contract_declares(service: tuple[Service, str]) -> None:
+    state, url = service
+    cart_replies(state)
+    state.health, state.version = "/ready", "/about"
+    declared = contract.ServiceContract.model_validate({**CART, "smoke": CART["smoke"][:2]})
+    assert (declared.health.path, declared.health.version) == ("/healthz", "/version")  # the defaults
+    with pytest.raises(GantryError, match=r"smoke check 'healthz' failed in r1 \(HTTP 404\)"):
+        smoke.run({"r1": url}, RELEASE, declared)
+    state.role = "standby"  # read from the declared health path: the write is left out
+    state.calls.clear()
+    declared = contract.ServiceContract.model_validate(
+        {**CART, "smoke": CART["smoke"][:2], "health": {"path": "/ready", "version": "/about"}}
+    )
+    checks = smoke.run({"r1": url}, RELEASE, declared)
+    assert [c.name for c in checks] == ["healthz", "version", "read cart", "metrics"]
+    assert {"/ready", "/about"} <= {path for _, path, _ in state.calls}
+    assert not {"/healthz", "/version"} & {path for _, path, _ in state.calls}
 
 
 def test_writes_are_left_out_where_the_database_is_a_standby(service: tuple[Service, str]) -> None:

@@ -1,5 +1,6 @@
 """A second service in another stack ships through the same stages with no change to gantry: services/catalogue
-(Node.js, no third-party packages, no database, port 8080, its own unit tests, smoke checks and metrics). Only
+(Node.js, no third-party packages, no database, port 8080, its own health and release paths, unit tests, smoke
+checks and metrics). Only
 the environment file names it (`services: [catalogue]`); every stage reads the rest from its contract."""
 
 from __future__ import annotations
@@ -51,10 +52,17 @@ def test_a_service_in_another_stack_ships_to_both_regions(catalogue: Stack) -> N
     assert stage(record, "smoke production")["detail"].startswith("14 checks passed")
     ports = catalogue.ports
     for port in (ports["staging"], *ports["production"], ports["global"]):
-        version = requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()
+        # The contract's own release path (health.version): nothing in gantry asked for /version.
+        assert requests.get(f"http://127.0.0.1:{port}/version", timeout=5).status_code == 404
+        version = requests.get(f"http://127.0.0.1:{port}/release", timeout=5).json()
         assert (version["digest"], version["sha"]) == (record["digest"], record["sha"])
         product = requests.get(f"http://127.0.0.1:{port}/products/TEA-1", timeout=5)
         assert product.status_code == 200 and product.json()["sku"] == "TEA-1"
+    # Every load balancer, the global entry included, probes the contract's health path.
+    balancers = sorted(catalogue.home.rglob("lb-*/haproxy.cfg"))
+    assert len(balancers) == 4, balancers
+    for config in balancers:
+        assert "option httpchk GET /health\n" in config.read_text(), config
     # Its replicas run as the image's unprivileged user, on the contract's port.
     [replica, *_] = catalogue.containers(env="production", region="us-west-2")
     found = subprocess.run(

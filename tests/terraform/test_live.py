@@ -101,14 +101,21 @@ def test_global_root_discovers_environments_without_edits() -> None:
 
 
 def test_health_check_numbers_have_one_source() -> None:
-    """The roots read config/health-checks.yaml (the local target reads it too); the alb module's default, for
-    use on its own, may not drift from it, and the numbers are valid for the ALB and Route 53."""
+    """The roots read config/health-checks.yaml (the local target reads it too) and the path from the service's
+    contract (its `health.path`, /healthz by default, as gantry's model defaults it); the alb module's default,
+    for use on its own, may not drift from them, and the numbers are valid for the ALB and Route 53."""
+    from gantry.contract import HealthContract
     from gantry.targets.local import health
 
     main = TEMPLATE / "main.tf"
     text = main.read_text()
     assert 'yamldecode(file("${path.module}/../../../../config/health-checks.yaml"))' in text
-    assert text.count("local.health.target_group[key]") == 2  # both regions
+    contract = 'yamldecode(file("${path.module}/../../../../services/${local.customer.service_name}/service.yaml"))'
+    assert contract in text
+    assert f'health_path = try(local.contract.health.path, "{HealthContract().path}")' in text
+    assert text.count("key => local.health.target_group[key]") == 2  # both regions
+    assert text.count("{ path = local.health_path }") == 2
+    assert "health_check_path     = local.health_path" in text
     assert "primary_search_string = local.health.failover.primary_search_string" in text
     assert "request_interval      = local.health.failover.request_interval_seconds" in text
     checks = health.load(TERRAFORM.parent)  # validated against the AWS bounds
@@ -117,8 +124,8 @@ def test_health_check_numbers_have_one_source() -> None:
         for entry in merged(TERRAFORM / "modules/alb").get("variable", [])
         if "health_check" in entry
     )
-    group = checks.target_group.model_dump()
-    assert alb_default == {key: group[key] for key in alb_default}
+    expected = {**checks.target_group.model_dump(), "path": HealthContract().path}
+    assert alb_default == {key: expected[key] for key in alb_default}
 
 
 def test_a_production_stack_protects_its_services_with_the_approvals_roots_policy() -> None:

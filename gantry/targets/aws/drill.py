@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from gantry.errors import GantryError
 from gantry.targets.aws.clients import aws_errors
 from gantry.targets.aws.settings import DrSettings
@@ -28,27 +26,16 @@ if TYPE_CHECKING:
 PRIMARY, SECONDARY = "PRIMARY", "SECONDARY"
 
 
-def fetch_version(url: str) -> dict[str, Any]:
-    try:
-        response = requests.get(f"{url.rstrip('/')}/version", timeout=5)
-        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
-    except (requests.RequestException, ValueError):
-        return {}
-    return body
-
-
 class Drill:
     def __init__(
         self,
         target: AwsTarget,
         dr: DrSettings,
         *,
-        version: Callable[[str], dict[str, Any]] = fetch_version,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.target = target
         self.dr = dr
-        self.version = version
         self.clock = clock
         self.primary = target.cfg.regions.primary
         self.secondary = target.cfg.regions.secondary

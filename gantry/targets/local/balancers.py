@@ -10,7 +10,9 @@ from gantry.targets.local.layout import Layout
 
 
 def regional(layout: Layout, region: str, env: str) -> Balancer:
-    check, deregistration = health.target_group(layout.settings.time_scale, layout.cfg_root)
+    check, deregistration = health.target_group(
+        layout.settings.time_scale, layout.cfg.service.health.path, layout.cfg_root
+    )
     return Balancer(
         f"lb-{region}-{env}",
         layout.lb(region, env),
@@ -26,8 +28,9 @@ def global_entry(layout: Layout, env: str) -> Balancer:
     if port is None:
         raise GantryError(f"{env} has no global entry point: set local.global_ports.{env} in the environment file")
     primary, secondary = layout.cfg.regions_of(env)
+    service = layout.cfg.service
     primary_check, secondary_check = health.failover(
-        layout.settings.time_scale, layout.cfg_root, has_database=layout.cfg.service.database is not None
+        layout.settings.time_scale, service.health.path, layout.cfg_root, has_database=service.database is not None
     )
     return Balancer(
         f"lb-global-{env}",

@@ -1,7 +1,8 @@
-"""The health-check numbers of config/health-checks.yaml, as the local target uses them.
+"""The health-check numbers of config/health-checks.yaml, as the local target uses them, on the path the service's
+contract declares (`health.path`).
 
-Terraform reads the same file for the ALB target group and the Route 53 failover health checks; here the
-paths and thresholds are the same and every duration is multiplied by `local.time_scale`, so a local rollout
+Terraform reads the same file and contract for the ALB target group and the Route 53 failover health checks; here
+the paths and thresholds are the same and every duration is multiplied by `local.time_scale`, so a local rollout
 or failover takes seconds where AWS takes tens of seconds, in the same number of checks.
 """
 
@@ -22,7 +23,6 @@ SOURCE = Path("config/health-checks.yaml")
 
 
 class TargetGroupChecks(Strict):
-    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
     interval_seconds: int = Field(ge=5, le=300)
     timeout_seconds: int = Field(ge=2, le=120)
     healthy_threshold: int = Field(ge=2, le=10)
@@ -31,7 +31,6 @@ class TargetGroupChecks(Strict):
 
 
 class FailoverChecks(Strict):
-    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
     request_interval_seconds: Literal[10, 30]
     failure_threshold: int = Field(ge=1, le=10)
     primary_search_string: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[^'\n]*$")
@@ -64,11 +63,11 @@ def load(root: Path | None = None) -> HealthChecks:
         ) from None
 
 
-def target_group(scale: float, root: Path | None = None) -> tuple[Check, float]:
-    """(replica health check, deregistration delay) for the regional load balancers."""
+def target_group(scale: float, path: str, root: Path | None = None) -> tuple[Check, float]:
+    """(replica health check on `path`, deregistration delay) for the regional load balancers."""
     group = load(root).target_group
     check = Check(
-        path=group.path,
+        path=path,
         interval=group.interval_seconds * scale,
         timeout=group.timeout_seconds * scale,
         rise=group.healthy_threshold,
@@ -77,13 +76,13 @@ def target_group(scale: float, root: Path | None = None) -> tuple[Check, float]:
     return check, group.deregistration_delay_seconds * scale
 
 
-def failover(scale: float, root: Path | None = None, *, has_database: bool = False) -> tuple[Check, Check]:
-    """The global entry's checks of the (primary, secondary) region (Route 53 uses one threshold for failing and
-    recovering). With a database the primary's check also wants the writer's search string."""
+def failover(scale: float, path: str, root: Path | None = None, *, has_database: bool = False) -> tuple[Check, Check]:
+    """The global entry's checks on `path` of the (primary, secondary) region (Route 53 uses one threshold for
+    failing and recovering). With a database the primary's check also wants the writer's search string."""
     checks = load(root).failover
     interval = checks.request_interval_seconds * scale
     secondary = Check(
-        path=checks.path,
+        path=path,
         interval=interval,
         timeout=min(interval / 2, 4.0),
         rise=checks.failure_threshold,

@@ -85,14 +85,16 @@ def host_port(container: Container, container_port: int) -> int:
     return int(bindings[0]["HostPort"])
 
 
-def wait_healthy(containers: list[Container], spec: ContainerSpec, release: Release, timeout: float) -> None:
+def wait_healthy(
+    containers: list[Container], spec: ContainerSpec, release: Release, version_path: str, timeout: float
+) -> None:
     """Every replica passes the task definition's health check (exec in the container, with its interval,
-    retries and start period) and serves the expected digest on /version; else DeployError."""
+    retries and start period) and serves the expected digest on its version path; else DeployError."""
     for container in containers:
-        _wait_one(container, spec, release, timeout)
+        _wait_one(container, spec, release, version_path, timeout)
 
 
-def _wait_one(container: Container, spec: ContainerSpec, release: Release, timeout: float) -> None:
+def _wait_one(container: Container, spec: ContainerSpec, release: Release, version_path: str, timeout: float) -> None:
     started = time.monotonic()
     health = spec.health
     interval = min(health.interval, 1.0) if health else 0.5
@@ -103,7 +105,7 @@ def _wait_one(container: Container, spec: ContainerSpec, release: Release, timeo
         if container.status in ("exited", "dead"):
             raise DeployError(f"replica {container.name} exited: {_last_log_line(container)}")
         if container.status == "running":
-            healthy, reason = _probe(container, spec, release)
+            healthy, reason = _probe(container, spec, release, version_path)
             if healthy:
                 return
             in_grace = health is not None and time.monotonic() - started < health.start_period
@@ -114,7 +116,7 @@ def _wait_one(container: Container, spec: ContainerSpec, release: Release, timeo
     raise DeployError(f"replica {container.name} not healthy after {timeout:.0f} s: {reason}")
 
 
-def _probe(container: Container, spec: ContainerSpec, release: Release) -> tuple[bool, str]:
+def _probe(container: Container, spec: ContainerSpec, release: Release, version_path: str) -> tuple[bool, str]:
     if spec.health is not None:
         try:
             code, output = container.exec_run(spec.health.shell_command(), demux=False)
@@ -125,11 +127,12 @@ def _probe(container: Container, spec: ContainerSpec, release: Release) -> tuple
             return False, f"health check exit {code}: {text[-1] if text else ''}"
     try:
         port = host_port(container, spec.container_port)
-        version = requests.get(f"http://127.0.0.1:{port}/version", timeout=2).json()
+        version = requests.get(f"http://127.0.0.1:{port}{version_path}", timeout=2).json()
     except (requests.RequestException, ValueError) as exc:
-        return False, f"/version unreachable: {exc.__class__.__name__}"
-    if version.get("digest") != release.digest:
-        return False, f"/version reports digest {version.get('image_digest')}, expected {release.digest}"
+        return False, f"{version_path} unreachable: {exc.__class__.__name__}"
+    if not isinstance(version, dict) or version.get("digest") != release.digest:
+        reported = version.get("digest") if isinstance(version, dict) else None
+        return False, f"{version_path} reports digest {reported}, expected {release.digest}"
     return True, "healthy"
 
 

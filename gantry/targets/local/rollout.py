@@ -86,6 +86,7 @@ class Region:
         self.balancer = balancer
         self.path = layout.release_file(region, env)
         self.labels = replicas.labels_for(str(layout.root), layout.cfg.customer, region, env)
+        self.version_path = layout.cfg.service.health.version
 
     @property
     def record(self) -> RegionRecord | None:
@@ -131,7 +132,7 @@ class Region:
             raise DeployError(f"the {self.env} load balancer in {self.region} is not running: run `gantry up`")
         try:
             started = replicas.start(self.client(), spec, self.labels, release, desired, self.mounts)
-            replicas.wait_healthy(started, spec, release, timeout)
+            replicas.wait_healthy(started, spec, release, self.version_path, timeout)
             fresh = [Replica(name=c.name, id=c.id, port=replicas.host_port(c, spec.container_port)) for c in started]
             for replica in fresh:
                 self.balancer.add(replica.name, replica.port)
@@ -240,7 +241,7 @@ class Region:
         spec = record.spec()
         started = replicas.start(self.client(), spec, self.labels, record.release, len(dead), self.mounts)
         try:
-            replicas.wait_healthy(started, spec, record.release, timeout)
+            replicas.wait_healthy(started, spec, record.release, self.version_path, timeout)
             fresh = [Replica(name=c.name, id=c.id, port=replicas.host_port(c, spec.container_port)) for c in started]
             for replica in fresh:
                 self.balancer.add(replica.name, replica.port)
@@ -259,11 +260,11 @@ class Region:
 
 
 def wait_serving(url: str, digest: str, timeout: float = 20) -> None:
-    """The load balancer answers with `digest` on consecutive requests."""
+    """The load balancer's version `url` answers with `digest` on consecutive requests."""
     streak, deadline = 0, time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            streak = streak + 1 if requests.get(f"{url}/version", timeout=2).json().get("digest") == digest else 0
+            streak = streak + 1 if requests.get(url, timeout=2).json().get("digest") == digest else 0
         except (requests.RequestException, ValueError):
             streak = 0
         if streak >= 4:

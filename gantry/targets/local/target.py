@@ -233,7 +233,7 @@ class LocalTarget:
             timeout=self.settings.health_timeout_seconds,
         )
         if changed:
-            rollout.wait_serving(self.endpoint(env, region), release.digest)
+            rollout.wait_serving(self.endpoint(env, region) + self.cfg.service.health.version, release.digest)
         return changed
 
     def _pull(self, image: str, region: str) -> None:

@@ -72,9 +72,10 @@ function route(products, env, metrics, method, path) {
   if (method !== 'GET' && method !== 'HEAD') {
     return ['unmatched', 405, { error: 'only GET is served', status: 405 }];
   }
-  if (path === '/healthz') return ['/healthz', 200, { status: 'ok', products: products.size }];
-  if (path === '/version') {
-    return ['/version', 200, {
+  // Its health and release paths, as its contract (service.yaml `health`) declares them.
+  if (path === '/health') return ['/health', 200, { status: 'ok', products: products.size }];
+  if (path === '/release') {
+    return ['/release', 200, {
       sha: env.GIT_SHA || 'unknown',
       digest: env.IMAGE_DIGEST || 'unknown',
       region: env.REGION || 'unknown',

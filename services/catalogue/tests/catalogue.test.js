@@ -36,14 +36,14 @@ before(async () => {
 
 after(() => server.close());
 
-test('healthz answers 200 with the number of products', async () => {
-  const reply = await get('/healthz');
+test('health answers 200 with the number of products', async () => {
+  const reply = await get('/health');
   assert.equal(reply.status, 200);
   assert.deepEqual(JSON.parse(reply.text), { status: 'ok', products: 4 });
 });
 
-test('version names the release from the environment', async () => {
-  const body = JSON.parse((await get('/version')).text);
+test('release names the release from the environment', async () => {
+  const body = JSON.parse((await get('/release')).text);
   assert.equal(body.sha, 'a'.repeat(40));
   assert.equal(body.digest, `sha256:${'b'.repeat(64)}`);
 });

@@ -58,7 +58,7 @@ variable "health_check" {
     healthy_threshold   = number
     unhealthy_threshold = number
   })
-  description = "The target group's health check (the target_group section of config/health-checks.yaml)."
+  description = "The target group's health check: the service contract's health.path and the target_group numbers of config/health-checks.yaml."
   default = {
     path                = "/healthz"
     interval_seconds    = 5

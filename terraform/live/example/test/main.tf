@@ -13,6 +13,9 @@ data "aws_kms_alias" "records" {
 locals {
   # The health-check numbers both targets share (the local target scales their durations).
   health = yamldecode(file("${path.module}/../../../../config/health-checks.yaml"))
+  # The path the load balancers and Route 53 probe is the service's own (`health.path` in its contract).
+  contract    = yamldecode(file("${path.module}/../../../../services/${local.customer.service_name}/service.yaml"))
+  health_path = try(local.contract.health.path, "/healthz")
 
   # Both regions get the same stack with the same settings; only the provider and the CIDR differ.
   stack = {
@@ -56,10 +59,10 @@ module "primary" {
   max_tasks                 = local.stack.max_tasks
   bootstrap_image_tag       = local.stack.bootstrap_image_tag
   approval_policy_parameter = local.stack.approval_policy_parameter
-  health_check = {
-    for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
-    key => local.health.target_group[key]
-  }
+  health_check = merge(
+    { for key in ["interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] : key => local.health.target_group[key] },
+    { path = local.health_path },
+  )
   deregistration_delay = local.health.target_group.deregistration_delay_seconds
   # Each region's task reads its own region's entry (secret ARN, key, endpoints).
   database = module.aurora.regions
@@ -85,10 +88,10 @@ module "secondary" {
   max_tasks                 = local.stack.max_tasks
   bootstrap_image_tag       = local.stack.bootstrap_image_tag
   approval_policy_parameter = local.stack.approval_policy_parameter
-  health_check = {
-    for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
-    key => local.health.target_group[key]
-  }
+  health_check = merge(
+    { for key in ["interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] : key => local.health.target_group[key] },
+    { path = local.health_path },
+  )
   deregistration_delay = local.health.target_group.deregistration_delay_seconds
   # Each region's task reads its own region's entry (secret ARN, key, endpoints).
   database = module.aurora.regions
@@ -159,7 +162,7 @@ module "dns_failover" {
   zone_id     = data.aws_route53_zone.customer.zone_id
   record_name = "${var.environment}.${local.customer.domain}"
   # The service has a database: the primary region's record follows its writer.
-  health_check_path     = local.health.failover.path
+  health_check_path     = local.health_path
   request_interval      = local.health.failover.request_interval_seconds
   failure_threshold     = local.health.failover.failure_threshold
   primary_search_string = local.health.failover.primary_search_string

@@ -31,11 +31,12 @@ module "region" {
   zone_id             = var.zone_id
   ami_ssm_parameter   = "/gantry/example/golden-ami/ecs-host/latest"
   deletion_protection = false
-  # The repository's one source of the health-check numbers, as the environment roots read it.
-  health_check = {
-    for key in ["path", "interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] :
-    key => local.health.target_group[key]
-  }
+  # The repository's one source of the health-check numbers, and the cart's health path, as the environment
+  # roots read them.
+  health_check = merge(
+    { for key in ["interval_seconds", "timeout_seconds", "healthy_threshold", "unhealthy_threshold"] : key => local.health.target_group[key] },
+    { path = "/healthz" },
+  )
 }
 
 locals {
