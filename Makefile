@@ -50,7 +50,7 @@ setup: bootstrap  ## prepare what the area test suites need (images, Go-built to
 	@for setup in scripts/setup-*.sh; do [ -x "$$setup" ] || continue; echo "== $$setup"; t=$$(date +%s); "$$setup" || exit 1; echo "== $$setup: $$(( $$(date +%s) - t )) s"; done
 
 test: setup lint  ## every test suite, unit and integration (CI runs this)
-	@pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=10 $(PYTEST_FLAGS)
+	@pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=10 $(PYTEST_FLAGS)
 
 test-unit: bootstrap  ## only the fast tests
 	@pytest -m "not integration" $(PYTEST_FLAGS)

@@ -8,7 +8,7 @@ when Grafana's repository is unreachable). Playbooks: playbooks/monitoring.yml -
 alert delivered to a webhook when a node_exporter stops); playbooks/golden-image.yml (container kind, the Packer
 contract) -> golden_container.
 Each runs create -> prepare -> converge -> idempotence -> verify -> destroy. Scenarios run in parallel under
-`make test` (each in its own xdist group): their containers have their own names and each scenario its own apt
+`make test` (each in its own worker group): their containers have their own names and each scenario its own apt
 archive cache (apt locks the directory, so a shared one would make concurrent scenarios fail).
 """
 
@@ -40,16 +40,13 @@ SCENARIOS = [
 ]
 
 
-# A scenario's own xdist group: scenarios run in parallel workers (each has its containers and apt cache); the
-# checks that read a scenario's output join its group, so they run after it in the same worker.
-@pytest.mark.parametrize(
-    "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"molecule-{s}")) for s in SCENARIOS]
-)
+# Under make test each scenario is a worker group of its own (tests/conftest.py: worker_group); the checks that
+# read a scenario's output are in its group, so they run after it in the same worker.
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario(scenario: str, run_molecule: MoleculeRunner) -> None:
     SCENARIO_OUTPUT[scenario] = run_molecule(scenario)
 
 
-@pytest.mark.xdist_group("molecule-monitoring")
 def test_monitoring_alert_reaches_webhook(run_molecule: MoleculeRunner) -> None:
     for port in MONITORING_PORTS:
         with socket.socket() as sock:
@@ -66,7 +63,6 @@ def grafana_repo_error() -> str | None:
     return None
 
 
-@pytest.mark.xdist_group("molecule-grafana")
 def test_grafana_package_install() -> None:
     error = grafana_repo_error()
     if error is not None:
@@ -80,7 +76,6 @@ def test_grafana_package_install() -> None:
     assert "SKIPPED package install" not in output
 
 
-@pytest.mark.xdist_group("molecule-docker")
 def test_docker_live_restore() -> None:
     output = SCENARIO_OUTPUT.get("docker")
     if output is None:
