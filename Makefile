@@ -16,7 +16,7 @@ DEMO_FLAGS ?=
 PYTEST_FLAGS ?=
 # Parallel test workers (pytest-xdist). Most integration time is spent waiting on containers, so more workers than
 # cores pays; each group of tests that shares a stack or a fixed port stays in one worker (tests/conftest.py).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 
 .PHONY: help bootstrap up demo down status lint setup test test-unit bench clean terraform-provider
 

@@ -45,4 +45,5 @@ for collection in ansible/posix community/general amazon/aws containers/podman; 
   [ -d "$site/ansible_collections/$collection" ] \
     || { echo "setup-ansible: collection ${collection/\//.} missing from .venv: run scripts/bootstrap.sh"; exit 1; }
 done
+for d in single mon node1 node2; do mkdir -p "$CACHE_DIR/apt-archives/$d/partial"; done
 echo "setup-ansible: ready ($TEST_IMAGE)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,37 +40,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_SuiteClock(), "gantry-suite-clock")
 
 
-# The scenario of each molecule test that is not the parametrized run of one (it reads that run's output).
-MOLECULE = "tests/ansible/test_ansible_molecule.py"
-MOLECULE_FOLLOW_UPS = {
-    "test_monitoring_alert_reaches_webhook": "monitoring",
-    "test_grafana_package_install": "grafana",
-    "test_docker_live_restore": "docker",
-}
-
-
 def worker_group(nodeid: str) -> str:
     """The group of a test under `make test`'s parallel run (pytest-xdist, GroupScheduling below): one group runs
     in one worker, its tests one after another. A module of tests/local shares one local target (its module
-    fixture, on the module's own ports); a molecule scenario has its containers and apt cache, and the checks
-    that read its output run after it; every other suite shares session fixtures on fixed or scanned ports (moto,
-    stand-ins, PostgreSQL)."""
-    path, _, name = nodeid.partition("::")
+    fixture, on the module's own ports); every other suite shares session fixtures on fixed or scanned ports
+    (moto, stand-ins, PostgreSQL), and the ansible suite's molecule scenarios run one after another
+    (tests/ansible/test_ansible_molecule.py says why)."""
+    path = nodeid.partition("::")[0]
     parts = Path(path).parts
     if parts[:2] == ("tests", "local"):
         return f"local-{Path(path).stem}"
-    if path == MOLECULE:
-        scenario = name.partition("[")[2].rstrip("]") if name.startswith("test_scenario[") else None
-        return f"molecule-{scenario or MOLECULE_FOLLOW_UPS.get(name, name)}"
     return parts[1] if parts[0] in ("tests", "services") and len(parts) > 2 else parts[0]
 
 
 def _weight(items: list[pytest.Item]) -> int:
-    """Heaviest first (a local target, then other slow, then integration tests), so that the long groups start at
-    once and the quick ones fill the gaps at the end; the scheduler keeps this order (`--no-loadscope-reorder`)."""
-    if any(worker_group(item.nodeid).startswith("local-") for item in items):
-        return 0
+    """Longest first, so the long groups start at once and the quick ones fill the gaps at the end (the scheduler
+    keeps this order, `--no-loadscope-reorder`): a group with slow tests (the molecule scenarios, run in sequence),
+    then the local targets, then other integration tests, then the rest."""
     if any(item.get_closest_marker("slow") for item in items):
+        return 0
+    if any(worker_group(item.nodeid).startswith("local-") for item in items):
         return 1
     return 2 if any(item.get_closest_marker("integration") for item in items) else 3
 
@@ -82,7 +72,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for group in ordered for item in group]
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With `-n N --dist loadscope` (make test), xdist hands out whole groups (worker_group) instead of modules.
     (Its own `loadgroup` mode does not group under pytest 9: the node id suffix it relies on is lost.)"""
     if config.getoption("dist") != "loadscope":
@@ -93,4 +83,4 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
-    return GroupScheduling(config, log)  # type: ignore[arg-type]
+    return GroupScheduling(config, log)

@@ -10,8 +10,7 @@ eval "$("$root/.venv/bin/python" -m gantry.host.podman env)"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$root/ansible/ansible.cfg"
 export GANTRY_ANSIBLE_APT_CACHE="${GANTRY_ANSIBLE_APT_CACHE:-${GANTRY_TOOLS_CACHE:-$HOME/.cache/gantry-tools}/ansible/apt-archives}"
-# One apt cache per scenario (apt locks it) and per host of the multi-host ones; podman needs them to exist.
-for d in "$here"/*/ mon node1 node2 maint1 maint2; do mkdir -p "$GANTRY_ANSIBLE_APT_CACHE/$(basename "$d")/partial"; done
+for d in single mon node1 node2 maint1 maint2; do mkdir -p "$GANTRY_ANSIBLE_APT_CACHE/$d/partial"; done
 cd "$root/ansible"
 cmd="$1"; shift
 exec molecule -c molecule/base.yml "$cmd" "$@"

@@ -21,7 +21,7 @@ from docker.errors import DockerException
 
 from gantry.errors import EngineError
 from gantry.host import podman, processes
-from gantry.paths import run_dir
+from gantry.paths import private_directory, run_dir, socket_dir
 
 SYSTEM_SOCKET = Path("/var/run/docker.sock")
 SERVICE_NAME = "podman-service"
@@ -35,7 +35,9 @@ def engine_dir() -> Path:
 
 
 def podman_socket() -> Path:
-    return engine_dir() / "podman.sock"
+    """The API socket, in the run directory's short socket directory: a UNIX socket's path may not exceed 107
+    bytes, which a run directory deep in a workspace would pass."""
+    return socket_dir(run_dir()) / "podman.sock"
 
 
 def registries_conf(insecure_registries: Mapping[str, str]) -> str:
@@ -95,6 +97,7 @@ def _podman(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
     if running and running.get("fingerprint") != fingerprint:
         processes.stop(SERVICE_NAME)
     if not processes.lookup(SERVICE_NAME):
+        private_directory(socket.parent)
         socket.unlink(missing_ok=True)
         processes.start(
             SERVICE_NAME,

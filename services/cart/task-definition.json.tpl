@@ -27,7 +27,7 @@
         "interval": 5,
         "timeout": 3,
         "retries": 3,
-        "startPeriod": 30
+        "startPeriod": 15
       },
       "readonlyRootFilesystem": true,
       "logConfiguration": {

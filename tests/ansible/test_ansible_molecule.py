@@ -7,9 +7,12 @@ target from prepare), alertmanager (with a test webhook receiver from prepare), 
 when Grafana's repository is unreachable). Playbooks: playbooks/monitoring.yml -> monitoring (three hosts, an
 alert delivered to a webhook when a node_exporter stops); playbooks/golden-image.yml (container kind, the Packer
 contract) -> golden_container.
-Each runs create -> prepare -> converge -> idempotence -> verify -> destroy. Scenarios run in parallel under
-`make test` (each in its own worker group): their containers have their own names and each scenario its own apt
-archive cache (apt locks the directory, so a shared one would make concurrent scenarios fail).
+Each runs create -> prepare -> converge -> idempotence -> verify -> destroy. They run one after another, in one
+worker of make test's parallel run (the ansible suite is one worker group, tests/conftest.py): the single-host
+scenarios share one apt archive cache, whose lock apt does not share between containers, and when scenarios and
+the maintenance playbooks' hosts ran side by side (privileged systemd containers with dockerd inside, on this
+host's hybrid cgroups) `podman exec` into a maintenance host failed with "runc: exec failed: ... error adding pid
+... to cgroups".
 """
 
 from __future__ import annotations
@@ -40,8 +43,6 @@ SCENARIOS = [
 ]
 
 
-# Under make test each scenario is a worker group of its own (tests/conftest.py: worker_group); the checks that
-# read a scenario's output are in its group, so they run after it in the same worker.
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario(scenario: str, run_molecule: MoleculeRunner) -> None:
     SCENARIO_OUTPUT[scenario] = run_molecule(scenario)

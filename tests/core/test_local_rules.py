@@ -47,7 +47,7 @@ def test_the_socket_directory_must_be_this_users_own(tmp_path) -> None:  # type:
     """Its name under /tmp is predictable: a directory someone planted there (open to all, or a link to theirs)
     is refused, so no admin socket is created where another user can reach it."""
     from gantry.errors import GantryError
-    from gantry.targets.local.layout import private_directory
+    from gantry.paths import private_directory
 
     fresh = private_directory(tmp_path / "fresh")
     assert fresh.stat().st_mode & 0o777 == 0o700

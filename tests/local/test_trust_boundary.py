@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from local_stack import ALICE, Stack
 
+from gantry.paths import socket_dir
 from gantry.targets.local import postgres
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ def curious_test(stack: Stack) -> str:
         home / "approvals",
         home / "leases",
         home / "secrets",
-        home / "engine" / "podman.sock",
+        socket_dir(home) / "podman.sock",  # the engine's API: root on this machine
         Path("/var/run/docker.sock"),
         Path("/root/.aws/credentials"),
         Path("/root/.ssh"),

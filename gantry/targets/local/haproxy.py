@@ -28,8 +28,8 @@ from typing import Literal
 from gantry import jsonfile
 from gantry.errors import GantryError
 from gantry.host import ports, processes
+from gantry.paths import private_directory
 from gantry.targets.local.health import Check
-from gantry.targets.local.layout import private_directory
 from gantry.targets.local.render import render
 
 # A regional load balancer has one backend of replicas; the global entry one backend per region, so each has

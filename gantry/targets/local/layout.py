@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
-import tempfile
 from pathlib import Path
 
 from gantry.config import GantryConfig
-from gantry.errors import GantryError
-from gantry.paths import project_root, run_dir
+from gantry.paths import project_root, run_dir, run_dir_tag, socket_dir
 from gantry.targets.local.settings import LocalSettings
-
-
-def _tag(root: Path) -> str:
-    return f"gantry-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
-
-
-def socket_dir(root: Path) -> Path:
-    """A short directory for the UNIX sockets of a run directory (socket paths may not exceed 107 bytes)."""
-    return Path(tempfile.gettempdir()) / _tag(root)
-
-
-def private_directory(path: Path) -> Path:
-    """`path` as a directory only this user can enter, made if missing. Its name under /tmp is predictable, so
-    one that exists already must be a real directory of this user with no access for others: anything else
-    (another user's directory, a symbolic link) could hand our admin sockets to someone else."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    found = path.lstat()
-    if stat.S_ISLNK(found.st_mode) or not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
-        raise GantryError(f"{path} is not this user's own directory: remove it (it may have been planted), then retry")
-    if found.st_mode & 0o077:
-        raise GantryError(f"{path} is open to other users (mode {oct(found.st_mode & 0o777)}): remove it, then retry")
-    return path
-
 
 # PostgreSQL refuses to run as root, so under root its clusters run as the `postgres` user, which must be able
 # to reach their directories; a run directory may sit under a 0700 home (root's is), so they live here then.
@@ -43,7 +16,7 @@ ROOT_DATABASES = Path("/var/lib/gantry")
 
 def database_dir(root: Path) -> Path:
     """Where a run directory's PostgreSQL clusters live (`gantry down` removes it either way)."""
-    return ROOT_DATABASES / _tag(root) if os.geteuid() == 0 else root / "databases"
+    return ROOT_DATABASES / run_dir_tag(root) if os.geteuid() == 0 else root / "databases"
 
 
 class Layout:

@@ -20,11 +20,11 @@ from gantry.errors import GantryError
 from gantry.host import engine, podman, ports, processes
 from gantry.host.engine import CONTAINER_LABEL
 from gantry.leases import Holder
-from gantry.paths import run_dir
+from gantry.paths import run_dir, socket_dir
 from gantry.targets.base import Component
 from gantry.targets.local import balancers, monitoring, rollout
 from gantry.targets.local.haproxy import Balancer, BalancerError
-from gantry.targets.local.layout import Layout, socket_dir
+from gantry.targets.local.layout import Layout
 from gantry.targets.local.leases import FileLeaseStore
 from gantry.targets.local.render import render
 
