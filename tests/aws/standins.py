@@ -36,6 +36,7 @@ from typing import Any
 import boto3
 import requests
 
+from gantry.contract import HealthContract
 from gantry.errors import GantryError
 from gantry.host import engine, podman, ports
 from gantry.targets.local import oneoff, replicas
@@ -298,7 +299,9 @@ class EcsScheduler:
         started = replicas.start(
             docker, spec, labels, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), int(service["desiredCount"]), mounts
         )
-        replicas.wait_healthy(started, spec, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), 60)
+        # The cart's contract keeps the default probe paths, as the ALB's target group in front of it does.
+        version_path = HealthContract().version
+        replicas.wait_healthy(started, spec, _Release(env["GIT_SHA"], env["IMAGE_DIGEST"]), version_path, 60)
         names = []
         for item in started:
             run.balancer.add(item.name, replicas.host_port(item, spec.container_port))
@@ -492,4 +495,6 @@ def _region_of(headers: dict[str, str]) -> str:
 
 def stand_in_alb(name: str, directory: Path, sockets: Path, port: int) -> Balancer:
     """The HAProxy that fronts a service's replicas, with the target group's checks at a fast local pace."""
-    return Balancer(name, directory, port, Check("/healthz", 0.5, 0.4, 2, 2), sockets=sockets, deregistration_delay=1)
+    return Balancer(
+        name, directory, port, Check(HealthContract().path, 0.5, 0.4, 2, 2), sockets=sockets, deregistration_delay=1
+    )

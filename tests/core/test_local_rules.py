@@ -61,3 +61,18 @@ def test_the_socket_directory_must_be_this_users_own(tmp_path) -> None:  # type:
     (tmp_path / "link").symlink_to(elsewhere)
     with pytest.raises(GantryError, match=r"not this user's own directory"):
         private_directory(tmp_path / "link")
+
+
+def test_the_engine_socket_fits_a_unix_socket_path_however_deep_the_run_directory(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch
+) -> None:
+    """A UNIX socket's path may not exceed 107 bytes: a run directory deep in a workspace (a CI worker's temporary
+    directory passed it) keeps its sockets in a short directory named after it."""
+    from gantry.host import engine
+    from gantry.paths import socket_dir
+
+    deep = tmp_path.joinpath(*["a-rather-long-directory-name"] * 6, ".gantry")
+    monkeypatch.setenv("GANTRY_HOME", str(deep))
+    socket = engine.podman_socket()
+    assert len(str(deep / "engine" / "podman.sock")) > 107 and len(str(socket)) <= 107
+    assert socket.parent == socket_dir(deep) and socket_dir(deep) != socket_dir(tmp_path / ".gantry")
