@@ -1,7 +1,8 @@
 """The container engine behind the Docker Engine API.
 
 A Docker engine is used when one answers (DOCKER_HOST, or /var/run/docker.sock); its image store is the
-daemon's. Otherwise gantry starts Debian's podman with its Docker-compatible socket under the run directory,
+daemon's. Otherwise gantry starts Debian's podman with its Docker-compatible socket in the run directory's short
+socket directory (gantry.paths.socket_dir: this user's own, mode 0700, checked before every connection),
 configured only through environment variables (gantry.host.podman: the project's containers.conf and its own
 image store; CONTAINERS_REGISTRIES_CONF for the plain-HTTP registries the caller names): no system file is
 touched.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -81,23 +83,42 @@ def connect(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
     return _podman(insecure_registries)
 
 
+def _own_socket(path: Path) -> None:
+    """`path` is a UNIX socket of this user's (the one its podman service made), not anything put in its place."""
+    try:
+        found = path.lstat()
+    except FileNotFoundError:
+        return  # nothing to connect to: the ping below says so
+    if not stat.S_ISSOCK(found.st_mode) or found.st_uid != os.geteuid():
+        raise EngineError(f"{path} is not this user's podman socket: remove it (it may have been planted), then retry")
+
+
 def _podman(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
     binary = shutil.which("podman")
     if binary is None:
         raise EngineError("no Docker engine and no podman found: run `make bootstrap` (installs podman)")
     env = engine_environment(insecure_registries)
     socket = podman_socket()
-    # podman reads its configuration once, at service start: restart the service when any of it changed.
+    # podman reads its configuration once, at service start: restart the service when any of it, or the socket's
+    # path, changed.
     fingerprint = hashlib.sha256(
         "\n".join(
-            [Path(env["CONTAINERS_REGISTRIES_CONF"]).read_text(), env[podman.CONTAINERS_CONF], env[podman.STORAGE_CONF]]
+            [
+                Path(env["CONTAINERS_REGISTRIES_CONF"]).read_text(),
+                env[podman.CONTAINERS_CONF],
+                env[podman.STORAGE_CONF],
+                str(socket),
+            ]
         ).encode()
     ).hexdigest()[:16]
     running = processes.lookup(SERVICE_NAME)
     if running and running.get("fingerprint") != fingerprint:
         processes.stop(SERVICE_NAME)
+    # The directory's name under /tmp is predictable: it is checked before every connection, not only at start
+    # (a service left running, or `down` removing the directory under a running command, must not send this
+    # user's requests to a socket someone else planted).
+    private_directory(socket.parent)
     if not processes.lookup(SERVICE_NAME):
-        private_directory(socket.parent)
         socket.unlink(missing_ok=True)
         processes.start(
             SERVICE_NAME,
@@ -107,6 +128,7 @@ def _podman(insecure_registries: Mapping[str, str]) -> docker.DockerClient:
             timeout=60,
             extra={"fingerprint": fingerprint},
         )
+    _own_socket(socket)
     client = _ping(f"unix://{socket}")
     if client is None:
         raise EngineError(

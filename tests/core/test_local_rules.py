@@ -76,3 +76,32 @@ def test_the_engine_socket_fits_a_unix_socket_path_however_deep_the_run_director
     socket = engine.podman_socket()
     assert len(str(deep / "engine" / "podman.sock")) > 107 and len(str(socket)) <= 107
     assert socket.parent == socket_dir(deep) and socket_dir(deep) != socket_dir(tmp_path / ".gantry")
+
+
+def test_a_running_engine_is_reached_only_through_this_users_own_socket(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch
+) -> None:
+    """The socket directory's name under /tmp is predictable. With a podman service already recorded as running
+    (so nothing is started), a directory someone else made there, or anything but this user's socket in it, is
+    refused before gantry connects. (The running service is a record here, not a process: what is tested is
+    the check before connecting; tests/local starts the real one.)"""
+    from gantry.errors import EngineError, GantryError
+    from gantry.host import engine, processes
+    from gantry.paths import socket_dir
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("GANTRY_HOME", str(home))
+    monkeypatch.setattr(processes, "lookup", lambda name: {"fingerprint": "recorded", "pid": 1})
+    monkeypatch.setattr(processes, "stop", lambda name: None)
+    planted = socket_dir(home)
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    try:
+        with pytest.raises(GantryError, match="open to other users"):
+            engine._podman({})
+        planted.chmod(0o700)
+        (planted / "podman.sock").write_text("not a socket")
+        with pytest.raises(EngineError, match="is not this user's podman socket"):
+            engine._podman({})
+    finally:
+        shutil.rmtree(planted, ignore_errors=True)

@@ -126,6 +126,11 @@ def test_health_check_numbers_have_one_source() -> None:
     )
     expected = {**checks.target_group.model_dump(), "path": HealthContract().path}
     assert alb_default == {key: expected[key] for key in alb_default}
+    # Terraform refuses the paths the contract refuses (the roots read health.path without gantry's model).
+    pattern = HealthContract.model_fields["path"].metadata[0].pattern
+    for module, reference in (("alb", "var.health_check.path"), ("dns_failover", "var.health_check_path")):
+        text = (TERRAFORM / "modules" / module / "variables.tf").read_text()
+        assert f'can(regex("{pattern}", {reference}))' in text, module
 
 
 def test_a_production_stack_protects_its_services_with_the_approvals_roots_policy() -> None:

@@ -27,8 +27,9 @@ def labels_for(home: str, customer: str, region: str, env: str) -> dict[str, str
 
 def running(client: DockerClient, labels: dict[str, str]) -> list[Container]:
     """The containers with `labels`, each inspected. One removed between the list and its inspection (by another
-    run's rollout, the supervisor or `gantry down`) is left out: podman's Docker API reports that as a 500 "does
-    not exist in database", not the 404 docker's own `ignore_removed` handles."""
+    run's rollout, the supervisor or `gantry down`) is left out: podman's Docker API reports that as a 500 "...
+    does not exist in database: no such container", not the 404 docker's own `ignore_removed` handles; any other
+    error is raised."""
     filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
     found: list[Container] = []
     for listed in client.containers.list(all=True, filters=filters, sparse=True):
@@ -37,7 +38,7 @@ def running(client: DockerClient, labels: dict[str, str]) -> list[Container]:
         except NotFound:
             continue
         except APIError as exc:
-            if "does not exist" not in str(exc) and "no such container" not in str(exc).lower():
+            if "no such container" not in str(exc).lower():
                 raise
     return found
 

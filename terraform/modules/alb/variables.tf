@@ -69,13 +69,13 @@ variable "health_check" {
 
   validation {
     condition = (
-      startswith(var.health_check.path, "/") &&
+      can(regex("^/[A-Za-z0-9/_.~-]{0,199}$", var.health_check.path)) &&
       var.health_check.interval_seconds >= 5 && var.health_check.interval_seconds <= 300 &&
       var.health_check.timeout_seconds >= 2 && var.health_check.timeout_seconds < var.health_check.interval_seconds &&
       var.health_check.healthy_threshold >= 2 && var.health_check.healthy_threshold <= 10 &&
       var.health_check.unhealthy_threshold >= 2 && var.health_check.unhealthy_threshold <= 10
     )
-    error_message = "health_check: path starts with /, interval 5-300 s, timeout 2 s up to below the interval, thresholds 2-10."
+    error_message = "health_check: path is / then up to 199 of A-Z a-z 0-9 / _ . ~ - (as the service contract's health.path), interval 5-300 s, timeout 2 s up to below the interval, thresholds 2-10."
   }
 }
 

@@ -23,8 +23,13 @@ variable "endpoints" {
 
 variable "health_check_path" {
   type        = string
-  description = "Path the Route 53 health checks request over HTTPS."
+  description = "Path the Route 53 health checks request over HTTPS (the service contract's health.path)."
   default     = "/healthz"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9/_.~-]{0,199}$", var.health_check_path))
+    error_message = "health_check_path is / then up to 199 of A-Z a-z 0-9 / _ . ~ - (as the service contract's health.path)."
+  }
 }
 
 variable "primary_search_string" {
