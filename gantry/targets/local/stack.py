@@ -290,14 +290,37 @@ def down(leases: FileLeaseStore, *, wait: bool, before_files: Callable[[], None]
     return removed
 
 
-def _remove_containers(home: str) -> list[str]:
+def _remove_containers(home: str, attempts: int = 5) -> list[str]:
+    """Every container of this run directory, removed; listed again after each `podman rm`, which can leave one
+    (a container mid-start or mid-stop) without saying so, until none is left. GantryError names what stays."""
     binary = shutil.which("podman")
     if binary is None:
         return []
     env = podman.cli_environment()
-    ids = subprocess.run(
-        [binary, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"], capture_output=True, text=True, env=env
-    ).stdout.split()
+
+    def listed() -> list[str]:
+        found = subprocess.run(
+            [binary, "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}={home}"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        return found.stdout.split()
+
+    removed: list[str] = []
+    ids, problem = listed(), ""
+    for _ in range(attempts):
+        if not ids:
+            break
+        removed += [cid for cid in ids if cid not in removed]
+        result = subprocess.run([binary, "rm", "-f", "-t", "2", *ids], capture_output=True, text=True, env=env)
+        problem = (result.stderr.strip().splitlines() or [""])[-1]
+        ids = listed()
+        if ids:
+            time.sleep(1)
     if ids:
-        subprocess.run([binary, "rm", "-f", "-t", "2", *ids], capture_output=True, env=env)
-    return [f"container {cid[:12]}" for cid in ids]
+        raise GantryError(
+            f"podman did not remove container(s) {', '.join(cid[:12] for cid in ids)} ({problem or 'no error given'}): "
+            "run `gantry down` again"
+        )
+    return [f"container {cid[:12]}" for cid in removed]
