@@ -39,8 +39,8 @@ down:  ## remove every container, process and file the local target created (the
 	@if [ -x $(GANTRY) ]; then $(GANTRY) down; else rm -rf .gantry; fi
 
 lint: setup  ## ruff, mypy, yamllint and each area's linters (after setup: they need its tools)
-	@ruff check gantry services tests scripts
-	@ruff format --check gantry services tests scripts || { echo "run: .venv/bin/ruff format gantry services tests scripts"; exit 1; }
+	@ruff check gantry services tests scripts terraform/schema-provider
+	@ruff format --check gantry services tests scripts terraform/schema-provider || { echo "run: .venv/bin/ruff format gantry services tests scripts terraform/schema-provider"; exit 1; }
 	@mypy
 	@lint-imports --no-cache >/dev/null || lint-imports --no-cache
 	@yamllint -s .

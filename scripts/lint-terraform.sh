@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Static checks of terraform/ and the environment template: formatting, checkov, tflint.
-# `terraform validate` and `terraform test` need the AWS provider and run from tests/terraform.
+# Static checks of terraform/ and the environment template: formatting, checkov, tflint, and gofmt + go vet of
+# the schema-only provider. `terraform validate` and `terraform test` run from tests/terraform.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +23,11 @@ echo "== checkov"
 RENDER_EDGES_DUPLICATE_ITER_COUNT=20 LOG_LEVEL=ERROR BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true "$ROOT/.venv-checkov/bin/checkov" \
     --skip-download --framework terraform --directory terraform --quiet --compact \
     --skip-path 'terraform/.*/\.terraform/.*' || status=1
+
+echo "== schema-only provider (gofmt, go vet)"
+unformatted=$(gofmt -l terraform/schema-provider)
+[ -z "$unformatted" ] || { echo "gofmt: run gofmt -w $unformatted"; status=1; }
+(cd terraform/schema-provider && GOFLAGS=-mod=readonly go vet .) || status=1
 
 echo "== tflint"
 if command -v tflint >/dev/null; then

@@ -69,7 +69,31 @@ if [[ "$("$BIN/tflint" --version 2>/dev/null || true)" != *"version ${TFLINT_VER
     go_install "github.com/terraform-linters/tflint@$TFLINT_VERSION" tflint || log "tflint unavailable: lint runs without it"
 fi
 
-# 4. The AWS provider for `terraform validate`/`terraform test`: opt-in, the build is long (terraform/README.md).
+# 4. The schema-only AWS provider (terraform/schema-provider): serves the committed schema extract, so
+#    `terraform validate` and `terraform test` with mock providers run on every machine. A minute or two from
+#    Go modules pinned by its go.sum; rebuilt when its sources change.
+SCHEMA_SOURCE="$ROOT/terraform/schema-provider"
+SCHEMA_MIRROR="$CACHE/schema-mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
+SCHEMA_PROVIDER="$SCHEMA_MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
+SCHEMA_SOURCES_STAMP="$CACHE/.schema-provider-sources.sha256"
+schema_sources=$(cd "$SCHEMA_SOURCE" && sha256sum go.mod go.sum ./*.go aws.schema.json | sha256sum | cut -d' ' -f1)
+if ! cache_verified "$CACHE/.schema-provider.sha256" "$SCHEMA_PROVIDER" \
+    || [ "$(cat "$SCHEMA_SOURCES_STAMP" 2>/dev/null)" != "$schema_sources" ]; then
+    command -v go >/dev/null || { log "go is not installed: cannot build the schema-only provider"; exit 1; }
+    started=$SECONDS
+    log "building the schema-only AWS provider (log in $LOGS/schema-provider.log)"
+    mkdir -p "$SCHEMA_MIRROR"
+    (cd "$SCHEMA_SOURCE" && GOFLAGS=-mod=readonly go build -buildvcs=false -trimpath -ldflags="-s -w" \
+        -o "$SCHEMA_PROVIDER.new" .) >"$LOGS/schema-provider.log" 2>&1 \
+        || { log "building the schema-only provider failed: see $LOGS/schema-provider.log"; exit 1; }
+    mv "$SCHEMA_PROVIDER.new" "$SCHEMA_PROVIDER"
+    cache_record "$CACHE/.schema-provider.sha256" "$SCHEMA_PROVIDER"
+    printf '%s\n' "$schema_sources" >"$SCHEMA_SOURCES_STAMP"
+    log "built the schema-only provider in $((SECONDS - started)) s"
+fi
+
+# 5. The real AWS provider, for what needs more than the schema (the moto apply): opt-in, the build is long
+#    (terraform/README.md). Where it is present, the validate and test checks use it instead.
 PROVIDER="$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
 PROVIDER_STAMP="$CACHE/.provider-aws-$AWS_PROVIDER_VERSION.sha256"
 if [ -x "$PROVIDER" ] && ! cache_verified "$PROVIDER_STAMP" "$PROVIDER"; then
@@ -86,4 +110,4 @@ if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$PROVIDER" ]; then
     log "AWS provider $AWS_PROVIDER_VERSION mirrored in $CACHE/mirror"
 fi
 
-log "ready (validate: $([ -x "$PROVIDER" ] && echo enabled || echo "off: GANTRY_TF_VALIDATE=1 to build the provider"))"
+log "ready (validate and test: $([ -x "$PROVIDER" ] && echo "the real provider" || echo "the schema-only provider; GANTRY_TF_VALIDATE=1 builds the real one"))"

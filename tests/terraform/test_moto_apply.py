@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from motoserver import moto_server
-from tfhelpers import TERRAFORM, require_provider, terraform_env
+from tfhelpers import TERRAFORM, provider_mirror, require_real_provider, terraform_env
 
 MOTO_PORT = 26010  # inside the Terraform helper's port range
 ENDPOINT = f"http://127.0.0.1:{MOTO_PORT}"
@@ -30,7 +30,7 @@ def client(service: str, region: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    require_provider()
+    require_real_provider()
     # The ECS node role attaches AWS-managed policies, which moto only knows when told to load them.
     with moto_server(MOTO_PORT, {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as url:
         yield url
@@ -48,7 +48,9 @@ def test_two_region_apply_and_destroy(moto: str, terraform_bin: str, tmp_path: P
     shutil.copytree(TERRAFORM / "modules", tmp_path / "terraform" / "modules")
     root = tmp_path / "moto_root"
     shutil.copytree(Path(__file__).parent / "moto_root", root)
-    env = terraform_env(tmp_path)
+    mirror = provider_mirror()
+    assert mirror is not None
+    env = terraform_env(tmp_path, mirror)
     # The Packer build publishes the golden AMI's ID in SSM before Terraform reads it (packer/README.md).
     for region in REGIONS.values():
         ami = client("ec2", region).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]

@@ -1,4 +1,8 @@
-"""The real terraform binary: fmt always; init/validate/test wherever the AWS provider is available.
+"""The real terraform binary: fmt, init, validate and `terraform test` of every root and module.
+
+They run against the real AWS provider where `make terraform-provider` built it, else against the schema-only
+provider (terraform/schema-provider), which serves the real provider's schema for the types used here: enough for
+validate and for tests with mock providers, not for the provider's own value validators.
 
 Roots are validated in a temporary copy of terraform/ (and services/, for the task definition templates), so no
 .terraform directory or lock file built from a locally compiled provider lands in the repository.
@@ -37,12 +41,12 @@ def test_fmt(terraform_bin: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    require_provider()
+    mirror = require_provider()
     base = tmp_path_factory.mktemp("tf")
     shutil.copytree(TERRAFORM, base / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
     shutil.copytree(REPO / "services", base / "services", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "config", base / "config")  # config/health-checks.yaml, which the roots read
-    env = terraform_env(base)
+    env = terraform_env(base, mirror)
     (base / "plugin-cache").mkdir()
     env["TF_PLUGIN_CACHE_DIR"] = str(base / "plugin-cache")
     return base, env
