@@ -64,5 +64,5 @@ clean: down  ## also drop caches (the image store, the debootstrap rootfs) and t
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m gantry.host.podman remove-store; fi
 	@rm -rf .cache $(VENV) .venv-checkov
 
-terraform-provider: bootstrap  ## build the AWS provider from Go modules (slow) so terraform validate/test run
+terraform-provider: bootstrap  ## build the real AWS provider (about 6 min) for the moto apply and the schema diff
 	@GANTRY_TF_VALIDATE=1 scripts/setup-terraform.sh

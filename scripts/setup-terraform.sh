@@ -92,22 +92,54 @@ if ! cache_verified "$CACHE/.schema-provider.sha256" "$SCHEMA_PROVIDER" \
     log "built the schema-only provider in $((SECONDS - started)) s"
 fi
 
-# 5. The real AWS provider, for what needs more than the schema (the moto apply): opt-in, the build is long
-#    (terraform/README.md). Where it is present, the validate and test checks use it instead.
+# 5. The real AWS provider, for what needs more than the schema (the moto apply, the extract's diff); where it is
+#    present, validate and test use it instead of the schema-only one. Two routes (terraform/README.md):
+#    - a machine that reaches HashiCorp's registry downloads the pinned version from it (terraform checks
+#      HashiCorp's signature over the release's SHA256SUMS);
+#    - elsewhere, opt-in (GANTRY_TF_VALIDATE=1, `make terraform-provider`): built from the Go module, cut to the
+#      service packages the repository's types live in (terraform/schema-provider/trim_provider.py).
 PROVIDER="$MIRROR/terraform-provider-aws_v${AWS_PROVIDER_VERSION}"
 PROVIDER_STAMP="$CACHE/.provider-aws-$AWS_PROVIDER_VERSION.sha256"
 if [ -x "$PROVIDER" ] && ! cache_verified "$PROVIDER_STAMP" "$PROVIDER"; then
     log "the cached AWS provider does not match its recorded hash: removing it"
     rm -f "$PROVIDER"
 fi
-if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$PROVIDER" ]; then
-    if ! [ -x "$BIN/terraform-provider-aws" ]; then
-        go_install "$AWS_PROVIDER_MODULE@$AWS_PROVIDER_PSEUDO" terraform-provider-aws
+terraform_cmd=$(command -v terraform || echo "$BIN/terraform")
+if ! [ -x "$PROVIDER" ] && [ "${GANTRY_TF_REGISTRY:-auto}" != off ] \
+    && command -v curl >/dev/null && curl -fsS --max-time 5 -o /dev/null https://registry.terraform.io/.well-known/terraform.json 2>/dev/null; then
+    log "HashiCorp's registry is reachable: downloading the AWS provider $AWS_PROVIDER_VERSION"
+    scratch=$(mktemp -d)
+    printf 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "= %s" }\n  }\n}\n' \
+        "$AWS_PROVIDER_VERSION" >"$scratch/main.tf"
+    if TF_CLI_CONFIG_FILE=/dev/null "$terraform_cmd" -chdir="$scratch" providers mirror -platform=linux_amd64 \
+        "$scratch/packed" >"$LOGS/provider-registry.log" 2>&1; then
+        mkdir -p "$MIRROR"
+        (cd "$scratch" && python3 -m zipfile -e packed/registry.terraform.io/hashicorp/aws/*_linux_amd64.zip unpacked)
+        mv "$scratch"/unpacked/terraform-provider-aws_v* "$PROVIDER"
+        chmod +x "$PROVIDER"
+        cache_record "$PROVIDER_STAMP" "$PROVIDER"
+    else
+        log "the registry download failed (see $LOGS/provider-registry.log): validate and test use the schema-only provider"
     fi
+    rm -rf "$scratch"
+fi
+if [ "${GANTRY_TF_VALIDATE:-0}" = 1 ] && ! [ -x "$PROVIDER" ]; then
+    command -v go >/dev/null || { log "go is not installed: cannot build the AWS provider"; exit 1; }
+    started=$SECONDS
+    log "building the AWS provider from $AWS_PROVIDER_MODULE@$AWS_PROVIDER_PSEUDO (log in $LOGS/provider.log)"
+    module_dir=$(go mod download -json "$AWS_PROVIDER_MODULE@$AWS_PROVIDER_PSEUDO" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+    work="$CACHE/provider-src"
+    rm -rf "$work" && cp -r "$module_dir" "$work" && chmod -R u+w "$work"
+    python3 "$SCHEMA_SOURCE/trim_provider.py" "$work" >>"$LOGS/provider.log" 2>&1 \
+        || { log "trimming the provider source failed: see $LOGS/provider.log"; exit 1; }
     mkdir -p "$MIRROR"
-    cp "$BIN/terraform-provider-aws" "$PROVIDER"
+    (cd "$work" && GOFLAGS=-buildvcs=false go build -trimpath -ldflags="-s -w" -o "$PROVIDER.new" .) \
+        >>"$LOGS/provider.log" 2>&1 || { log "building the AWS provider failed: see $LOGS/provider.log"; exit 1; }
+    mv "$PROVIDER.new" "$PROVIDER"
     cache_record "$PROVIDER_STAMP" "$PROVIDER"
-    log "AWS provider $AWS_PROVIDER_VERSION mirrored in $CACHE/mirror"
+    rm -rf "$work"
+    log "built the AWS provider $AWS_PROVIDER_VERSION in $((SECONDS - started)) s, mirrored in $CACHE/mirror"
 fi
 
 log "ready (validate and test: $([ -x "$PROVIDER" ] && echo "the real provider" || echo "the schema-only provider; GANTRY_TF_VALIDATE=1 builds the real one"))"
