@@ -58,7 +58,7 @@ mock_provider "aws" {
 
 # Known key ARNs at plan time, so the plan-only runs can compare them.
 override_module {
-  target = module.kms_primary
+  target = module.primary.module.kms
   outputs = {
     key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
     key_id    = "11111111-1111-1111-1111-111111111111"
@@ -67,7 +67,7 @@ override_module {
 }
 
 override_module {
-  target = module.kms_secondary
+  target = module.secondary.module.kms
   outputs = {
     key_arn   = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
     key_id    = "22222222-2222-2222-2222-222222222222"
@@ -88,173 +88,33 @@ variables {
   app_password    = "TestOnlyAppPassword0123456789ab"
 }
 
-run "storage_encrypted_with_each_regions_key" {
+# --- the whole module: the global cluster, and each region's half wired to its own provider and key --------
+run "global_cluster_and_both_regions" {
   command = plan
 
   assert {
-    condition     = aws_rds_global_cluster.this.storage_encrypted && aws_rds_global_cluster.this.engine == "aurora-postgresql" && aws_rds_global_cluster.this.database_name == "cart"
-    error_message = "The global database must be encrypted Aurora PostgreSQL with the cart database."
+    condition     = aws_rds_global_cluster.this.storage_encrypted && aws_rds_global_cluster.this.engine == "aurora-postgresql" && aws_rds_global_cluster.this.database_name == "cart" && aws_rds_global_cluster.this.deletion_protection
+    error_message = "The global database must be encrypted, deletion-protected Aurora PostgreSQL with the cart database."
   }
 
   assert {
-    condition     = aws_rds_cluster.primary.storage_encrypted && aws_rds_cluster.primary.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
-    error_message = "The primary cluster must be encrypted with the primary region's key."
+    condition     = output.regions["us-east-1"].kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111" && output.regions["eu-west-1"].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+    error_message = "Each region's half must use a key of its own region."
   }
 
   assert {
-    condition     = aws_rds_cluster.secondary.storage_encrypted && aws_rds_cluster.secondary.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
-    error_message = "The secondary cluster must be encrypted with the secondary region's key."
+    condition     = output.primary_cluster_identifier == "acme-prod-us-east-1" && output.secondary_cluster_identifier == "acme-prod-eu-west-1"
+    error_message = "Each region's cluster must be named after its provider's region."
   }
 
   assert {
-    condition     = aws_secretsmanager_secret.primary.kms_key_id == module.kms_primary.key_arn && aws_secretsmanager_secret.secondary.kms_key_id == module.kms_secondary.key_arn
-    error_message = "Each region's secret must be encrypted with that region's key."
-  }
-
-  assert {
-    condition     = aws_cloudwatch_log_group.postgresql_primary.kms_key_id == module.kms_primary.key_arn && aws_cloudwatch_log_group.postgresql_secondary.kms_key_id == module.kms_secondary.key_arn && aws_cloudwatch_log_group.postgresql_primary.retention_in_days >= 365
-    error_message = "The exported PostgreSQL logs must be encrypted with the region's key and kept a year."
-  }
-
-  assert {
-    condition     = aws_cloudwatch_log_group.postgresql_primary.name == "/aws/rds/cluster/acme-prod-us-east-1/postgresql" && aws_cloudwatch_log_group.postgresql_secondary.name == "/aws/rds/cluster/acme-prod-eu-west-1/postgresql"
-    error_message = "The log groups must carry the names RDS exports to."
-  }
-}
-
-run "no_cidr_ingress_only_the_ecs_nodes" {
-  command = plan
-
-  assert {
-    condition = alltrue([
-      for rule in [aws_vpc_security_group_ingress_rule.primary_from_ecs, aws_vpc_security_group_ingress_rule.secondary_from_ecs] :
-      rule.cidr_ipv4 == null && rule.cidr_ipv6 == null && rule.prefix_list_id == null && rule.from_port == 5432 && rule.to_port == 5432 && rule.ip_protocol == "tcp"
-    ])
-    error_message = "Database ingress must be 5432/tcp from a security group, never from a CIDR or prefix list."
-  }
-
-  assert {
-    condition     = aws_vpc_security_group_ingress_rule.primary_from_ecs.referenced_security_group_id == var.primary_ecs_security_group_id && aws_vpc_security_group_ingress_rule.secondary_from_ecs.referenced_security_group_id == var.secondary_ecs_security_group_id
-    error_message = "Each region's database must admit that region's ECS container instances only."
-  }
-
-  assert {
-    condition     = aws_vpc_security_group_egress_rule.primary_ecs_to_db.security_group_id == var.primary_ecs_security_group_id && aws_vpc_security_group_egress_rule.primary_ecs_to_db.cidr_ipv4 == null && aws_vpc_security_group_egress_rule.secondary_ecs_to_db.cidr_ipv4 == null
-    error_message = "The ECS nodes' egress to the database must target the database's security group, not a CIDR."
-  }
-
-  assert {
-    condition     = aws_security_group.primary.vpc_id == var.primary_vpc_id && aws_security_group.secondary.vpc_id == var.secondary_vpc_id
-    error_message = "Each security group must be in its own region's VPC."
-  }
-
-  assert {
-    condition     = aws_db_subnet_group.primary.subnet_ids == toset(var.primary_subnet_ids) && aws_db_subnet_group.secondary.subnet_ids == toset(var.secondary_subnet_ids)
-    error_message = "The subnet groups must use the given private subnets."
-  }
-}
-
-run "deletion_protection_and_backups_by_default" {
-  command = plan
-
-  assert {
-    condition     = aws_rds_global_cluster.this.deletion_protection && aws_rds_cluster.primary.deletion_protection && aws_rds_cluster.secondary.deletion_protection
-    error_message = "Deletion protection must be on by default for the global cluster and both regional clusters."
-  }
-
-  assert {
-    condition     = aws_rds_cluster.primary.backup_retention_period >= 7 && aws_rds_cluster.secondary.backup_retention_period >= 7
-    error_message = "Both clusters must keep at least 7 days of backups."
-  }
-
-  assert {
-    condition     = !aws_rds_cluster.primary.skip_final_snapshot && aws_rds_cluster.primary.final_snapshot_identifier == "final-acme-prod-us-east-1" && aws_rds_cluster.secondary.final_snapshot_identifier == "final-acme-prod-eu-west-1"
-    error_message = "Both clusters must take a named final snapshot."
-  }
-
-  assert {
-    condition = alltrue([
-      for cluster in [aws_rds_cluster.primary, aws_rds_cluster.secondary] :
-      cluster.iam_database_authentication_enabled && cluster.copy_tags_to_snapshot && !cluster.apply_immediately && cluster.enabled_cloudwatch_logs_exports == toset(["postgresql"])
-    ])
-    error_message = "Both clusters need IAM authentication, tagged snapshots, no immediate changes and exported logs."
-  }
-}
-
-run "secondary_joins_the_global_cluster_without_credentials" {
-  command = plan
-
-  assert {
-    condition     = aws_rds_cluster.secondary.master_password == null && aws_rds_cluster.secondary.master_password_wo_version == null && aws_rds_cluster.secondary.manage_master_user_password == null
-    error_message = "The secondary cluster must not carry master credentials."
-  }
-
-  assert {
-    condition     = aws_rds_cluster.primary.master_username == "cart_admin" && aws_rds_cluster.primary.master_password == null && aws_rds_cluster.primary.master_password_wo_version == 1
-    error_message = "The primary's password must reach RDS only through the write-only argument."
-  }
-
-  assert {
-    condition     = aws_secretsmanager_secret_version.primary.secret_string == null && aws_secretsmanager_secret_version.secondary.secret_string == null && aws_secretsmanager_secret_version.secondary.secret_string_wo_version == 1
-    error_message = "Both secrets must be written through the write-only argument, keeping the password out of state."
-  }
-
-  assert {
-    condition     = aws_secretsmanager_secret.primary.name == aws_secretsmanager_secret.secondary.name
-    error_message = "The secret must have the same name in both regions."
-  }
-}
-
-run "performance_insights_encrypted_per_region" {
-  command = plan
-
-  assert {
-    condition     = length(aws_rds_cluster_instance.primary) == 2 && length(aws_rds_cluster_instance.secondary) == 2
-    error_message = "instance_count instances are expected in each region."
-  }
-
-  assert {
-    condition     = alltrue([for i in aws_rds_cluster_instance.primary : i.performance_insights_enabled && i.performance_insights_kms_key_id == module.kms_primary.key_arn && !i.publicly_accessible])
-    error_message = "Primary instances must have Performance Insights encrypted with the primary key and no public access."
-  }
-
-  assert {
-    condition     = alltrue([for i in aws_rds_cluster_instance.secondary : i.performance_insights_enabled && i.performance_insights_kms_key_id == module.kms_secondary.key_arn && !i.publicly_accessible])
-    error_message = "Secondary instances must have Performance Insights encrypted with the secondary key and no public access."
-  }
-
-  assert {
-    condition     = alltrue([for i in concat(aws_rds_cluster_instance.primary, aws_rds_cluster_instance.secondary) : i.monitoring_interval == 60 && i.auto_minor_version_upgrade && !i.apply_immediately])
-    error_message = "Instances must have Enhanced Monitoring, minor upgrades and no immediate changes by default."
+    condition     = output.secret_name == "gantry/acme-prod/aurora-master" && output.port == 5432
+    error_message = "The master secret must have one name in both regions, and the port must be PostgreSQL's."
   }
 
   assert {
     condition     = length(aws_iam_role.monitoring) == 1
     error_message = "One Enhanced Monitoring role serves both regions."
-  }
-}
-
-run "force_ssl_and_logging_in_both_parameter_groups" {
-  command = plan
-
-  assert {
-    condition     = anytrue([for p in aws_rds_cluster_parameter_group.primary.parameter : p.name == "rds.force_ssl" && p.value == "1"]) && anytrue([for p in aws_rds_cluster_parameter_group.secondary.parameter : p.name == "rds.force_ssl" && p.value == "1"])
-    error_message = "Both parameter groups must set rds.force_ssl = 1."
-  }
-
-  assert {
-    condition     = aws_rds_cluster_parameter_group.primary.family == "aurora-postgresql15" && aws_rds_cluster_parameter_group.secondary.family == "aurora-postgresql15"
-    error_message = "Both parameter groups must be of the aurora-postgresql15 family."
-  }
-
-  assert {
-    condition     = anytrue([for p in aws_rds_cluster_parameter_group.secondary.parameter : p.name == "log_min_duration_statement" && p.value == "1000"]) && anytrue([for p in aws_rds_cluster_parameter_group.primary.parameter : p.name == "log_statement" && p.value == "ddl"])
-    error_message = "Slow statements and DDL must be logged."
-  }
-
-  assert {
-    condition     = aws_rds_cluster.primary.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.primary.name && aws_rds_cluster.secondary.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.secondary.name
-    error_message = "Each cluster must use its region's parameter group."
   }
 }
 
@@ -266,8 +126,208 @@ run "monitoring_can_be_turned_off" {
   }
 
   assert {
-    condition     = length(aws_iam_role.monitoring) == 0 && alltrue([for i in aws_rds_cluster_instance.primary : i.monitoring_interval == 0])
-    error_message = "monitoring_interval = 0 must create no monitoring role."
+    condition     = length(aws_iam_role.monitoring) == 0 && local.monitoring_role_arn == null && local.cluster.monitoring_interval == 0
+    error_message = "monitoring_interval = 0 must create no monitoring role and reach both regions."
+  }
+}
+
+# --- one region's half (./region), as the writer region and as the reader region -------------------------
+run "writer_region" {
+  command = plan
+
+  module {
+    source = "./region"
+  }
+
+  providers = {
+    aws = aws.primary
+  }
+
+  override_module {
+    target = module.kms
+    outputs = {
+      key_arn   = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+      key_id    = "11111111-1111-1111-1111-111111111111"
+      alias_arn = "arn:aws:kms:us-east-1:123456789012:alias/acme-prod-aurora-us-east-1"
+    }
+  }
+
+  variables {
+    region                = "us-east-1"
+    writer                = true
+    vpc_id                = "vpc-0aaaaaaaaaaaaaaa1"
+    subnet_ids            = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"]
+    ecs_security_group_id = "sg-0aaaaaaaaaaaaaaa1"
+    cluster = {
+      name                                  = "acme-prod"
+      engine_version                        = "15.12"
+      database_name                         = "cart"
+      master_username                       = "cart_admin"
+      app_username                          = "cart"
+      password_version                      = 1
+      instance_class                        = "db.r6g.large"
+      instance_count                        = 2
+      deletion_protection                   = true
+      backup_retention_period               = 14
+      preferred_backup_window               = "03:00-04:00"
+      preferred_maintenance_window          = "sun:05:00-sun:06:00"
+      auto_minor_version_upgrade            = true
+      final_snapshot_identifier_prefix      = "final"
+      performance_insights_retention_period = 7
+      monitoring_interval                   = 60
+      log_min_duration_statement            = 1000
+      log_retention_days                    = 365
+      secret_recovery_window_in_days        = 30
+      tags                                  = {}
+    }
+    global_cluster_identifier = "acme-prod"
+    global_writer_endpoint    = "acme-prod.global-abc123.global.rds.amazonaws.com"
+    monitoring_role_arn       = "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.storage_encrypted && aws_rds_cluster.this.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111" && aws_rds_cluster.this.global_cluster_identifier == "acme-prod"
+    error_message = "The cluster must join the global cluster, encrypted with its region's key."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.master.kms_key_id == module.kms.key_arn && aws_secretsmanager_secret.app.kms_key_id == module.kms.key_arn && aws_secretsmanager_secret.master.name == "gantry/acme-prod/aurora-master" && aws_secretsmanager_secret.app.name == "gantry/acme-prod/aurora-app"
+    error_message = "Both secrets must be encrypted with the region's key, under the names tasks look up."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.postgresql.kms_key_id == module.kms.key_arn && aws_cloudwatch_log_group.postgresql.retention_in_days >= 365 && aws_cloudwatch_log_group.postgresql.name == "/aws/rds/cluster/acme-prod-us-east-1/postgresql"
+    error_message = "The exported PostgreSQL log must be encrypted with the region's key, kept a year, under the name RDS exports to."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.from_ecs.cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.from_ecs.cidr_ipv6 == null && aws_vpc_security_group_ingress_rule.from_ecs.prefix_list_id == null && aws_vpc_security_group_ingress_rule.from_ecs.from_port == 5432 && aws_vpc_security_group_ingress_rule.from_ecs.to_port == 5432 && aws_vpc_security_group_ingress_rule.from_ecs.ip_protocol == "tcp" && aws_vpc_security_group_ingress_rule.from_ecs.referenced_security_group_id == "sg-0aaaaaaaaaaaaaaa1"
+    error_message = "Database ingress must be 5432/tcp from the region's ECS container instances' group, never from a CIDR or prefix list."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.ecs_to_db.security_group_id == "sg-0aaaaaaaaaaaaaaa1" && aws_vpc_security_group_egress_rule.ecs_to_db.cidr_ipv4 == null
+    error_message = "The ECS nodes' egress to the database must target the database's security group, not a CIDR."
+  }
+
+  assert {
+    condition     = aws_security_group.this.vpc_id == "vpc-0aaaaaaaaaaaaaaa1" && aws_db_subnet_group.this.subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"])
+    error_message = "The security group and subnet group must be in the region's VPC and private subnets."
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.deletion_protection && aws_rds_cluster.this.backup_retention_period >= 7 && !aws_rds_cluster.this.skip_final_snapshot && aws_rds_cluster.this.final_snapshot_identifier == "final-acme-prod-us-east-1"
+    error_message = "The cluster must be deletion-protected, keep 7 days of backups and take a named final snapshot."
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.iam_database_authentication_enabled && aws_rds_cluster.this.copy_tags_to_snapshot && !aws_rds_cluster.this.apply_immediately && aws_rds_cluster.this.enabled_cloudwatch_logs_exports == toset(["postgresql"])
+    error_message = "The cluster needs IAM authentication, tagged snapshots, no immediate changes and exported logs."
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.database_name == "cart" && aws_rds_cluster.this.master_username == "cart_admin" && aws_rds_cluster.this.master_password == null && aws_rds_cluster.this.master_password_wo_version == 1
+    error_message = "The writer's password must reach RDS only through the write-only argument."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_version.master.secret_string == null && aws_secretsmanager_secret_version.master.secret_string_wo_version == 1 && aws_secretsmanager_secret_version.app.secret_string == null
+    error_message = "Both secrets must be written through the write-only argument, keeping the passwords out of state."
+  }
+
+  assert {
+    condition     = length(aws_rds_cluster_instance.this) == 2 && alltrue([for i in aws_rds_cluster_instance.this : i.performance_insights_enabled && i.performance_insights_kms_key_id == module.kms.key_arn && !i.publicly_accessible && i.monitoring_interval == 60 && i.monitoring_role_arn == "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring" && i.auto_minor_version_upgrade && !i.apply_immediately])
+    error_message = "instance_count private instances with Performance Insights on the region's key, Enhanced Monitoring, minor upgrades and no immediate changes."
+  }
+
+  assert {
+    condition     = anytrue([for p in aws_rds_cluster_parameter_group.this.parameter : p.name == "rds.force_ssl" && p.value == "1"]) && anytrue([for p in aws_rds_cluster_parameter_group.this.parameter : p.name == "log_min_duration_statement" && p.value == "1000"]) && anytrue([for p in aws_rds_cluster_parameter_group.this.parameter : p.name == "log_statement" && p.value == "ddl"])
+    error_message = "The parameter group must force TLS and log DDL and slow statements."
+  }
+
+  assert {
+    condition     = aws_rds_cluster_parameter_group.this.family == "aurora-postgresql15" && aws_rds_cluster.this.db_cluster_parameter_group_name == aws_rds_cluster_parameter_group.this.name
+    error_message = "The cluster must use its region's aurora-postgresql15 parameter group."
+  }
+}
+
+run "reader_region" {
+  command = plan
+
+  module {
+    source = "./region"
+  }
+
+  providers = {
+    aws = aws.secondary
+  }
+
+  override_module {
+    target = module.kms
+    outputs = {
+      key_arn   = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+      key_id    = "22222222-2222-2222-2222-222222222222"
+      alias_arn = "arn:aws:kms:eu-west-1:123456789012:alias/acme-prod-aurora-eu-west-1"
+    }
+  }
+
+  variables {
+    region                = "eu-west-1"
+    writer                = false
+    rewrite_secrets_with  = "cluster-WRITERCLUSTERRESOURCEID"
+    vpc_id                = "vpc-0bbbbbbbbbbbbbbb1"
+    subnet_ids            = ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]
+    ecs_security_group_id = "sg-0bbbbbbbbbbbbbbb1"
+    cluster = {
+      name                                  = "acme-prod"
+      engine_version                        = "15.12"
+      database_name                         = "cart"
+      master_username                       = "cart_admin"
+      app_username                          = "cart"
+      password_version                      = 1
+      instance_class                        = "db.r6g.large"
+      instance_count                        = 2
+      deletion_protection                   = true
+      backup_retention_period               = 14
+      preferred_backup_window               = "03:00-04:00"
+      preferred_maintenance_window          = "sun:05:00-sun:06:00"
+      auto_minor_version_upgrade            = true
+      final_snapshot_identifier_prefix      = "final"
+      performance_insights_retention_period = 7
+      monitoring_interval                   = 60
+      log_min_duration_statement            = 1000
+      log_retention_days                    = 365
+      secret_recovery_window_in_days        = 30
+      tags                                  = {}
+    }
+    global_cluster_identifier = "acme-prod"
+    global_writer_endpoint    = "acme-prod.global-abc123.global.rds.amazonaws.com"
+    monitoring_role_arn       = "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.master_password == null && aws_rds_cluster.this.master_password_wo_version == null && aws_rds_cluster.this.manage_master_user_password == null
+    error_message = "The reader region's cluster must carry no master credentials (it replicates them)."
+  }
+
+  assert {
+    condition     = aws_rds_cluster.this.storage_encrypted && aws_rds_cluster.this.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222" && aws_cloudwatch_log_group.postgresql.name == "/aws/rds/cluster/acme-prod-eu-west-1/postgresql" && aws_rds_cluster.this.final_snapshot_identifier == "final-acme-prod-eu-west-1"
+    error_message = "The reader region's cluster must use its own region's key and names."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.master.name == "gantry/acme-prod/aurora-master" && aws_secretsmanager_secret_version.master.secret_string == null && aws_secretsmanager_secret_version.master.secret_string_wo_version == 1
+    error_message = "The reader region's secret must have the writer's name and be written write-only."
+  }
+
+  assert {
+    condition     = terraform_data.writer_cluster.input == "cluster-WRITERCLUSTERRESOURCEID"
+    error_message = "A recreated writer cluster (its resource ID) must rewrite the reader region's secret."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.from_ecs.referenced_security_group_id == "sg-0bbbbbbbbbbbbbbb1" && aws_security_group.this.vpc_id == "vpc-0bbbbbbbbbbbbbbb1"
+    error_message = "The reader region's database must admit that region's ECS container instances only, in its VPC."
   }
 }
 

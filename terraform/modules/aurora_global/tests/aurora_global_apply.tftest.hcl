@@ -101,17 +101,22 @@ run "secondary_joined_and_keys_wired_after_apply" {
   command = apply
 
   assert {
-    condition     = aws_rds_cluster.secondary.global_cluster_identifier == aws_rds_global_cluster.this.id && aws_rds_cluster.primary.global_cluster_identifier == aws_rds_global_cluster.this.id
+    condition     = module.primary.joinable_global_cluster_id == aws_rds_global_cluster.this.id && module.secondary.joinable_global_cluster_id == aws_rds_global_cluster.this.id
     error_message = "Both regional clusters must be members of the global cluster."
   }
 
   assert {
-    condition     = aws_rds_cluster.secondary.kms_key_id == module.kms_secondary.key_arn && aws_rds_cluster.primary.kms_key_id == module.kms_primary.key_arn
-    error_message = "Each cluster must use its region's key."
+    condition     = output.regions["us-east-1"].kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111" && output.regions["eu-west-1"].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+    error_message = "Each region's half must use the key created with its own region's provider."
   }
 
   assert {
-    condition     = output.regions["eu-west-1"].secret_arn == aws_secretsmanager_secret.secondary.arn && output.regions["us-east-1"].cluster_arn == aws_rds_cluster.primary.arn
+    condition     = local.monitoring_role_arn == "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
+    error_message = "Both regions' instances must be given the one Enhanced Monitoring role."
+  }
+
+  assert {
+    condition     = output.regions["eu-west-1"].secret_arn == module.secondary.secret_arn && output.regions["us-east-1"].cluster_arn == module.primary.cluster_arn && output.regions["us-east-1"].cluster_arn != output.regions["eu-west-1"].cluster_arn
     error_message = "The per-region output must map each region to its own secret and cluster."
   }
 }
