@@ -4,8 +4,8 @@
 // That is all `terraform validate` and `terraform test` with mock providers ask of a provider: its schema, and
 // the validation of a configuration against it. Planning, applying, reading and importing answer with an error
 // that names the real provider, so nothing can mistake this for it. Provider-side validators (the real
-// provider's checks of values, such as an ARN's format) do not run here; docs/testing.md says which tests need
-// the real provider.
+// provider's checks of values, such as an ARN's format) do not run here; README.md beside this file says which
+// tests need the real provider.
 package main
 
 import (
