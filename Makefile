@@ -18,7 +18,7 @@ PYTEST_FLAGS ?=
 # cores pays; each group of tests that shares a stack or a fixed port stays in one worker (tests/conftest.py).
 TEST_WORKERS ?= 3
 
-.PHONY: help bootstrap up demo down status lint setup test test-unit bench clean terraform-provider
+.PHONY: help bootstrap up demo down status lint setup test test-unit flaky bench clean terraform-provider
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ setup: bootstrap  ## prepare what the area test suites need (images, Go-built to
 
 test: setup lint  ## every test suite, unit and integration (CI runs this)
 	@pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=10 $(PYTEST_FLAGS)
+
+flaky: setup  ## the integration tests RUNS times (5) in a row: every test that failed in any run
+	@$(BIN)/python scripts/flaky-runs.py --runs $(or $(RUNS),5) --workers $(TEST_WORKERS)
 
 test-unit: bootstrap  ## only the fast tests
 	@pytest -m "not integration" $(PYTEST_FLAGS)
