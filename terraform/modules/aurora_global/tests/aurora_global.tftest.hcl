@@ -86,6 +86,32 @@ variables {
   # Stands in for the caller's ephemeral aws_secretsmanager_random_password (mock providers cannot open one).
   master_password = "TestOnlyPassword0123456789abcdef"
   app_password    = "TestOnlyAppPassword0123456789ab"
+  # ./region's inputs shared by the writer_region and reader_region runs.
+  cluster = {
+    name                                  = "acme-prod"
+    engine_version                        = "15.12"
+    database_name                         = "cart"
+    master_username                       = "cart_admin"
+    app_username                          = "cart"
+    password_version                      = 1
+    instance_class                        = "db.r6g.large"
+    instance_count                        = 2
+    deletion_protection                   = true
+    backup_retention_period               = 14
+    preferred_backup_window               = "03:00-04:00"
+    preferred_maintenance_window          = "sun:05:00-sun:06:00"
+    auto_minor_version_upgrade            = true
+    final_snapshot_identifier_prefix      = "final"
+    performance_insights_retention_period = 7
+    monitoring_interval                   = 60
+    log_min_duration_statement            = 1000
+    log_retention_days                    = 365
+    secret_recovery_window_in_days        = 30
+    tags                                  = {}
+  }
+  global_cluster_identifier = "acme-prod"
+  global_writer_endpoint    = "acme-prod.global-abc123.global.rds.amazonaws.com"
+  monitoring_role_arn       = "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
 }
 
 # --- the whole module: the global cluster, and each region's half wired to its own provider and key --------
@@ -158,31 +184,6 @@ run "writer_region" {
     vpc_id                = "vpc-0aaaaaaaaaaaaaaa1"
     subnet_ids            = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"]
     ecs_security_group_id = "sg-0aaaaaaaaaaaaaaa1"
-    cluster = {
-      name                                  = "acme-prod"
-      engine_version                        = "15.12"
-      database_name                         = "cart"
-      master_username                       = "cart_admin"
-      app_username                          = "cart"
-      password_version                      = 1
-      instance_class                        = "db.r6g.large"
-      instance_count                        = 2
-      deletion_protection                   = true
-      backup_retention_period               = 14
-      preferred_backup_window               = "03:00-04:00"
-      preferred_maintenance_window          = "sun:05:00-sun:06:00"
-      auto_minor_version_upgrade            = true
-      final_snapshot_identifier_prefix      = "final"
-      performance_insights_retention_period = 7
-      monitoring_interval                   = 60
-      log_min_duration_statement            = 1000
-      log_retention_days                    = 365
-      secret_recovery_window_in_days        = 30
-      tags                                  = {}
-    }
-    global_cluster_identifier = "acme-prod"
-    global_writer_endpoint    = "acme-prod.global-abc123.global.rds.amazonaws.com"
-    monitoring_role_arn       = "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
   }
 
   assert {
@@ -278,31 +279,6 @@ run "reader_region" {
     vpc_id                = "vpc-0bbbbbbbbbbbbbbb1"
     subnet_ids            = ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]
     ecs_security_group_id = "sg-0bbbbbbbbbbbbbbb1"
-    cluster = {
-      name                                  = "acme-prod"
-      engine_version                        = "15.12"
-      database_name                         = "cart"
-      master_username                       = "cart_admin"
-      app_username                          = "cart"
-      password_version                      = 1
-      instance_class                        = "db.r6g.large"
-      instance_count                        = 2
-      deletion_protection                   = true
-      backup_retention_period               = 14
-      preferred_backup_window               = "03:00-04:00"
-      preferred_maintenance_window          = "sun:05:00-sun:06:00"
-      auto_minor_version_upgrade            = true
-      final_snapshot_identifier_prefix      = "final"
-      performance_insights_retention_period = 7
-      monitoring_interval                   = 60
-      log_min_duration_statement            = 1000
-      log_retention_days                    = 365
-      secret_recovery_window_in_days        = 30
-      tags                                  = {}
-    }
-    global_cluster_identifier = "acme-prod"
-    global_writer_endpoint    = "acme-prod.global-abc123.global.rds.amazonaws.com"
-    monitoring_role_arn       = "arn:aws:iam::123456789012:role/acme-prod-rds-monitoring"
   }
 
   assert {
